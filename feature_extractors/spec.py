@@ -1,0 +1,183 @@
+"""FeatureSpec: what each modality's feature vector holds, so a checkpoint or dataset can refuse the wrong one.
+
+A FeatureSpec goes into every checkpoint header and prepared dataset index (as `to_dict()`); whoever loads
+one compares it with `default_feature_spec()` (what the shipped extractors produce) through
+`check_matches`, which names both sides when they differ.
+
+This module imports no model or media library, so reading a spec is cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+MODALITY_NAMES = ("text", "visual", "audio")
+
+# Face features (see visual.py for what each measures and how it is normalised).
+VISUAL_FEATURE_NAMES: tuple[str, ...] = (
+    "right_eye_open",
+    "left_eye_open",
+    "right_brow_raise",
+    "left_brow_raise",
+    "brow_inner_gap",
+    "mouth_open",
+    "mouth_width",
+    "right_lip_corner_raise",
+    "left_lip_corner_raise",
+    "jaw_drop",
+    "nose_wrinkle",
+    "upper_lip_raise",
+    "head_yaw",
+    "head_pitch",
+    "head_roll",
+    "gaze_x",
+    "gaze_y",
+)
+
+# openSMILE eGeMAPSv02 low-level descriptors (10 ms hop), in openSMILE's order, plus our voicing flag.
+EGEMAPS_LLD_NAMES: tuple[str, ...] = (
+    "Loudness_sma3",
+    "alphaRatio_sma3",
+    "hammarbergIndex_sma3",
+    "slope0-500_sma3",
+    "slope500-1500_sma3",
+    "spectralFlux_sma3",
+    "mfcc1_sma3",
+    "mfcc2_sma3",
+    "mfcc3_sma3",
+    "mfcc4_sma3",
+    "F0semitoneFrom27.5Hz_sma3nz",
+    "jitterLocal_sma3nz",
+    "shimmerLocaldB_sma3nz",
+    "HNRdBACF_sma3nz",
+    "logRelF0-H1-H2_sma3nz",
+    "logRelF0-H1-A3_sma3nz",
+    "F1frequency_sma3nz",
+    "F1bandwidth_sma3nz",
+    "F1amplitudeLogRelF0_sma3nz",
+    "F2frequency_sma3nz",
+    "F2bandwidth_sma3nz",
+    "F2amplitudeLogRelF0_sma3nz",
+    "F3frequency_sma3nz",
+    "F3bandwidth_sma3nz",
+    "F3amplitudeLogRelF0_sma3nz",
+)
+AUDIO_FEATURE_NAMES: tuple[str, ...] = EGEMAPS_LLD_NAMES + ("voiced",)
+AUDIO_FRAME_RATE_HZ = 100.0
+
+TEXT_DIM = 384
+TEXT_FEATURE_NAMES: tuple[str, ...] = tuple(f"minilm_{i}" for i in range(TEXT_DIM))
+
+
+class FeatureSpecMismatch(ValueError):
+    """Features from one source do not match what another expects."""
+
+
+@dataclass(frozen=True)
+class ModalitySpec:
+    name: str
+    feature_names: tuple[str, ...]
+    rate_hz: float | None  # rows per second; None when rows follow events (words, video frames)
+    extractor: str
+    version: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "feature_names", tuple(self.feature_names))  # JSON gives lists
+
+    @property
+    def dim(self) -> int:
+        return len(self.feature_names)
+
+    def describe(self) -> str:
+        return f"{self.dim} features from {self.extractor} (version {self.version})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "feature_names": list(self.feature_names),
+            "rate_hz": self.rate_hz,
+            "extractor": self.extractor,
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModalitySpec:
+        return cls(
+            name=data["name"],
+            feature_names=tuple(data["feature_names"]),
+            rate_hz=None if data.get("rate_hz") is None else float(data["rate_hz"]),
+            extractor=data["extractor"],
+            version=str(data["version"]),
+        )
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    text: ModalitySpec
+    visual: ModalitySpec
+    audio: ModalitySpec
+
+    @property
+    def dims(self) -> dict[str, int]:
+        return {name: self.modality(name).dim for name in MODALITY_NAMES}
+
+    def modality(self, name: str) -> ModalitySpec:
+        if name not in MODALITY_NAMES:
+            raise KeyError(f"unknown modality {name!r}; expected one of {MODALITY_NAMES}")
+        return getattr(self, name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: self.modality(name).to_dict() for name in MODALITY_NAMES}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureSpec:
+        missing = [name for name in MODALITY_NAMES if name not in data]
+        if missing:
+            raise ValueError(f"feature spec lacks the modalities {missing}; it holds {sorted(data)}")
+        return cls(**{name: ModalitySpec.from_dict(data[name]) for name in MODALITY_NAMES})
+
+    def check_matches(self, other: FeatureSpec, source: str) -> None:
+        """Raise FeatureSpecMismatch unless `other` (described by `source`, e.g. "checkpoint runs/a")
+        holds the same features as this spec (the extractors in use)."""
+        problems = []
+        for name in MODALITY_NAMES:
+            ours, theirs = self.modality(name), other.modality(name)
+            if ours.feature_names != theirs.feature_names or ours.version != theirs.version:
+                problems.append(
+                    f"{name}: {source} expects {theirs.describe()} but the extractors in use give "
+                    f"{ours.describe()}"
+                )
+        if problems:
+            raise FeatureSpecMismatch(
+                "; ".join(problems)
+                + f". Use a {source.split()[0] if source else 'source'} made with the current extractors, "
+                "or prepare the data and train again (main.py prepare, main.py train)."
+            )
+
+
+def default_feature_spec() -> FeatureSpec:
+    """What the shipped extractors produce."""
+    return FeatureSpec(
+        text=ModalitySpec(
+            name="text",
+            feature_names=TEXT_FEATURE_NAMES,
+            rate_hz=None,
+            extractor="all-MiniLM-L6-v2 token embeddings, word pieces averaged per word",
+            version="1",
+        ),
+        visual=ModalitySpec(
+            name="visual",
+            feature_names=VISUAL_FEATURE_NAMES,
+            rate_hz=None,
+            extractor="MediaPipe 0.10.21 face mesh (478 landmarks) geometry",
+            version="1",
+        ),
+        audio=ModalitySpec(
+            name="audio",
+            feature_names=AUDIO_FEATURE_NAMES,
+            rate_hz=AUDIO_FRAME_RATE_HZ,
+            extractor="openSMILE eGeMAPSv02 low-level descriptors + voicing flag",
+            version="1",
+        ),
+    )

@@ -13,6 +13,9 @@ import sys
 # name -> module implementing it
 COMMANDS: dict[str, str] = {
     "check-reference": "carat_model.reference_check",
+    "train": "trainer.train_cli",
+    "evaluate": "trainer.evaluate_cli",
+    "make-synthetic": "trainer.synthetic_cli",
 }
 
 DESCRIPTION = (

@@ -1,0 +1,478 @@
+"""Datasets for the trainer: the official CMU-MOSEI/M3ED feature files and our prepared datasets.
+
+Every reader returns a `FeatureDataset`: per split, padded arrays `[N, L, D]` per modality with masks
+`[N, L]` (1 = real step) and multi-hot labels `[N, C]`. One training loop reads them all.
+
+Official files (see shared/spec/carat.md, "Reading the benchmark files"):
+- aligned dict layout (`train_valid_test.pt`; M3ED the same with 7 labels): splits `train`/`valid`/`test`,
+  each with `src-text`, `src-visual`, `src-audio` (per sample `[L, D]`) and `tgt` (`[2, ids..., 3]`,
+  emotion ids from 4). Audio -inf is read as 0.
+- unaligned MOSEI pickle (`mosei_senti_data_noalign.pkl`): `text`, `vision`, `audio` arrays per split;
+  the emotion labels come from the aligned file's `tgt`, matched by index.
+The authors never mask zero padding; `authors_masks=True` does the same (to reproduce their numbers);
+by default padding is masked.
+
+Prepared datasets (ours, written by `write_prepared_dataset`): a folder with `index.json` (format,
+labels, FeatureSpec as a dict, alignment, feature sizes, shards per split) and safetensors shards
+holding `text`, `text_mask`, `visual`, `visual_mask`, `audio`, `audio_mask`, `labels`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.numpy import load_file, save_file
+
+from carat_model import MODALITIES, CaratInputs
+
+from .safe_pickle import load_feature_file
+
+SPLITS = ("train", "valid", "test")
+MOSEI_LABELS = ("happy", "sad", "angry", "surprise", "disgust", "fear")  # file ids 4..9
+M3ED_LABELS = ("happy", "neutral", "sad", "disgust", "anger", "fear", "surprise")  # file ids 4..10
+MOSEI_FEATURE_DIMS = {"text": 300, "visual": 35, "audio": 74}
+FIRST_LABEL_ID = 4  # ids 0..3 are padding, unknown, start (2) and end (3)
+PREPARED_FORMAT = "carat-live-dataset"
+PREPARED_VERSION = 1
+INDEX_FILE = "index.json"
+# Keys of the official aligned layout, per modality.
+_ALIGNED_KEYS = {"text": "src-text", "visual": "src-visual", "audio": "src-audio"}
+_UNALIGNED_KEYS = {"text": "text", "visual": "vision", "audio": "audio"}
+
+
+class DatasetError(ValueError):
+    """A data file that cannot be used, with what was wrong and what to do."""
+
+
+@dataclass
+class FeatureSplit:
+    """One split, padded: features [N, L, D] float32, masks [N, L] float32, labels [N, C] float32."""
+
+    text: np.ndarray
+    text_mask: np.ndarray
+    visual: np.ndarray
+    visual_mask: np.ndarray
+    audio: np.ndarray
+    audio_mask: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def features(self, modality: str) -> np.ndarray:
+        return getattr(self, modality)
+
+    def mask(self, modality: str) -> np.ndarray:
+        return getattr(self, f"{modality}_mask")
+
+    def subset(self, indices: np.ndarray) -> FeatureSplit:
+        return FeatureSplit(**{name: value[indices] for name, value in vars(self).items()})
+
+
+@dataclass
+class FeatureDataset:
+    name: str
+    labels: tuple[str, ...]
+    aligned: bool
+    splits: dict[str, FeatureSplit]
+    feature_spec: dict[str, Any] | None = None  # prepared datasets carry one; the official files don't
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def feature_dims(self) -> dict[str, int]:
+        return {m: int(self.splits["train"].features(m).shape[2]) for m in MODALITIES}
+
+    def max_steps(self) -> dict[str, int]:
+        return {m: max(int(s.features(m).shape[1]) for s in self.splits.values()) for m in MODALITIES}
+
+    def split(self, name: str) -> FeatureSplit:
+        if name not in self.splits:
+            raise DatasetError(f"{self.source or self.name} has no '{name}' split (it has {sorted(self.splits)})")
+        return self.splits[name]
+
+
+# -- batches ----------------------------------------------------------------------------------------
+
+
+class SplitDataset(torch.utils.data.Dataset):
+    """Index access to a FeatureSplit; `collate` turns a list of indices into a batch."""
+
+    def __init__(self, split: FeatureSplit) -> None:
+        self.split = split
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, index: int) -> int:
+        return index
+
+
+@dataclass
+class Batch:
+    inputs: CaratInputs
+    labels: torch.Tensor  # [B, C] float
+
+
+def make_batch(split: FeatureSplit, indices: list[int] | np.ndarray, aligned_steps: int | None = None) -> Batch:
+    """Gather samples into model inputs. Trailing steps that are padding in every sample of the batch
+    are cut (the result is the same: padded keys carry no attention weight). For unaligned models,
+    `aligned_steps` is the soft aligner's output length: visual/audio masks become all-real of that
+    length (all-padding for a missing modality), as the aligned steps mix every input step."""
+    indices = np.asarray(indices)
+    tensors: dict[str, torch.Tensor] = {}
+    for m in MODALITIES:
+        features, mask = split.features(m)[indices], split.mask(m)[indices]
+        if aligned_steps is not None and m != "text":
+            present = mask.any(axis=1, keepdims=True)
+            mask = np.repeat(present, aligned_steps, axis=1).astype(np.float32)
+        else:
+            real = np.flatnonzero(mask.any(axis=0))
+            steps = int(real[-1]) + 1 if len(real) else 1
+            features, mask = features[:, :steps], mask[:, :steps]
+        tensors[m] = torch.from_numpy(np.ascontiguousarray(features))
+        tensors[f"{m}_mask"] = torch.from_numpy(np.ascontiguousarray(mask))
+    return Batch(CaratInputs(**tensors), torch.from_numpy(split.labels[indices]))
+
+
+# -- the official files -----------------------------------------------------------------------------
+
+
+def load_official_aligned(
+    path: str | Path, *, labels: tuple[str, ...] = MOSEI_LABELS, name: str = "mosei-aligned", authors_masks: bool = False
+) -> FeatureDataset:
+    """The aligned dict layout (CMU-MOSEI `train_valid_test.pt`, M3ED, our synthetic data)."""
+    data = _load_dict(path)
+    splits = {}
+    for split_name in SPLITS:
+        raw = _split_of(data, split_name, path, required=("src-text", "src-visual", "src-audio", "tgt"))
+        splits[split_name] = _aligned_split(raw, split_name, path, len(labels), authors_masks)
+    _check_consistent_dims(splits, path)
+    return FeatureDataset(name=name, labels=tuple(labels), aligned=True, splits=splits, source=str(path))
+
+
+def load_mosei_unaligned(
+    path: str | Path, labels_from: str | Path, *, authors_masks: bool = False
+) -> FeatureDataset:
+    """`mosei_senti_data_noalign.pkl`, with emotion labels from the aligned file's `tgt` (same order)."""
+    data = _load_dict(path)
+    label_data = _load_dict(labels_from)
+    splits = {}
+    for split_name in SPLITS:
+        raw = _split_of(data, split_name, path, required=tuple(_UNALIGNED_KEYS.values()))
+        tgt = _split_of(label_data, split_name, labels_from, required=("tgt",))["tgt"]
+        arrays: dict[str, np.ndarray] = {}
+        for m, key in _UNALIGNED_KEYS.items():
+            values = np.asarray(raw[key], dtype=np.float32)
+            if values.ndim != 3:
+                raise DatasetError(
+                    f"{path}: {split_name}/{key} should be an array [samples, steps, features], got shape {values.shape}"
+                )
+            values = np.where(np.isfinite(values), values, 0.0).astype(np.float32)  # -inf audio reads as 0
+            arrays[m] = values
+            real = np.abs(values).sum(axis=2) > 0
+            arrays[f"{m}_mask"] = np.ones(real.shape, np.float32) if authors_masks else real.astype(np.float32)
+        count = {len(arrays[m]) for m in MODALITIES}
+        if len(count) != 1 or count != {len(tgt)}:
+            raise DatasetError(
+                f"{path} split '{split_name}' has {sorted(count)} samples but {labels_from} lists {len(tgt)} labels; "
+                "pass the aligned file of the same CMU-MOSEI release as --labels-from"
+            )
+        arrays["labels"] = _multi_hot(tgt, len(MOSEI_LABELS), labels_from, split_name)
+        splits[split_name] = FeatureSplit(**arrays)
+    _check_consistent_dims(splits, path)
+    return FeatureDataset(name="mosei-unaligned", labels=MOSEI_LABELS, aligned=False, splits=splits, source=str(path))
+
+
+def _load_dict(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"no data file at {path}")
+    try:
+        data = load_feature_file(path)
+    except (ValueError, OSError) as error:
+        raise DatasetError(str(error)) from error
+    if not isinstance(data, dict):
+        raise DatasetError(f"{path} holds a {type(data).__name__}, expected a dict with splits {list(SPLITS)}")
+    return data
+
+
+def _split_of(data: dict, split_name: str, path: str | Path, required: tuple[str, ...]) -> dict:
+    if split_name not in data:
+        raise DatasetError(
+            f"{path} has no '{split_name}' split (it has {sorted(map(str, data))}); expected a dict with "
+            f"splits {list(SPLITS)}: is this the right file for this --dataset kind?"
+        )
+    raw = data[split_name]
+    missing = [key for key in required if not isinstance(raw, dict) or key not in raw]
+    if missing:
+        have = sorted(map(str, raw)) if isinstance(raw, dict) else type(raw).__name__
+        raise DatasetError(f"{path} split '{split_name}' lacks {missing} (it has {have}); wrong file or --dataset kind?")
+    return raw
+
+
+def _aligned_split(raw: dict, split_name: str, path: str | Path, num_labels: int, authors_masks: bool) -> FeatureSplit:
+    sequences = {m: raw[key] for m, key in _ALIGNED_KEYS.items()}
+    count = len(raw["tgt"])
+    for m, values in sequences.items():
+        if len(values) != count:
+            raise DatasetError(
+                f"{path} split '{split_name}': {len(values)} {m} sequences but {count} label lists; the file is damaged"
+            )
+    if count == 0:
+        raise DatasetError(f"{path} split '{split_name}' holds no samples")
+    arrays: dict[str, np.ndarray] = {}
+    lengths = None
+    for m, values in sequences.items():
+        samples = [np.asarray(v, dtype=np.float32) for v in values]
+        bad = next((i for i, s in enumerate(samples) if s.ndim != 2), None)
+        if bad is not None:
+            raise DatasetError(
+                f"{path} split '{split_name}' sample {bad}: {m} features should be [steps, features], "
+                f"got shape {samples[bad].shape}"
+            )
+        dims = {s.shape[1] for s in samples}
+        if len(dims) != 1:
+            raise DatasetError(f"{path} split '{split_name}': {m} feature sizes differ between samples: {sorted(dims)}")
+        sample_lengths = np.array([len(s) for s in samples])
+        if lengths is None:
+            lengths = sample_lengths
+        elif not np.array_equal(lengths, sample_lengths):
+            first = int(np.flatnonzero(lengths != sample_lengths)[0])
+            raise DatasetError(
+                f"{path} split '{split_name}' sample {first}: aligned modalities must share one length, but text has "
+                f"{lengths[first]} steps and {m} {sample_lengths[first]}; for unaligned data use --dataset mosei-unaligned"
+            )
+        arrays[m], real = _pad(samples, dims.pop())
+        arrays[m] = np.where(np.isfinite(arrays[m]), arrays[m], 0.0).astype(np.float32)  # audio -inf reads as 0
+        arrays[f"{m}_mask"] = np.ones(real.shape, np.float32) if authors_masks else real
+    arrays["labels"] = _multi_hot(raw["tgt"], num_labels, path, split_name)
+    return FeatureSplit(**arrays)
+
+
+def _pad(samples: list[np.ndarray], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    steps = max(1, max(len(s) for s in samples))
+    padded = np.zeros((len(samples), steps, dim), np.float32)
+    mask = np.zeros((len(samples), steps), np.float32)
+    for i, sample in enumerate(samples):
+        padded[i, : len(sample)] = sample
+        mask[i, : len(sample)] = 1.0
+    return padded, mask
+
+
+def _multi_hot(tgt: Any, num_labels: int, path: str | Path, split_name: str) -> np.ndarray:
+    """`[2, ids..., 3]` per sample -> multi-hot [N, C]; ids FIRST_LABEL_ID.. are the labels in order."""
+    labels = np.zeros((len(tgt), num_labels), np.float32)
+    for i, ids in enumerate(tgt):
+        for label_id in np.asarray(ids, dtype=np.int64).reshape(-1).tolist():
+            if label_id < FIRST_LABEL_ID:
+                continue  # start, end and padding ids
+            if label_id >= FIRST_LABEL_ID + num_labels:
+                raise DatasetError(
+                    f"{path} split '{split_name}' sample {i} has label id {label_id}, but this dataset kind has "
+                    f"{num_labels} labels (ids {FIRST_LABEL_ID}..{FIRST_LABEL_ID + num_labels - 1}); "
+                    "wrong --dataset kind (m3ed has 7 labels)?"
+                )
+            labels[i, label_id - FIRST_LABEL_ID] = 1.0
+    return labels
+
+
+def _check_consistent_dims(splits: dict[str, FeatureSplit], source: str | Path) -> None:
+    reference = {m: splits["train"].features(m).shape[2] for m in MODALITIES}
+    for split_name, split in splits.items():
+        for m in MODALITIES:
+            if split.features(m).shape[2] != reference[m]:
+                raise DatasetError(
+                    f"{source}: {m} features have size {split.features(m).shape[2]} in '{split_name}' but "
+                    f"{reference[m]} in 'train'"
+                )
+
+
+def check_feature_dims(dataset: FeatureDataset, expected: dict[str, int], what: str) -> None:
+    """Refuse data whose feature sizes differ from what a model or preset expects, naming both."""
+    have = dataset.feature_dims()
+    for m in MODALITIES:
+        if have[m] != expected[m]:
+            raise DatasetError(
+                f"{dataset.source or dataset.name} has {m} features of size {have[m]} but {what} expects {expected[m]}; "
+                "use data made with the same feature extractors, or train a model for this data (main.py train)"
+            )
+
+
+# -- prepared datasets ------------------------------------------------------------------------------
+
+
+def write_prepared_dataset(
+    path: str | Path,
+    splits: dict[str, FeatureSplit],
+    *,
+    labels: tuple[str, ...],
+    aligned: bool,
+    feature_spec: dict[str, Any] | None,
+    shard_samples: int = 4096,
+) -> Path:
+    """Write splits as safetensors shards plus `index.json`. The index is written last (atomically),
+    so a folder whose writing was cut off has no index and is never mistaken for a dataset."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    dims: dict[str, int] | None = None
+    index: dict[str, Any] = {
+        "format": PREPARED_FORMAT,
+        "format_version": PREPARED_VERSION,
+        "labels": list(labels),
+        "aligned": aligned,
+        "feature_spec": feature_spec,
+        "splits": {},
+    }
+    for split_name, split in splits.items():
+        _check_split_shapes(split, split_name, len(labels), str(path))
+        split_dims = {m: int(split.features(m).shape[2]) for m in MODALITIES}
+        if dims is not None and split_dims != dims:
+            raise DatasetError(f"split '{split_name}' has feature sizes {split_dims}, other splits {dims}")
+        dims = split_dims
+        shards = []
+        for number, start in enumerate(range(0, max(len(split), 1), shard_samples)):
+            part = split.subset(np.arange(start, min(start + shard_samples, len(split))))
+            file_name = f"{split_name}-{number:05d}.safetensors"
+            save_file({k: np.ascontiguousarray(v) for k, v in vars(part).items()}, str(path / file_name))
+            shards.append({"file": file_name, "samples": len(part)})
+        index["splits"][split_name] = {"samples": len(split), "shards": shards}
+    index["feature_dims"] = dims
+    _write_json_atomically(path / INDEX_FILE, index)
+    return path
+
+
+def load_prepared_dataset(path: str | Path) -> FeatureDataset:
+    path = Path(path)
+    index_path = path / INDEX_FILE
+    if not index_path.is_file():
+        raise DatasetError(
+            f"{path} is not a prepared dataset: it has no {INDEX_FILE} (was its writing interrupted? "
+            "run main.py prepare again)"
+        )
+    try:
+        index = json.loads(index_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise DatasetError(f"{index_path} is not valid JSON ({error}); the dataset is damaged") from error
+    if index.get("format") != PREPARED_FORMAT or int(index.get("format_version", 0)) > PREPARED_VERSION:
+        raise DatasetError(
+            f"{index_path} has format {index.get('format')} v{index.get('format_version')}; this version reads "
+            f"{PREPARED_FORMAT} up to v{PREPARED_VERSION}"
+        )
+    labels = tuple(index["labels"])
+    splits = {}
+    for split_name, entry in index["splits"].items():
+        parts = []
+        for shard in entry["shards"]:
+            shard_path = path / shard["file"]
+            try:
+                parts.append(load_file(str(shard_path)))
+            except (SafetensorError, OSError) as error:
+                raise DatasetError(f"cannot read shard {shard_path} ({error}); the dataset is incomplete or damaged") from error
+        split = _concatenate_shards(parts, path, split_name)
+        if len(split) != entry["samples"]:
+            raise DatasetError(f"{path} split '{split_name}': index says {entry['samples']} samples, shards hold {len(split)}")
+        _check_split_shapes(split, split_name, len(labels), str(path))
+        splits[split_name] = split
+    if "train" not in splits:
+        raise DatasetError(f"{path} has no 'train' split (it has {sorted(splits)})")
+    dataset = FeatureDataset(
+        name=path.name,
+        labels=labels,
+        aligned=bool(index["aligned"]),
+        splits=splits,
+        feature_spec=index.get("feature_spec"),
+        source=str(path),
+    )
+    declared = index.get("feature_dims")
+    if declared:
+        check_feature_dims(dataset, declared, f"its {INDEX_FILE}")
+    _check_consistent_dims(splits, path)
+    return dataset
+
+
+def _concatenate_shards(parts: list[dict[str, np.ndarray]], path: Path, split_name: str) -> FeatureSplit:
+    keys = [f.name for f in FeatureSplit.__dataclass_fields__.values()]
+    arrays = {}
+    for key in keys:
+        if any(key not in part for part in parts):
+            raise DatasetError(f"{path} split '{split_name}': a shard lacks '{key}'")
+        values = [part[key] for part in parts]
+        if values[0].ndim >= 2:  # shards may differ in padded length
+            steps = max(v.shape[1] for v in values)
+            values = [np.pad(v, [(0, 0), (0, steps - v.shape[1])] + [(0, 0)] * (v.ndim - 2)) for v in values]
+        arrays[key] = np.concatenate(values).astype(np.float32)
+    if "labels" in arrays:  # labels [N, C] must not be padded along C
+        arrays["labels"] = np.concatenate([part["labels"] for part in parts]).astype(np.float32)
+    return FeatureSplit(**arrays)
+
+
+def _check_split_shapes(split: FeatureSplit, split_name: str, num_labels: int, source: str) -> None:
+    count = len(split)
+    for m in MODALITIES:
+        features, mask = split.features(m), split.mask(m)
+        if features.ndim != 3 or mask.shape != features.shape[:2] or len(features) != count:
+            raise DatasetError(
+                f"{source} split '{split_name}': {m} features {features.shape} and mask {mask.shape} do not fit "
+                f"{count} samples as [N, L, D] and [N, L]"
+            )
+        if not np.isfinite(features).all():
+            raise DatasetError(f"{source} split '{split_name}': {m} features contain NaN or inf; clean them first")
+    if split.labels.shape != (count, num_labels):
+        raise DatasetError(
+            f"{source} split '{split_name}': labels have shape {split.labels.shape}, expected ({count}, {num_labels})"
+        )
+
+
+def _write_json_atomically(path: Path, value: Any) -> None:
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(value, handle, indent=2)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+# -- one entry point --------------------------------------------------------------------------------
+
+DATASET_KINDS = ("auto", "aligned", "mosei-aligned", "mosei-unaligned", "m3ed", "prepared")
+
+
+def load_dataset(
+    path: str | Path, kind: str = "auto", *, labels_from: str | Path | None = None, authors_masks: bool = False
+) -> FeatureDataset:
+    """Read any supported data. kind "auto": a folder is a prepared dataset, a `.pkl` the unaligned
+    MOSEI file (needs labels_from), anything else the aligned dict layout with MOSEI's labels
+    (any feature sizes: "aligned"). The "mosei-*" kinds also check CMU-MOSEI's feature sizes."""
+    path = Path(path)
+    if kind == "auto":
+        kind = "prepared" if path.is_dir() else "mosei-unaligned" if path.suffix == ".pkl" else "aligned"
+    if kind == "prepared":
+        return load_prepared_dataset(path)
+    if kind == "aligned":
+        return load_official_aligned(path, name=kind, authors_masks=authors_masks)
+    if kind == "mosei-aligned":
+        dataset = load_official_aligned(path, name=kind, authors_masks=authors_masks)
+        check_feature_dims(dataset, MOSEI_FEATURE_DIMS, "CMU-MOSEI (GloVe, Facet, COVAREP)")
+        return dataset
+    if kind == "m3ed":
+        return load_official_aligned(path, labels=M3ED_LABELS, name="m3ed", authors_masks=authors_masks)
+    if kind == "mosei-unaligned":
+        if labels_from is None:
+            raise DatasetError(
+                "the unaligned CMU-MOSEI file holds no emotion labels: pass the aligned file "
+                "(train_valid_test.pt) with --labels-from"
+            )
+        dataset = load_mosei_unaligned(path, labels_from, authors_masks=authors_masks)
+        check_feature_dims(dataset, MOSEI_FEATURE_DIMS, "CMU-MOSEI (GloVe, Facet, COVAREP)")
+        return dataset
+    raise DatasetError(f"unknown dataset kind '{kind}'; choose one of {list(DATASET_KINDS)}")

@@ -11,8 +11,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="feature file (.pt/.pkl) or prepared dataset folder")
     parser.add_argument(
         "--dataset", choices=DATASET_KINDS, default="auto",
-        help="kind of data: auto (folder = prepared, .pkl = mosei-unaligned, else aligned layout), "
-        "aligned (official aligned layout, any feature sizes), mosei-aligned, mosei-unaligned, m3ed, prepared",
+        help="kind of data: auto (folder = prepared, .pkl = unaligned, else aligned), aligned/unaligned (the official "
+        "layouts, any feature sizes), mosei-aligned/mosei-unaligned (also check MOSEI's sizes), m3ed, prepared",
     )
     parser.add_argument("--labels-from", help="mosei-unaligned: the aligned file (train_valid_test.pt) holding the labels")
     parser.add_argument(

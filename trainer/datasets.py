@@ -444,18 +444,18 @@ def _write_json_atomically(path: Path, value: Any) -> None:
 
 # -- one entry point --------------------------------------------------------------------------------
 
-DATASET_KINDS = ("auto", "aligned", "mosei-aligned", "mosei-unaligned", "m3ed", "prepared")
+DATASET_KINDS = ("auto", "aligned", "unaligned", "mosei-aligned", "mosei-unaligned", "m3ed", "prepared")
 
 
 def load_dataset(
     path: str | Path, kind: str = "auto", *, labels_from: str | Path | None = None, authors_masks: bool = False
 ) -> FeatureDataset:
     """Read any supported data. kind "auto": a folder is a prepared dataset, a `.pkl` the unaligned
-    MOSEI file (needs labels_from), anything else the aligned dict layout with MOSEI's labels
-    (any feature sizes: "aligned"). The "mosei-*" kinds also check CMU-MOSEI's feature sizes."""
+    MOSEI layout (needs labels_from), anything else the aligned dict layout with MOSEI's labels.
+    "aligned"/"unaligned" accept any feature sizes; the "mosei-*" kinds also check CMU-MOSEI's."""
     path = Path(path)
     if kind == "auto":
-        kind = "prepared" if path.is_dir() else "mosei-unaligned" if path.suffix == ".pkl" else "aligned"
+        kind = "prepared" if path.is_dir() else "unaligned" if path.suffix == ".pkl" else "aligned"
     if kind == "prepared":
         return load_prepared_dataset(path)
     if kind == "aligned":
@@ -466,13 +466,14 @@ def load_dataset(
         return dataset
     if kind == "m3ed":
         return load_official_aligned(path, labels=M3ED_LABELS, name="m3ed", authors_masks=authors_masks)
-    if kind == "mosei-unaligned":
+    if kind in ("unaligned", "mosei-unaligned"):
         if labels_from is None:
             raise DatasetError(
                 "the unaligned CMU-MOSEI file holds no emotion labels: pass the aligned file "
                 "(train_valid_test.pt) with --labels-from"
             )
         dataset = load_mosei_unaligned(path, labels_from, authors_masks=authors_masks)
-        check_feature_dims(dataset, MOSEI_FEATURE_DIMS, "CMU-MOSEI (GloVe, Facet, COVAREP)")
+        if kind == "mosei-unaligned":
+            check_feature_dims(dataset, MOSEI_FEATURE_DIMS, "CMU-MOSEI (GloVe, Facet, COVAREP)")
         return dataset
     raise DatasetError(f"unknown dataset kind '{kind}'; choose one of {list(DATASET_KINDS)}")

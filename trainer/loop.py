@@ -92,6 +92,7 @@ class TrainResult:
     test_default_threshold: MultiLabelMetrics | None = None  # chosen epoch, the config's threshold
     history: list[dict[str, Any]] = field(default_factory=list)
     checkpoint: Path | None = None
+    model: Carat | None = None  # this process's model after the last epoch trained (not the chosen one)
 
 
 def config_for_dataset(dataset: FeatureDataset, base: CaratConfig) -> CaratConfig:
@@ -307,7 +308,9 @@ def _fit(
         context.barrier()
 
     finished = last_epoch >= settings.epochs
-    result = TrainResult(run_dir=run_dir, best_epoch=best_epoch, epochs_done=last_epoch, finished=finished, history=history)
+    result = TrainResult(
+        run_dir=run_dir, best_epoch=best_epoch, epochs_done=last_epoch, finished=finished, history=history, model=model
+    )
     if context.is_main:
         logger.close()
         plot_learning_curves(history, run_dir / "learning_curves.png")

@@ -1,0 +1,21 @@
+"""Shared synthetic data: small, written in the official aligned layout and read by the real reader."""
+
+import pytest
+import torch
+
+from trainer.synthetic import SyntheticSizes, generate_synthetic, write_official_aligned
+
+# Two shared cores: more threads than cores only adds contention.
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+TINY = SyntheticSizes(train=96, valid=32, test=32, text_dim=10, visual_dim=6, audio_dim=8, min_steps=3, max_steps=9)
+
+
+@pytest.fixture(scope="session")
+def tiny_synthetic():
+    return generate_synthetic(TINY, seed=3)
+
+
+@pytest.fixture(scope="session")
+def tiny_file(tiny_synthetic, tmp_path_factory):
+    return write_official_aligned(tmp_path_factory.mktemp("tiny") / "train_valid_test.pt", tiny_synthetic.layout)

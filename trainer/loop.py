@@ -263,7 +263,7 @@ def _fit(
         network = DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False
         )
-    autocast, scaler = _mixed_precision(device, settings.amp)
+    autocast, scaler = mixed_precision(device, settings.amp)
     logger = MetricsLogger(run_dir) if context.is_main else None
 
     last_epoch = settings.epochs if settings.stop_after_epoch is None else min(settings.epochs, settings.stop_after_epoch)
@@ -357,7 +357,7 @@ def train_step(
     return {"total": loss.total.item(), **{name: value.item() for name, value in loss.parts.items()}}
 
 
-def _mixed_precision(device: torch.device, enabled: bool) -> tuple[Any, torch.amp.GradScaler | None]:
+def mixed_precision(device: torch.device, enabled: bool) -> tuple[Any, torch.amp.GradScaler | None]:
     if not (enabled and device.type == "cuda"):
         return nullcontext, None
     if torch.cuda.is_bf16_supported():

@@ -175,8 +175,7 @@ def load_mosei_unaligned(
                 raise DatasetError(
                     f"{path}: {split_name}/{key} should be an array [samples, steps, features], got shape {values.shape}"
                 )
-            values = np.where(np.isfinite(values), values, 0.0).astype(np.float32)  # -inf audio reads as 0
-            arrays[m] = values
+            arrays[m] = _clean_features(values, m, path, split_name)
             real = np.abs(values).sum(axis=2) > 0
             arrays[f"{m}_mask"] = np.ones(real.shape, np.float32) if authors_masks else real.astype(np.float32)
         count = {len(arrays[m]) for m in MODALITIES}
@@ -251,7 +250,7 @@ def _aligned_split(raw: dict, split_name: str, path: str | Path, num_labels: int
                 f"{lengths[first]} steps and {m} {sample_lengths[first]}; for unaligned data use --dataset mosei-unaligned"
             )
         arrays[m], real = _pad(samples, dims.pop())
-        arrays[m] = np.where(np.isfinite(arrays[m]), arrays[m], 0.0).astype(np.float32)  # audio -inf reads as 0
+        arrays[m] = _clean_features(arrays[m], m, path, split_name)
         arrays[f"{m}_mask"] = np.ones(real.shape, np.float32) if authors_masks else real
     arrays["labels"] = _multi_hot(raw["tgt"], num_labels, path, split_name)
     return FeatureSplit(**arrays)
@@ -265,6 +264,21 @@ def _pad(samples: list[np.ndarray], dim: int) -> tuple[np.ndarray, np.ndarray]:
         padded[i, : len(sample)] = sample
         mask[i, : len(sample)] = 1.0
     return padded, mask
+
+
+def _clean_features(values: np.ndarray, modality: str, path: str | Path, split_name: str) -> np.ndarray:
+    """COVAREP audio holds -inf where a feature is undefined: read as 0, as the authors do. Any other
+    non-finite value is damage we will not guess about."""
+    if modality == "audio":
+        values = np.where(np.isinf(values), 0.0, values).astype(np.float32)
+    bad = np.argwhere(~np.isfinite(values))
+    if len(bad):
+        sample, step, feature = bad[0].tolist()
+        raise DatasetError(
+            f"{path} split '{split_name}': {modality} features hold {len(bad)} NaN/inf values (first: sample {sample}, "
+            f"step {step}, feature {feature}); repair the file or drop those samples"
+        )
+    return values
 
 
 def _multi_hot(tgt: Any, num_labels: int, path: str | Path, split_name: str) -> np.ndarray:

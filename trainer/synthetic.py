@@ -132,6 +132,24 @@ def write_official_aligned(path: str | Path, layout: dict) -> Path:
     return path
 
 
+def unaligned_layout(aligned_layout: dict, steps: dict[str, int]) -> dict:
+    """The same samples in the unaligned pickle's layout (`text`, `vision`, `audio` arrays of fixed
+    lengths, zero padded or cut; `labels` holds sentiment there, zeros here)."""
+    keys = {"text": "text", "visual": "vision", "audio": "audio"}
+    result = {}
+    for split in ("train", "valid", "test"):
+        result[split] = {}
+        for m in MODALITIES:
+            samples = aligned_layout[split][f"src-{m}"]
+            array = np.zeros((len(samples), steps[m], samples[0].shape[1]), np.float32)
+            for i, sample in enumerate(samples):
+                kept = min(len(sample), steps[m])
+                array[i, :kept] = sample[:kept]
+            result[split][keys[m]] = array
+        result[split]["labels"] = np.zeros((len(samples), 1, 1), np.float32)  # sentiment, unused
+    return result
+
+
 def best_micro_f1_without(data: SyntheticData, split: str, ignored: str) -> float:
     """The best micro-F1 on `split` of any predictor that never sees `ignored` but knows the other
     modalities' bits exactly: each label it cannot see fully is predicted by the best boolean function

@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--projection", type=int, help="latent size of the contrastive space")
     model.add_argument("--queue-size", type=int, help="contrastive queue length")
     model.add_argument("--dropout", type=float, help="dropout rate")
+    model.add_argument("--unaligned-steps", type=int,
+                       help="unaligned data: steps the soft aligner maps visual/audio to (authors: 500, or 50)")
     train = parser.add_argument_group("training")
     defaults = TrainSettings()
     train.add_argument("--epochs", type=int, default=defaults.epochs)
@@ -61,7 +63,7 @@ def build_config(args: argparse.Namespace, aligned: bool) -> CaratConfig:
     preset = args.preset or ("aligned" if aligned else "unaligned")
     base = {"aligned": CaratConfig.mosei_aligned, "unaligned": CaratConfig.mosei_unaligned, "small": default_small_config}[preset]()
     changes = {}
-    for name in ("hidden", "heads", "projection", "queue_size", "dropout"):
+    for name in ("hidden", "heads", "projection", "queue_size", "dropout", "unaligned_steps"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
     if args.layers:

@@ -1,9 +1,11 @@
 """Shared synthetic data: small, written in the official aligned layout and read by the real reader."""
 
+import pickle
+
 import pytest
 import torch
 
-from trainer.synthetic import SyntheticSizes, generate_synthetic, write_official_aligned
+from trainer.synthetic import SyntheticSizes, generate_synthetic, unaligned_layout, write_official_aligned
 
 # Two shared cores: more threads than cores only adds contention.
 torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -19,3 +21,11 @@ def tiny_synthetic():
 @pytest.fixture(scope="session")
 def tiny_file(tiny_synthetic, tmp_path_factory):
     return write_official_aligned(tmp_path_factory.mktemp("tiny") / "train_valid_test.pt", tiny_synthetic.layout)
+
+
+@pytest.fixture(scope="session")
+def unaligned_file(tiny_synthetic, tmp_path_factory):
+    """The same samples in the unaligned pickle's layout (text 12 steps, visual/audio 30)."""
+    path = tmp_path_factory.mktemp("unaligned") / "mosei_senti_data_noalign.pkl"
+    path.write_bytes(pickle.dumps(unaligned_layout(tiny_synthetic.layout, {"text": 12, "visual": 30, "audio": 30})))
+    return path

@@ -57,3 +57,32 @@ def test_train_reports_a_file_of_the_wrong_layout(tmp_path, capsys):
     torch.save({"training": {}, "validation": {}}, wrong)
     assert main.main(["train", "--data", str(wrong), "--out", str(tmp_path / "run")]) == 2
     assert "has no 'train' split" in capsys.readouterr().err
+
+
+def test_train_on_unaligned_data_with_labels_from_the_aligned_file(unaligned_file, tiny_file, tmp_path):
+    data = unaligned_file
+    run = tmp_path / "run"
+    assert main.main(["train", "--data", str(data), "--labels-from", str(tiny_file), "--preset", "small",
+                      "--unaligned-steps", "10", "--epochs", "1", "--batch-size", "16", "--out", str(run), "--quiet"]) == 0
+    info = read_checkpoint_info(run / "model.safetensors")
+    assert not info.config.aligned and info.config.unaligned_steps == 10
+    assert info.extra["test_metrics"]["micro_f1"] >= 0
+
+
+def test_training_on_a_prepared_dataset_stores_its_feature_spec(tiny_file, tmp_path, capsys):
+    from trainer.datasets import load_dataset, write_prepared_dataset
+
+    official = load_dataset(tiny_file)
+    spec = {"version": 1, "visual": {"extractor": "face-mesh", "dim": 6}}
+    folder = write_prepared_dataset(tmp_path / "prepared", official.splits, labels=official.labels, aligned=True,
+                                    feature_spec=spec)
+    run = tmp_path / "run"
+    assert main.main(["train", "--data", str(folder), "--preset", "small", "--epochs", "1", "--batch-size", "16",
+                      "--out", str(run), "--quiet"]) == 0
+    assert read_checkpoint_info(run / "model.safetensors").feature_spec == spec
+    # Data made with other extractors is refused by evaluate, naming both specs.
+    other = write_prepared_dataset(tmp_path / "other", official.splits, labels=official.labels, aligned=True,
+                                   feature_spec={**spec, "version": 2})
+    capsys.readouterr()
+    assert main.main(["evaluate", "--checkpoint", str(run / "model.safetensors"), "--data", str(other)]) == 2
+    assert "FeatureSpec" in capsys.readouterr().err

@@ -18,7 +18,7 @@ from trainer.datasets import (
     make_batch,
     write_prepared_dataset,
 )
-from trainer.synthetic import write_official_aligned
+from trainer.synthetic import unaligned_layout, write_official_aligned
 
 
 def test_aligned_file_reads_features_masks_and_labels(tiny_synthetic, tiny_file):
@@ -91,25 +91,8 @@ def test_m3ed_reads_seven_labels_and_mosei_refuses_their_ids(tiny_synthetic, tmp
         load_dataset(path, "aligned")
 
 
-def _unaligned_layout(aligned_layout: dict, steps: dict[str, int]) -> dict:
-    """The noalign pickle's layout, built from the same samples (fixed lengths, zero padded)."""
-    keys = {"text": "text", "visual": "vision", "audio": "audio"}
-    result = {}
-    for split in ("train", "valid", "test"):
-        result[split] = {}
-        for m in MODALITIES:
-            samples = aligned_layout[split][f"src-{m}"]
-            array = np.zeros((len(samples), steps[m], samples[0].shape[1]), np.float32)
-            for i, sample in enumerate(samples):
-                array[i, : len(sample)] = sample[: steps[m]]
-            result[split][keys[m]] = array
-        result[split]["labels"] = np.zeros((len(samples), 1, 1), np.float32)  # sentiment, unused
-    return result
-
-
-def test_unaligned_pickle_takes_labels_from_the_aligned_file(tiny_synthetic, tiny_file, tmp_path):
-    path = tmp_path / "mosei_senti_data_noalign.pkl"
-    path.write_bytes(pickle.dumps(_unaligned_layout(tiny_synthetic.layout, {"text": 12, "visual": 30, "audio": 30})))
+def test_unaligned_pickle_takes_labels_from_the_aligned_file(tiny_synthetic, tiny_file, unaligned_file):
+    path = unaligned_file
     dataset = load_dataset(path, labels_from=tiny_file)
     assert not dataset.aligned
     assert dataset.max_steps() == {"text": 12, "visual": 30, "audio": 30}
@@ -121,7 +104,7 @@ def test_unaligned_pickle_takes_labels_from_the_aligned_file(tiny_synthetic, tin
 
 
 def test_unaligned_pickle_with_other_sample_counts_than_the_labels_is_refused(tiny_synthetic, tiny_file, tmp_path):
-    layout = _unaligned_layout(tiny_synthetic.layout, {"text": 12, "visual": 30, "audio": 30})
+    layout = unaligned_layout(tiny_synthetic.layout, {"text": 12, "visual": 30, "audio": 30})
     layout["valid"] = {k: v[:-1] for k, v in layout["valid"].items()}
     path = tmp_path / "short.pkl"
     path.write_bytes(pickle.dumps(layout))
@@ -176,3 +159,10 @@ def test_prepared_writer_refuses_nan_and_wrong_label_counts(tiny_file, tmp_path)
         write_prepared_dataset(tmp_path / "a", {"train": broken}, labels=tuple("abcdef"), aligned=True, feature_spec=None)
     with pytest.raises(DatasetError, match=r"labels have shape \(32, 6\), expected \(32, 5\)"):
         write_prepared_dataset(tmp_path / "b", {"train": split}, labels=tuple("abcde"), aligned=True, feature_spec=None)
+
+
+def test_nan_features_are_refused_with_their_place(tiny_synthetic, tmp_path):
+    layout = copy.deepcopy(tiny_synthetic.layout)
+    layout["test"]["src-visual"][4][2, 1] = np.nan
+    with pytest.raises(DatasetError, match="visual features hold 1 NaN/inf values \\(first: sample 4, step 2, feature 1\\)"):
+        load_dataset(write_official_aligned(tmp_path / "nan.pt", layout))

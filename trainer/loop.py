@@ -287,6 +287,7 @@ def _fit(
             "lr": schedule.get_last_lr()[0],
             "seconds": round(seconds, 3),
             "samples_per_s": steps_per_epoch * settings.batch_size * context.world_size / seconds,
+            "processes": context.world_size,
             **{f"train_{name}": value / steps_per_epoch for name, value in totals.items()},
         }
         if context.is_main:

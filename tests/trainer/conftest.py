@@ -3,12 +3,8 @@
 import pickle
 
 import pytest
-import torch
 
 from trainer.synthetic import SyntheticSizes, generate_synthetic, unaligned_layout, write_official_aligned
-
-# Two shared cores: more threads than cores only adds contention.
-torch.set_num_threads(min(2, torch.get_num_threads()))
 
 TINY = SyntheticSizes(train=96, valid=32, test=32, text_dim=10, visual_dim=6, audio_dim=8, min_steps=3, max_steps=9)
 

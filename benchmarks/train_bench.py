@@ -23,12 +23,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from carat_model import Carat, CaratConfig  # noqa: E402
-from trainer.datasets import FeatureDataset, load_dataset, make_batch  # noqa: E402
-from trainer.distributed import DistributedContext  # noqa: E402
-from trainer.loop import TrainSettings, config_for_dataset, mixed_precision, train_step  # noqa: E402
-from trainer.optim import make_optimizer, make_schedule  # noqa: E402
-from trainer.synthetic import SyntheticSizes, generate_synthetic, write_official_aligned  # noqa: E402
+from carat_model import Carat, CaratConfig
+from trainer.datasets import FeatureDataset, load_dataset, make_batch
+from trainer.distributed import DistributedContext
+from trainer.loop import TrainSettings, config_for_dataset, mixed_precision, train_step
+from trainer.optim import make_optimizer, make_schedule
+from trainer.synthetic import SyntheticSizes, generate_synthetic, write_official_aligned
 
 MOSEI_TRAIN = 16326
 
@@ -37,11 +37,15 @@ def synthetic_mosei_sized(samples: int) -> FeatureDataset:
     """MOSEI-sized synthetic data, written in the official layout and read back by the real reader."""
     sizes = dataclasses.replace(SyntheticSizes.mosei_sized(), train=samples, valid=1, test=1)
     with tempfile.TemporaryDirectory() as folder:
-        path = write_official_aligned(Path(folder) / "train_valid_test.pt", generate_synthetic(sizes, seed=0).layout)
+        path = write_official_aligned(
+            Path(folder) / "train_valid_test.pt", generate_synthetic(sizes, seed=0).layout
+        )
         return load_dataset(path, "mosei-aligned")
 
 
-def time_steps(dataset: FeatureDataset, device: torch.device, steps: int, batch_size: int, recipe: str, warmup: int = 2) -> dict:
+def time_steps(
+    dataset: FeatureDataset, device: torch.device, steps: int, batch_size: int, recipe: str, warmup: int = 2
+) -> dict:
     config = config_for_dataset(dataset, CaratConfig.mosei_aligned())
     torch.manual_seed(1)
     model = Carat(config).to(device)
@@ -61,22 +65,42 @@ def time_steps(dataset: FeatureDataset, device: torch.device, steps: int, batch_
                 torch.cuda.synchronize()
             started, loading = time.perf_counter(), 0.0
         begin = time.perf_counter()
-        indices = order[(step * batch_size) % (len(split) - batch_size + 1):][:batch_size]
+        indices = order[(step * batch_size) % (len(split) - batch_size + 1) :][:batch_size]
         batch = make_batch(split, indices)
         loading += time.perf_counter() - begin
-        train_step(model, model, batch, optimizer, schedule, settings, device, autocast, scaler, shuffle, dropout,
-                   DistributedContext())
+        train_step(
+            model,
+            model,
+            batch,
+            optimizer,
+            schedule,
+            settings,
+            device,
+            autocast,
+            scaler,
+            shuffle,
+            dropout,
+            DistributedContext(),
+        )
     if device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "steps": steps, "samples_per_s": steps * batch_size / seconds,
-            "loading_share": loading / seconds}
+    return {
+        "seconds": seconds,
+        "steps": steps,
+        "samples_per_s": steps * batch_size / seconds,
+        "loading_share": loading / seconds,
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=12, help="timed steps per device (after 2 warm-up steps)")
-    parser.add_argument("--full-epoch", action="store_true", help="time a whole MOSEI-sized epoch (255 steps)")
+    parser.add_argument(
+        "--steps", type=int, default=12, help="timed steps per device (after 2 warm-up steps)"
+    )
+    parser.add_argument(
+        "--full-epoch", action="store_true", help="time a whole MOSEI-sized epoch (255 steps)"
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--recipe", choices=("adamw", "authors"), default="adamw")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
@@ -87,17 +111,41 @@ def main() -> int:
     samples = MOSEI_TRAIN if args.full_epoch else min(MOSEI_TRAIN, (steps + 2) * args.batch_size)
     started = time.perf_counter()
     dataset = synthetic_mosei_sized(samples)
-    print(f"synthetic MOSEI-sized data: {samples} training samples, features 300/35/74, 10-60 steps "
-          f"(made in {time.perf_counter() - started:.1f} s)")
+    print(
+        f"synthetic MOSEI-sized data: {samples} training samples, features 300/35/74, 10-60 steps "
+        f"(made in {time.perf_counter() - started:.1f} s)"
+    )
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    rows = [("device", "threads", "recipe", "batch", "steps", "s/step", "samples/s", "batching", "epoch (255 steps)")]
+    rows = [
+        (
+            "device",
+            "threads",
+            "recipe",
+            "batch",
+            "steps",
+            "s/step",
+            "samples/s",
+            "batching",
+            "epoch (255 steps)",
+        )
+    ]
     for device in devices:
         result = time_steps(dataset, device, steps, args.batch_size, args.recipe)
         per_step = result["seconds"] / result["steps"]
         name = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
-        rows.append((name, str(torch.get_num_threads()), args.recipe, str(args.batch_size), str(steps), f"{per_step:.3f}",
-                     f"{result['samples_per_s']:.1f}", f"{100 * result['loading_share']:.1f} %",
-                     f"{per_step * (MOSEI_TRAIN // args.batch_size) / 60:.1f} min"))
+        rows.append(
+            (
+                name,
+                str(torch.get_num_threads()),
+                args.recipe,
+                str(args.batch_size),
+                str(steps),
+                f"{per_step:.3f}",
+                f"{result['samples_per_s']:.1f}",
+                f"{100 * result['loading_share']:.1f} %",
+                f"{per_step * (MOSEI_TRAIN // args.batch_size) / 60:.1f} min",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())

@@ -95,7 +95,9 @@ class FeatureDataset:
 
     def split(self, name: str) -> FeatureSplit:
         if name not in self.splits:
-            raise DatasetError(f"{self.source or self.name} has no '{name}' split (it has {sorted(self.splits)})")
+            raise DatasetError(
+                f"{self.source or self.name} has no '{name}' split (it has {sorted(self.splits)})"
+            )
         return self.splits[name]
 
 
@@ -121,7 +123,9 @@ class Batch:
     labels: torch.Tensor  # [B, C] float
 
 
-def make_batch(split: FeatureSplit, indices: list[int] | np.ndarray, aligned_steps: int | None = None) -> Batch:
+def make_batch(
+    split: FeatureSplit, indices: list[int] | np.ndarray, aligned_steps: int | None = None
+) -> Batch:
     """Gather samples into model inputs. Trailing steps that are padding in every sample of the batch
     are cut (the result is the same: padded keys carry no attention weight). For unaligned models,
     `aligned_steps` is the soft aligner's output length: visual/audio masks become all-real of that
@@ -146,7 +150,11 @@ def make_batch(split: FeatureSplit, indices: list[int] | np.ndarray, aligned_ste
 
 
 def load_official_aligned(
-    path: str | Path, *, labels: tuple[str, ...] = MOSEI_LABELS, name: str = "mosei-aligned", authors_masks: bool = False
+    path: str | Path,
+    *,
+    labels: tuple[str, ...] = MOSEI_LABELS,
+    name: str = "mosei-aligned",
+    authors_masks: bool = False,
 ) -> FeatureDataset:
     """The aligned dict layout (CMU-MOSEI `train_valid_test.pt`, M3ED, our synthetic data)."""
     data = _load_dict(path)
@@ -177,7 +185,9 @@ def load_mosei_unaligned(
                 )
             arrays[m] = _clean_features(values, m, path, split_name)
             real = np.abs(values).sum(axis=2) > 0
-            arrays[f"{m}_mask"] = np.ones(real.shape, np.float32) if authors_masks else real.astype(np.float32)
+            arrays[f"{m}_mask"] = (
+                np.ones(real.shape, np.float32) if authors_masks else real.astype(np.float32)
+            )
         count = {len(arrays[m]) for m in MODALITIES}
         if len(count) != 1 or count != {len(tgt)}:
             raise DatasetError(
@@ -187,7 +197,9 @@ def load_mosei_unaligned(
         arrays["labels"] = _multi_hot(tgt, len(MOSEI_LABELS), labels_from, split_name)
         splits[split_name] = FeatureSplit(**arrays)
     _check_consistent_dims(splits, path)
-    return FeatureDataset(name="mosei-unaligned", labels=MOSEI_LABELS, aligned=False, splits=splits, source=str(path))
+    return FeatureDataset(
+        name="mosei-unaligned", labels=MOSEI_LABELS, aligned=False, splits=splits, source=str(path)
+    )
 
 
 def _load_dict(path: str | Path) -> dict:
@@ -199,7 +211,9 @@ def _load_dict(path: str | Path) -> dict:
     except (ValueError, OSError) as error:
         raise DatasetError(str(error)) from error
     if not isinstance(data, dict):
-        raise DatasetError(f"{path} holds a {type(data).__name__}, expected a dict with splits {list(SPLITS)}")
+        raise DatasetError(
+            f"{path} holds a {type(data).__name__}, expected a dict with splits {list(SPLITS)}"
+        )
     return data
 
 
@@ -213,11 +227,15 @@ def _split_of(data: dict, split_name: str, path: str | Path, required: tuple[str
     missing = [key for key in required if not isinstance(raw, dict) or key not in raw]
     if missing:
         have = sorted(map(str, raw)) if isinstance(raw, dict) else type(raw).__name__
-        raise DatasetError(f"{path} split '{split_name}' lacks {missing} (it has {have}); wrong file or --dataset kind?")
+        raise DatasetError(
+            f"{path} split '{split_name}' lacks {missing} (it has {have}); wrong file or --dataset kind?"
+        )
     return raw
 
 
-def _aligned_split(raw: dict, split_name: str, path: str | Path, num_labels: int, authors_masks: bool) -> FeatureSplit:
+def _aligned_split(
+    raw: dict, split_name: str, path: str | Path, num_labels: int, authors_masks: bool
+) -> FeatureSplit:
     sequences = {m: raw[key] for m, key in _ALIGNED_KEYS.items()}
     count = len(raw["tgt"])
     for m, values in sequences.items():
@@ -239,7 +257,9 @@ def _aligned_split(raw: dict, split_name: str, path: str | Path, num_labels: int
             )
         dims = {s.shape[1] for s in samples}
         if len(dims) != 1:
-            raise DatasetError(f"{path} split '{split_name}': {m} feature sizes differ between samples: {sorted(dims)}")
+            raise DatasetError(
+                f"{path} split '{split_name}': {m} feature sizes differ between samples: {sorted(dims)}"
+            )
         sample_lengths = np.array([len(s) for s in samples])
         if lengths is None:
             lengths = sample_lengths
@@ -389,10 +409,14 @@ def load_prepared_dataset(path: str | Path) -> FeatureDataset:
             try:
                 parts.append(load_file(str(shard_path)))
             except (SafetensorError, OSError) as error:
-                raise DatasetError(f"cannot read shard {shard_path} ({error}); the dataset is incomplete or damaged") from error
+                raise DatasetError(
+                    f"cannot read shard {shard_path} ({error}); the dataset is incomplete or damaged"
+                ) from error
         split = _concatenate_shards(parts, path, split_name)
         if len(split) != entry["samples"]:
-            raise DatasetError(f"{path} split '{split_name}': index says {entry['samples']} samples, shards hold {len(split)}")
+            raise DatasetError(
+                f"{path} split '{split_name}': index says {entry['samples']} samples, shards hold {len(split)}"
+            )
         _check_split_shapes(split, split_name, len(labels), str(path))
         splits[split_name] = split
     if "train" not in splits:
@@ -438,7 +462,9 @@ def _check_split_shapes(split: FeatureSplit, split_name: str, num_labels: int, s
                 f"{count} samples as [N, L, D] and [N, L]"
             )
         if not np.isfinite(features).all():
-            raise DatasetError(f"{source} split '{split_name}': {m} features contain NaN or inf; clean them first")
+            raise DatasetError(
+                f"{source} split '{split_name}': {m} features contain NaN or inf; clean them first"
+            )
     if split.labels.shape != (count, num_labels):
         raise DatasetError(
             f"{source} split '{split_name}': labels have shape {split.labels.shape}, expected ({count}, {num_labels})"
@@ -462,7 +488,11 @@ DATASET_KINDS = ("auto", "aligned", "unaligned", "mosei-aligned", "mosei-unalign
 
 
 def load_dataset(
-    path: str | Path, kind: str = "auto", *, labels_from: str | Path | None = None, authors_masks: bool = False
+    path: str | Path,
+    kind: str = "auto",
+    *,
+    labels_from: str | Path | None = None,
+    authors_masks: bool = False,
 ) -> FeatureDataset:
     """Read any supported data. kind "auto": a folder is a prepared dataset, a `.pkl` the unaligned
     MOSEI layout (needs labels_from), anything else the aligned dict layout with MOSEI's labels.

@@ -24,10 +24,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="a model.safetensors written by main.py train")
     add_data_arguments(parser)
     parser.add_argument("--split", default="test", help="split to score (default: test)")
-    parser.add_argument("--threshold", type=float, help="one threshold for every label instead of the checkpoint's")
-    parser.add_argument("--absent", nargs="+", choices=MODALITIES, default=[], help="score without these modalities")
-    parser.add_argument("--empty-match", type=float, choices=(0.0, 1.0), default=0.0,
-                        help="Acc of a sample with no true and no predicted label: 0 (the authors', default) or 1")
+    parser.add_argument(
+        "--threshold", type=float, help="one threshold for every label instead of the checkpoint's"
+    )
+    parser.add_argument(
+        "--absent", nargs="+", choices=MODALITIES, default=[], help="score without these modalities"
+    )
+    parser.add_argument(
+        "--empty-match",
+        type=float,
+        choices=(0.0, 1.0),
+        default=0.0,
+        help="Acc of a sample with no true and no predicted label: 0 (the authors', default) or 1",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
@@ -38,29 +47,60 @@ def run(args: argparse.Namespace) -> int:
         model, info = load_checkpoint(args.checkpoint, device=resolve_device(args.device))
         dataset = read_dataset(args)
         config = model.config
-        check_feature_dims(dataset, {m: config.feature_dim(m) for m in MODALITIES}, f"checkpoint {args.checkpoint}")
+        check_feature_dims(
+            dataset, {m: config.feature_dim(m) for m in MODALITIES}, f"checkpoint {args.checkpoint}"
+        )
         if tuple(dataset.labels) != tuple(config.labels):
-            raise DatasetError(f"{args.data} has labels {list(dataset.labels)} but the checkpoint predicts {list(config.labels)}")
+            raise DatasetError(
+                f"{args.data} has labels {list(dataset.labels)} but the checkpoint predicts {list(config.labels)}"
+            )
         if dataset.aligned != config.aligned:
-            raise DatasetError(f"{args.data} is {'aligned' if dataset.aligned else 'unaligned'} data but the checkpoint "
-                               f"is an {'aligned' if config.aligned else 'unaligned'} model")
-        if info.feature_spec is not None and dataset.feature_spec is not None and info.feature_spec != dataset.feature_spec:
-            raise DatasetError(f"the checkpoint was trained on FeatureSpec {info.feature_spec} but {args.data} was made "
-                               f"with {dataset.feature_spec}; prepare the data with the same extractors")
+            raise DatasetError(
+                f"{args.data} is {'aligned' if dataset.aligned else 'unaligned'} data but the checkpoint "
+                f"is an {'aligned' if config.aligned else 'unaligned'} model"
+            )
+        if (
+            info.feature_spec is not None
+            and dataset.feature_spec is not None
+            and info.feature_spec != dataset.feature_spec
+        ):
+            raise DatasetError(
+                f"the checkpoint was trained on FeatureSpec {info.feature_spec} but {args.data} was made "
+                f"with {dataset.feature_spec}; prepare the data with the same extractors"
+            )
         split = dataset.split(args.split)
-        scores = predict_scores(model, split, batch_size=args.batch_size, device=next(model.parameters()).device,
-                                absent=tuple(args.absent), progress=not args.json)
+        scores = predict_scores(
+            model,
+            split,
+            batch_size=args.batch_size,
+            device=next(model.parameters()).device,
+            absent=tuple(args.absent),
+            progress=not args.json,
+        )
     except (CheckpointError, DatasetError, ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"evaluate: {error}", file=sys.stderr)
         return 2
-    thresholds = [args.threshold] * config.num_labels if args.threshold is not None else list(config.thresholds())
+    thresholds = (
+        [args.threshold] * config.num_labels if args.threshold is not None else list(config.thresholds())
+    )
     metrics = compute_metrics(split.labels, scores > np.asarray(thresholds), empty_match=args.empty_match)
     if args.json:
-        print(json.dumps({"split": args.split, "samples": len(split), "thresholds": thresholds,
-                          "acc_empty_match": args.empty_match, **metrics.as_dict()}))
+        print(
+            json.dumps(
+                {
+                    "split": args.split,
+                    "samples": len(split),
+                    "thresholds": thresholds,
+                    "acc_empty_match": args.empty_match,
+                    **metrics.as_dict(),
+                }
+            )
+        )
         return 0
     print(f"{args.checkpoint} on {args.data} [{args.split}, {len(split)} samples], thresholds {thresholds}")
-    rows = [("metric", "value")] + [(k, f"{v:.4f}") for k, v in metrics.as_dict().items() if k != "per_label_f1"]
+    rows = [("metric", "value")] + [
+        (k, f"{v:.4f}") for k, v in metrics.as_dict().items() if k != "per_label_f1"
+    ]
     rows += [(f"F1 {label}", f"{v:.4f}") for label, v in zip(config.labels, metrics.per_label_f1)]
     print_table(rows)
     print(f"Acc counts a sample with no true and no predicted label as {args.empty_match:g}")

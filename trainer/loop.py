@@ -36,7 +36,15 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from carat_model import MODALITIES, Carat, CaratConfig, CaratInputs, CaratOutput, carat_objective, save_checkpoint
+from carat_model import (
+    MODALITIES,
+    Carat,
+    CaratConfig,
+    CaratInputs,
+    CaratOutput,
+    carat_objective,
+    save_checkpoint,
+)
 
 from .datasets import Batch, FeatureDataset, FeatureSplit, SplitDataset, make_batch
 from .distributed import DistributedContext, start_distributed, update_shared_training_state
@@ -162,8 +170,13 @@ def _float_output(output: CaratOutput) -> CaratOutput:
 
 @torch.no_grad()
 def predict_scores(
-    model: Carat, split: FeatureSplit, *, batch_size: int = 256, device: torch.device | str = "cpu",
-    absent: tuple[str, ...] = (), progress: bool = False,
+    model: Carat,
+    split: FeatureSplit,
+    *,
+    batch_size: int = 256,
+    device: torch.device | str = "cpu",
+    absent: tuple[str, ...] = (),
+    progress: bool = False,
 ) -> np.ndarray:
     """The model's scores [N, C] for a split, in inference mode."""
     was_training = model.training
@@ -171,7 +184,9 @@ def predict_scores(
     scores = []
     starts = range(0, len(split), batch_size)
     for start in tqdm(starts, desc="evaluate", leave=False, disable=not progress):
-        batch = make_batch(split, np.arange(start, min(start + batch_size, len(split))), _aligned_steps(model.config))
+        batch = make_batch(
+            split, np.arange(start, min(start + batch_size, len(split))), _aligned_steps(model.config)
+        )
         inputs = hide_modalities(batch.inputs, absent).to(device)
         scores.append(model(inputs).scores.float().cpu())
     model.train(was_training)
@@ -179,8 +194,12 @@ def predict_scores(
 
 
 def score_split(
-    model: Carat, split: FeatureSplit, *, thresholds: list[float] | tuple[float, ...] | None = None,
-    empty_match: float = 0.0, **predict_options: Any,
+    model: Carat,
+    split: FeatureSplit,
+    *,
+    thresholds: list[float] | tuple[float, ...] | None = None,
+    empty_match: float = 0.0,
+    **predict_options: Any,
 ) -> MultiLabelMetrics:
     scores = predict_scores(model, split, **predict_options)
     limits = np.asarray(thresholds if thresholds is not None else model.config.thresholds())
@@ -214,8 +233,13 @@ def fit(
 
 
 def _fit(
-    dataset: FeatureDataset, config: CaratConfig, settings: TrainSettings, run_dir: Path, resume: bool,
-    device: torch.device, context: DistributedContext,
+    dataset: FeatureDataset,
+    config: CaratConfig,
+    settings: TrainSettings,
+    run_dir: Path,
+    resume: bool,
+    device: torch.device,
+    context: DistributedContext,
 ) -> TrainResult:
     if context.active and device.type == "cuda":
         device = torch.device("cuda", context.local_rank)
@@ -225,12 +249,19 @@ def _fit(
     optimizer = make_optimizer(model, settings.recipe, settings.lr, settings.weight_decay)
 
     sampler = torch.utils.data.DistributedSampler(
-        SplitDataset(train_split), num_replicas=context.world_size, rank=context.rank,
-        shuffle=True, seed=settings.seed, drop_last=True,
+        SplitDataset(train_split),
+        num_replicas=context.world_size,
+        rank=context.rank,
+        shuffle=True,
+        seed=settings.seed,
+        drop_last=True,
     )
     aligned_steps = _aligned_steps(config)
     loader = torch.utils.data.DataLoader(
-        SplitDataset(train_split), batch_size=settings.batch_size, sampler=sampler, drop_last=True,
+        SplitDataset(train_split),
+        batch_size=settings.batch_size,
+        sampler=sampler,
+        drop_last=True,
         collate_fn=lambda indices: make_batch(train_split, indices, aligned_steps),
     )
     steps_per_epoch = len(loader)
@@ -266,17 +297,35 @@ def _fit(
     autocast, scaler = mixed_precision(device, settings.amp)
     logger = MetricsLogger(run_dir) if context.is_main else None
 
-    last_epoch = settings.epochs if settings.stop_after_epoch is None else min(settings.epochs, settings.stop_after_epoch)
+    last_epoch = (
+        settings.epochs
+        if settings.stop_after_epoch is None
+        else min(settings.epochs, settings.stop_after_epoch)
+    )
     for epoch in range(start_epoch, last_epoch + 1):
         sampler.set_epoch(epoch)
         model.train()
         started = time.perf_counter()
         totals: dict[str, float] = {}
-        bar = tqdm(loader, desc=f"epoch {epoch}/{settings.epochs}", disable=not (settings.progress and context.is_main))
+        bar = tqdm(
+            loader,
+            desc=f"epoch {epoch}/{settings.epochs}",
+            disable=not (settings.progress and context.is_main),
+        )
         for batch in bar:
             parts = train_step(
-                network, model, batch, optimizer, schedule, settings, device, autocast, scaler,
-                shuffle_generator, dropout_generator, context,
+                network,
+                model,
+                batch,
+                optimizer,
+                schedule,
+                settings,
+                device,
+                autocast,
+                scaler,
+                shuffle_generator,
+                dropout_generator,
+                context,
             )
             for name, value in parts.items():
                 totals[name] = totals.get(name, 0.0) + value
@@ -292,25 +341,48 @@ def _fit(
         }
         if context.is_main:
             valid = score_split(
-                model, valid_split, batch_size=settings.eval_batch_size, device=device,
-                absent=settings.absent_modalities, empty_match=settings.empty_match,
+                model,
+                valid_split,
+                batch_size=settings.eval_batch_size,
+                device=device,
+                absent=settings.absent_modalities,
+                empty_match=settings.empty_match,
             )
             record.update({f"valid_{k}": v for k, v in valid.as_dict().items() if k != "per_label_f1"})
             if valid.micro_f1 > best_f1:
                 best_epoch, best_f1 = epoch, valid.micro_f1
-                save_checkpoint(run_dir / BEST_FILE, model, feature_spec=dataset.feature_spec,
-                                extra={"epoch": epoch, "valid_micro_f1": valid.micro_f1})
+                save_checkpoint(
+                    run_dir / BEST_FILE,
+                    model,
+                    feature_spec=dataset.feature_spec,
+                    extra={"epoch": epoch, "valid_micro_f1": valid.micro_f1},
+                )
             history.append(record)
             logger.write(history)
             save_training_state(
-                state_path, model, optimizer, schedule, shuffle_generator, dropout_generator,
-                epoch=epoch, best_epoch=best_epoch, best_f1=best_f1, history=history, config=config, settings=settings,
+                state_path,
+                model,
+                optimizer,
+                schedule,
+                shuffle_generator,
+                dropout_generator,
+                epoch=epoch,
+                best_epoch=best_epoch,
+                best_f1=best_f1,
+                history=history,
+                config=config,
+                settings=settings,
             )
         context.barrier()
 
     finished = last_epoch >= settings.epochs
     result = TrainResult(
-        run_dir=run_dir, best_epoch=best_epoch, epochs_done=last_epoch, finished=finished, history=history, model=model
+        run_dir=run_dir,
+        best_epoch=best_epoch,
+        epochs_done=last_epoch,
+        finished=finished,
+        history=history,
+        model=model,
     )
     if context.is_main:
         logger.close()
@@ -322,10 +394,18 @@ def _fit(
 
 
 def train_step(
-    network: torch.nn.Module, model: Carat, batch: Batch, optimizer: torch.optim.Optimizer,
-    schedule: torch.optim.lr_scheduler.LRScheduler, settings: TrainSettings, device: torch.device,
-    autocast: Any, scaler: torch.amp.GradScaler | None, shuffle_generator: torch.Generator,
-    dropout_generator: torch.Generator, context: DistributedContext,
+    network: torch.nn.Module,
+    model: Carat,
+    batch: Batch,
+    optimizer: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler,
+    settings: TrainSettings,
+    device: torch.device,
+    autocast: Any,
+    scaler: torch.amp.GradScaler | None,
+    shuffle_generator: torch.Generator,
+    dropout_generator: torch.Generator,
+    context: DistributedContext,
 ) -> dict[str, float]:
     inputs = hide_modalities(batch.inputs, settings.absent_modalities)
     if settings.modality_dropout > 0:
@@ -366,23 +446,31 @@ def mixed_precision(device: torch.device, enabled: bool) -> tuple[Any, torch.amp
     return (lambda: torch.autocast("cuda", dtype=torch.float16)), torch.amp.GradScaler("cuda")
 
 
-def finish_run(result: TrainResult, dataset: FeatureDataset, settings: TrainSettings, device: torch.device) -> None:
+def finish_run(
+    result: TrainResult, dataset: FeatureDataset, settings: TrainSettings, device: torch.device
+) -> None:
     """Reload the chosen epoch, tune per-label thresholds on validation, score test, write model.safetensors."""
     from carat_model import load_checkpoint
 
     model, _ = load_checkpoint(result.run_dir / BEST_FILE, device=device)
-    options = dict(batch_size=settings.eval_batch_size, device=device, absent=settings.absent_modalities)
+    options = {"batch_size": settings.eval_batch_size, "device": device, "absent": settings.absent_modalities}
     valid_split = dataset.split("valid")
     valid_scores = predict_scores(model, valid_split, **options)
     thresholds = tune_thresholds(valid_split.labels, valid_scores)
     result.thresholds = thresholds
-    result.valid = compute_metrics(valid_split.labels, valid_scores > np.asarray(thresholds), empty_match=settings.empty_match)
+    result.valid = compute_metrics(
+        valid_split.labels, valid_scores > np.asarray(thresholds), empty_match=settings.empty_match
+    )
     if "test" in dataset.splits:
         test_split = dataset.split("test")
         test_scores = predict_scores(model, test_split, **options)
-        result.test = compute_metrics(test_split.labels, test_scores > np.asarray(thresholds), empty_match=settings.empty_match)
+        result.test = compute_metrics(
+            test_split.labels, test_scores > np.asarray(thresholds), empty_match=settings.empty_match
+        )
         result.test_default_threshold = compute_metrics(
-            test_split.labels, test_scores > np.asarray(model.config.thresholds()), empty_match=settings.empty_match
+            test_split.labels,
+            test_scores > np.asarray(model.config.thresholds()),
+            empty_match=settings.empty_match,
         )
     model.set_label_thresholds(thresholds)
     trained = [m for m in MODALITIES if m not in settings.absent_modalities]
@@ -395,11 +483,18 @@ def finish_run(result: TrainResult, dataset: FeatureDataset, settings: TrainSett
         "acc_empty_match": settings.empty_match,
         "valid_metrics": result.valid.as_dict(),
         "test_metrics": result.test.as_dict() if result.test else None,
-        "test_metrics_default_threshold": result.test_default_threshold.as_dict() if result.test_default_threshold else None,
+        "test_metrics_default_threshold": result.test_default_threshold.as_dict()
+        if result.test_default_threshold
+        else None,
         "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(settings).items()},
     }
-    result.checkpoint = save_checkpoint(result.run_dir / MODEL_FILE, model, feature_spec=dataset.feature_spec, extra=extra)
-    _write_json(result.run_dir / "result.json", {"thresholds": thresholds, **{k: v for k, v in extra.items() if k != "settings"}})
+    result.checkpoint = save_checkpoint(
+        result.run_dir / MODEL_FILE, model, feature_spec=dataset.feature_spec, extra=extra
+    )
+    _write_json(
+        result.run_dir / "result.json",
+        {"thresholds": thresholds, **{k: v for k, v in extra.items() if k != "settings"}},
+    )
 
 
 # -- training state (resume) --------------------------------------------------------------------
@@ -407,14 +502,26 @@ def finish_run(result: TrainResult, dataset: FeatureDataset, settings: TrainSett
 
 def _settings_fingerprint(config: CaratConfig, settings: TrainSettings) -> str:
     """What must not change between a run and its resumption (progress display and the stop point may)."""
-    relevant = {k: v for k, v in asdict(settings).items() if k not in ("progress", "stop_after_epoch", "device")}
+    relevant = {
+        k: v for k, v in asdict(settings).items() if k not in ("progress", "stop_after_epoch", "device")
+    }
     return json.dumps({"config": config.to_dict(), "settings": relevant}, sort_keys=True, default=list)
 
 
 def save_training_state(
-    path: Path, model: Carat, optimizer: torch.optim.Optimizer, schedule: Any,
-    shuffle_generator: torch.Generator, dropout_generator: torch.Generator, *, epoch: int, best_epoch: int,
-    best_f1: float, history: list[dict[str, Any]], config: CaratConfig, settings: TrainSettings,
+    path: Path,
+    model: Carat,
+    optimizer: torch.optim.Optimizer,
+    schedule: Any,
+    shuffle_generator: torch.Generator,
+    dropout_generator: torch.Generator,
+    *,
+    epoch: int,
+    best_epoch: int,
+    best_f1: float,
+    history: list[dict[str, Any]],
+    config: CaratConfig,
+    settings: TrainSettings,
 ) -> None:
     numpy_state = np.random.get_state()
     python_state = random.getstate()
@@ -433,7 +540,9 @@ def save_training_state(
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "numpy": {
                 "keys": torch.from_numpy(numpy_state[1].astype(np.int64)),
-                "position": int(numpy_state[2]), "has_gauss": int(numpy_state[3]), "gauss": float(numpy_state[4]),
+                "position": int(numpy_state[2]),
+                "has_gauss": int(numpy_state[3]),
+                "gauss": float(numpy_state[4]),
             },
             "python": {"version": python_state[0], "state": list(python_state[1]), "gauss": python_state[2]},
             "shuffle": shuffle_generator.get_state(),
@@ -453,8 +562,10 @@ def save_training_state(
 def load_training_state(path: Path, config: CaratConfig, settings: TrainSettings) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - unreadable for any reason means the same to the user
-        raise ValueError(f"cannot read {path} ({error}); it is damaged: start the run again without --resume") from error
+    except Exception as error:
+        raise ValueError(
+            f"cannot read {path} ({error}); it is damaged: start the run again without --resume"
+        ) from error
     if state.get("version") != STATE_VERSION:
         raise ValueError(f"{path} was written by another version of the trainer; start the run again")
     if state["fingerprint"] != _settings_fingerprint(config, settings):
@@ -465,14 +576,21 @@ def load_training_state(path: Path, config: CaratConfig, settings: TrainSettings
     return state
 
 
-def _restore_rng(rng: dict[str, Any], shuffle_generator: torch.Generator, dropout_generator: torch.Generator) -> None:
+def _restore_rng(
+    rng: dict[str, Any], shuffle_generator: torch.Generator, dropout_generator: torch.Generator
+) -> None:
     torch.set_rng_state(rng["torch"])
     if rng["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(rng["cuda"])
     numpy_state = rng["numpy"]
     np.random.set_state(
-        ("MT19937", numpy_state["keys"].numpy().astype(np.uint32), numpy_state["position"],
-         numpy_state["has_gauss"], numpy_state["gauss"])
+        (
+            "MT19937",
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["position"],
+            numpy_state["has_gauss"],
+            numpy_state["gauss"],
+        )
     )
     python_state = rng["python"]
     random.setstate((python_state["version"], tuple(python_state["state"]), python_state["gauss"]))
@@ -535,8 +653,11 @@ def plot_learning_curves(history: list[dict[str, Any]], path: Path) -> None:
     loss_axis.set_xlabel("epoch")
     loss_axis.set_ylabel("CARAT objective")
     loss_axis.legend()
-    for key, label in (("valid_micro_f1", "validation micro-F1"), ("valid_macro_f1", "validation macro-F1"),
-                       ("valid_accuracy", "validation Acc")):
+    for key, label in (
+        ("valid_micro_f1", "validation micro-F1"),
+        ("valid_macro_f1", "validation macro-F1"),
+        ("valid_accuracy", "validation Acc"),
+    ):
         f1_axis.plot(epochs, [row.get(key, float("nan")) for row in history], marker="o", label=label)
     f1_axis.set_xlabel("epoch")
     f1_axis.set_ylim(0, 1)
@@ -560,6 +681,14 @@ def _write_json(path: Path, value: Any) -> None:
 def default_small_config() -> CaratConfig:
     """A small CARAT for quick runs on synthetic data (tests, smoke runs)."""
     return dataclasses.replace(
-        CaratConfig(), hidden=32, intermediate=64, heads=2, text_layers=1, visual_layers=1, audio_layers=1,
-        projection=16, queue_size=256, dropout=0.1,
+        CaratConfig(),
+        hidden=32,
+        intermediate=64,
+        heads=2,
+        text_layers=1,
+        visual_layers=1,
+        audio_layers=1,
+        projection=16,
+        queue_size=256,
+        dropout=0.1,
     )

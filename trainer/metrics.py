@@ -36,7 +36,9 @@ def _ratio(numerator: np.ndarray | float, denominator: np.ndarray | float) -> np
     return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
 
 
-def compute_metrics(targets: np.ndarray, predicted: np.ndarray, *, empty_match: float = 0.0) -> MultiLabelMetrics:
+def compute_metrics(
+    targets: np.ndarray, predicted: np.ndarray, *, empty_match: float = 0.0
+) -> MultiLabelMetrics:
     """targets, predicted: [N, C] (0/1 or bool)."""
     y = np.asarray(targets).astype(bool)
     p = np.asarray(predicted).astype(bool)
@@ -61,7 +63,11 @@ def compute_metrics(targets: np.ndarray, predicted: np.ndarray, *, empty_match: 
         hamming_loss=float((y != p).mean()),
         micro_precision=micro_precision,
         micro_recall=micro_recall,
-        micro_f1=float(_ratio(2 * true_positive.sum(), 2 * true_positive.sum() + false_positive.sum() + false_negative.sum())),
+        micro_f1=float(
+            _ratio(
+                2 * true_positive.sum(), 2 * true_positive.sum() + false_positive.sum() + false_negative.sum()
+            )
+        ),
         macro_precision=float(per_precision.mean()),
         macro_recall=float(per_recall.mean()),
         macro_f1=float(per_f1.mean()),

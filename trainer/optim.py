@@ -39,12 +39,28 @@ class BertAdam(torch.optim.Optimizer):
     """The authors' optimiser: Adam moments without bias correction, weight decay added to the
     update (decoupled), and each parameter's gradient clipped to `max_grad_norm` before use."""
 
-    def __init__(self, params: Iterable, lr: float, betas=(0.9, 0.999), eps: float = 1e-6,
-                 weight_decay: float = 0.01, max_grad_norm: float = 1.0) -> None:
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, max_grad_norm=max_grad_norm))
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float,
+        betas=(0.9, 0.999),
+        eps: float = 1e-6,
+        weight_decay: float = 0.01,
+        max_grad_norm: float = 1.0,
+    ) -> None:
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "betas": betas,
+                "eps": eps,
+                "weight_decay": weight_decay,
+                "max_grad_norm": max_grad_norm,
+            },
+        )
 
     @torch.no_grad()
-    def step(self, closure=None):  # noqa: ANN001, ANN201 - torch's signature
+    def step(self, closure=None):
         loss = closure() if closure is not None else None
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
@@ -79,7 +95,9 @@ def make_optimizer(model: nn.Module, recipe: str, lr: float, weight_decay: float
     raise ValueError(f"unknown recipe '{recipe}'; choose one of {list(RECIPES)}")
 
 
-def make_schedule(optimizer: torch.optim.Optimizer, recipe: str, total_steps: int, warmup: float) -> torch.optim.lr_scheduler.LambdaLR:
+def make_schedule(
+    optimizer: torch.optim.Optimizer, recipe: str, total_steps: int, warmup: float
+) -> torch.optim.lr_scheduler.LambdaLR:
     """Linear warm-up over `warmup` (a fraction) of the steps, then linear decay to 0 at the end."""
     total = max(total_steps, 1)
     warmup_steps = max(warmup * total, 1e-9)

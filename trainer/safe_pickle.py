@@ -30,7 +30,8 @@ _NUMPY_GLOBALS = {
     for name in ("_reconstruct", "scalar")
 } | {("numpy", "ndarray"), ("numpy", "dtype")}
 _BUILTIN_GLOBALS = {
-    ("builtins", name) for name in ("list", "dict", "tuple", "set", "frozenset", "bytearray", "complex", "slice")
+    ("builtins", name)
+    for name in ("list", "dict", "tuple", "set", "frozenset", "bytearray", "complex", "slice")
 } | {("collections", "OrderedDict"), ("_codecs", "encode")}  # _codecs.encode: how pickle stores bytes
 
 
@@ -102,7 +103,9 @@ def load_feature_file(path: str | Path) -> Any:
     except UnsafePickleError as error:
         raise UnsafePickleError(f"{path}: {error}") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
-        raise ValueError(f"{path} is not a readable pickle ({error}); it may be truncated or corrupt") from error
+        raise ValueError(
+            f"{path} is not a readable pickle ({error}); it may be truncated or corrupt"
+        ) from error
 
 
 def _is_legacy_torch_file(path: Path) -> bool:
@@ -122,13 +125,17 @@ def _torch_load_numpy(path: Path) -> Any:
         # settings) we can read with the inert stand-in from the archive's pickle, nothing else.
         if "argparse.Namespace" in str(error) and zipfile.is_zipfile(path):
             return _read_zip_pickle_restricted(path)
-        reason = next((line for line in first_line if "GLOBAL" in line or "Unsupported" in line), first_line[0])
+        reason = next(
+            (line for line in first_line if "GLOBAL" in line or "Unsupported" in line), first_line[0]
+        )
         raise UnsafePickleError(
             f"refusing to load {path}: it holds Python objects other than numpy arrays, tensors, lists, dicts "
             f"and numbers, which could run code when unpickled ({reason.strip()})"
         ) from None
     except (RuntimeError, EOFError, OSError) as error:
-        raise ValueError(f"{path} is not a readable torch.save file ({error}); it may be truncated") from error
+        raise ValueError(
+            f"{path} is not a readable torch.save file ({error}); it may be truncated"
+        ) from error
     return loaded
 
 

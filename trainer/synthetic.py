@@ -57,7 +57,16 @@ class SyntheticSizes:
     @classmethod
     def mosei_sized(cls) -> SyntheticSizes:
         """CMU-MOSEI's aligned split sizes, feature sizes and sequence lengths."""
-        return cls(train=16326, valid=1871, test=4659, text_dim=300, visual_dim=35, audio_dim=74, min_steps=10, max_steps=60)
+        return cls(
+            train=16326,
+            valid=1871,
+            test=4659,
+            text_dim=300,
+            visual_dim=35,
+            audio_dim=74,
+            min_steps=10,
+            max_steps=60,
+        )
 
     def dim(self, modality: str) -> int:
         return getattr(self, f"{modality}_dim")
@@ -78,11 +87,21 @@ def labels_from_bits(bits: dict[str, np.ndarray]) -> np.ndarray:
 def generate_synthetic(sizes: SyntheticSizes = SyntheticSizes(), seed: int = 0) -> SyntheticData:
     rng = np.random.default_rng(seed)
     patterns = {  # [bits, D]: random directions of norm signal * sqrt(D), the noise vector's typical norm
-        m: _unit_rows(rng.standard_normal((BITS_PER_MODALITY, sizes.dim(m)))) * np.sqrt(sizes.dim(m)) * sizes.signal
+        m: _unit_rows(rng.standard_normal((BITS_PER_MODALITY, sizes.dim(m))))
+        * np.sqrt(sizes.dim(m))
+        * sizes.signal
         for m in MODALITIES
     }
     layout: dict = {
-        "dict": {"tgt": {"<blank>": 0, "<unk>": 1, "<s>": 2, "</s>": 3, **{n: FIRST_LABEL_ID + i for i, n in enumerate(MOSEI_LABELS)}}},
+        "dict": {
+            "tgt": {
+                "<blank>": 0,
+                "<unk>": 1,
+                "<s>": 2,
+                "</s>": 3,
+                **{n: FIRST_LABEL_ID + i for i, n in enumerate(MOSEI_LABELS)},
+            }
+        },
         "settings": {"generator": "carat-live synthetic", "seed": seed},
     }
     all_bits, all_labels = {}, {}

@@ -14,26 +14,39 @@ from .synthetic import SyntheticSizes, best_micro_f1_without, generate_synthetic
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="file to write (.pt)")
-    parser.add_argument("--mosei-sized", action="store_true",
-                        help="CMU-MOSEI's split sizes, feature sizes (300/35/74) and lengths (up to 60)")
+    parser.add_argument(
+        "--mosei-sized",
+        action="store_true",
+        help="CMU-MOSEI's split sizes, feature sizes (300/35/74) and lengths (up to 60)",
+    )
     defaults = SyntheticSizes()
     for field in dataclasses.fields(SyntheticSizes):
-        parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(getattr(defaults, field.name)), default=None,
-                            help=f"default {getattr(defaults, field.name)}")
+        parser.add_argument(
+            f"--{field.name.replace('_', '-')}",
+            type=type(getattr(defaults, field.name)),
+            default=None,
+            help=f"default {getattr(defaults, field.name)}",
+        )
     parser.add_argument("--seed", type=int, default=0)
 
 
 def run(args: argparse.Namespace) -> int:
     sizes = SyntheticSizes.mosei_sized() if args.mosei_sized else SyntheticSizes()
-    changes = {f.name: getattr(args, f.name) for f in dataclasses.fields(SyntheticSizes) if getattr(args, f.name) is not None}
+    changes = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(SyntheticSizes)
+        if getattr(args, f.name) is not None
+    }
     sizes = dataclasses.replace(sizes, **changes)
     if sizes.min_steps < 1 or sizes.max_steps < sizes.min_steps:
         print("make-synthetic: need 1 <= --min-steps <= --max-steps")
         return 2
     data = generate_synthetic(sizes, seed=args.seed)
     path = write_official_aligned(args.out, data.layout)
-    print(f"wrote {path}: {sizes.train}/{sizes.valid}/{sizes.test} samples, features "
-          f"{sizes.text_dim}/{sizes.visual_dim}/{sizes.audio_dim}, {sizes.min_steps}-{sizes.max_steps} steps")
+    print(
+        f"wrote {path}: {sizes.train}/{sizes.valid}/{sizes.test} samples, features "
+        f"{sizes.text_dim}/{sizes.visual_dim}/{sizes.audio_dim}, {sizes.min_steps}-{sizes.max_steps} steps"
+    )
     bounds = {m: round(best_micro_f1_without(data, "test", m), 4) for m in ("text", "visual", "audio")}
     print(f"best test micro-F1 of any predictor ignoring a modality: {bounds}")
     return 0

@@ -23,45 +23,82 @@ from .optim import RECIPES
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser)
     parser.add_argument("--out", required=True, help="run folder: checkpoints, logs, learning curves")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last completed epoch")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its last completed epoch"
+    )
     model = parser.add_argument_group("model")
-    model.add_argument("--preset", choices=("aligned", "unaligned", "small"), default=None,
-                       help="sizes: the authors' CMU-MOSEI settings (aligned/unaligned), or a small CARAT for quick runs; "
-                       "default follows the data's alignment")
+    model.add_argument(
+        "--preset",
+        choices=("aligned", "unaligned", "small"),
+        default=None,
+        help="sizes: the authors' CMU-MOSEI settings (aligned/unaligned), or a small CARAT for quick runs; "
+        "default follows the data's alignment",
+    )
     model.add_argument("--hidden", type=int, help="hidden size (default: preset)")
     model.add_argument("--heads", type=int, help="attention heads (default: preset)")
-    model.add_argument("--layers", type=int, nargs=3, metavar=("TEXT", "VISUAL", "AUDIO"), help="encoder layers")
+    model.add_argument(
+        "--layers", type=int, nargs=3, metavar=("TEXT", "VISUAL", "AUDIO"), help="encoder layers"
+    )
     model.add_argument("--projection", type=int, help="latent size of the contrastive space")
     model.add_argument("--queue-size", type=int, help="contrastive queue length")
     model.add_argument("--dropout", type=float, help="dropout rate")
-    model.add_argument("--unaligned-steps", type=int,
-                       help="unaligned data: steps the soft aligner maps visual/audio to (authors: 500, or 50)")
+    model.add_argument(
+        "--unaligned-steps",
+        type=int,
+        help="unaligned data: steps the soft aligner maps visual/audio to (authors: 500, or 50)",
+    )
     train = parser.add_argument_group("training")
     defaults = TrainSettings()
     train.add_argument("--epochs", type=int, default=defaults.epochs)
     train.add_argument("--batch-size", type=int, default=defaults.batch_size, help="per process")
     train.add_argument("--lr", type=float, default=defaults.lr)
     train.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
-    train.add_argument("--warmup", type=float, default=defaults.warmup, help="fraction of steps with rising learning rate")
-    train.add_argument("--recipe", choices=RECIPES, default=defaults.recipe,
-                       help="adamw (default) or authors (their BertAdam: no bias correction, per-parameter clipping)")
-    train.add_argument("--clip", type=float, default=defaults.clip_norm, help="global gradient-norm clip (0: off)")
+    train.add_argument(
+        "--warmup", type=float, default=defaults.warmup, help="fraction of steps with rising learning rate"
+    )
+    train.add_argument(
+        "--recipe",
+        choices=RECIPES,
+        default=defaults.recipe,
+        help="adamw (default) or authors (their BertAdam: no bias correction, per-parameter clipping)",
+    )
+    train.add_argument(
+        "--clip", type=float, default=defaults.clip_norm, help="global gradient-norm clip (0: off)"
+    )
     train.add_argument("--seed", type=int, default=defaults.seed)
-    train.add_argument("--modality-dropout", type=float, default=defaults.modality_dropout,
-                       help="probability that a training sample loses one of its modalities")
-    train.add_argument("--absent", nargs="+", choices=MODALITIES, default=[],
-                       help="train and evaluate without these modalities")
+    train.add_argument(
+        "--modality-dropout",
+        type=float,
+        default=defaults.modality_dropout,
+        help="probability that a training sample loses one of its modalities",
+    )
+    train.add_argument(
+        "--absent",
+        nargs="+",
+        choices=MODALITIES,
+        default=[],
+        help="train and evaluate without these modalities",
+    )
     train.add_argument("--device", default=defaults.device, help="auto, cpu, cuda or cuda:N")
     train.add_argument("--no-amp", action="store_true", help="float32 on CUDA too")
     train.add_argument("--stop-after", type=int, help="stop after this epoch (continue later with --resume)")
-    train.add_argument("--empty-match", type=float, choices=(0.0, 1.0), default=0.0,
-                       help="Acc of a sample with no true and no predicted label: 0 (the authors', default) or 1")
+    train.add_argument(
+        "--empty-match",
+        type=float,
+        choices=(0.0, 1.0),
+        default=0.0,
+        help="Acc of a sample with no true and no predicted label: 0 (the authors', default) or 1",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def build_config(args: argparse.Namespace, aligned: bool) -> CaratConfig:
     preset = args.preset or ("aligned" if aligned else "unaligned")
-    base = {"aligned": CaratConfig.mosei_aligned, "unaligned": CaratConfig.mosei_unaligned, "small": default_small_config}[preset]()
+    base = {
+        "aligned": CaratConfig.mosei_aligned,
+        "unaligned": CaratConfig.mosei_unaligned,
+        "small": default_small_config,
+    }[preset]()
     changes = {}
     for name in ("hidden", "heads", "projection", "queue_size", "dropout", "unaligned_steps"):
         if getattr(args, name) is not None:
@@ -78,10 +115,21 @@ def run(args: argparse.Namespace) -> int:
         dataset = read_dataset(args)
         config = config_for_dataset(dataset, build_config(args, dataset.aligned))
         settings = TrainSettings(
-            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
-            warmup=args.warmup, recipe=args.recipe, clip_norm=args.clip, seed=args.seed,
-            modality_dropout=args.modality_dropout, absent_modalities=tuple(args.absent), device=args.device,
-            amp=not args.no_amp, stop_after_epoch=args.stop_after, empty_match=args.empty_match, progress=not args.quiet,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            weight_decay=args.weight_decay,
+            warmup=args.warmup,
+            recipe=args.recipe,
+            clip_norm=args.clip,
+            seed=args.seed,
+            modality_dropout=args.modality_dropout,
+            absent_modalities=tuple(args.absent),
+            device=args.device,
+            amp=not args.no_amp,
+            stop_after_epoch=args.stop_after,
+            empty_match=args.empty_match,
+            progress=not args.quiet,
         )
         result = fit(dataset, config, settings, args.out, resume=args.resume)
     except (DatasetError, ValueError, FileNotFoundError, RuntimeError) as error:
@@ -92,11 +140,31 @@ def run(args: argparse.Namespace) -> int:
             print(f"stopped after epoch {result.epochs_done}; continue with --resume")
         return 0
     rows = [("split", "Acc", "micro-F1", "macro-F1", "micro-P", "micro-R", "Hamming")]
-    for name, metrics in (("valid", result.valid), ("test", result.test), ("test@default", result.test_default_threshold)):
+    for name, metrics in (
+        ("valid", result.valid),
+        ("test", result.test),
+        ("test@default", result.test_default_threshold),
+    ):
         if metrics is not None:
-            rows.append((name, *(f"{v:.4f}" for v in (metrics.accuracy, metrics.micro_f1, metrics.macro_f1,
-                                                       metrics.micro_precision, metrics.micro_recall, metrics.hamming_loss))))
-    print(f"best epoch {result.best_epoch} (validation micro-F1); thresholds {[round(t, 3) for t in result.thresholds]}")
+            rows.append(
+                (
+                    name,
+                    *(
+                        f"{v:.4f}"
+                        for v in (
+                            metrics.accuracy,
+                            metrics.micro_f1,
+                            metrics.macro_f1,
+                            metrics.micro_precision,
+                            metrics.micro_recall,
+                            metrics.hamming_loss,
+                        )
+                    ),
+                )
+            )
+    print(
+        f"best epoch {result.best_epoch} (validation micro-F1); thresholds {[round(t, 3) for t in result.thresholds]}"
+    )
     print_table(rows)
     print(f"Acc counts a sample with no true and no predicted label as {args.empty_match:g}")
     print(f"checkpoint: {result.checkpoint}")

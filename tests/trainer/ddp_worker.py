@@ -15,7 +15,11 @@ def main(data: str, out: str) -> None:
     config = config_for_dataset(dataset, default_small_config())
     settings = TrainSettings(epochs=2, batch_size=8, lr=3e-3, seed=5, modality_dropout=0.3, progress=False)
     result = fit(dataset, config, settings, Path(out) / "run")
-    rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else int(__import__("os").environ["RANK"])
+    rank = (
+        torch.distributed.get_rank()
+        if torch.distributed.is_initialized()
+        else int(__import__("os").environ["RANK"])
+    )
     torch.save(result.model.state_dict(), Path(out) / f"replica{rank}.pt")
 
 

@@ -12,11 +12,52 @@ from carat_model import read_checkpoint_info
 def trained_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
     data = folder / "synthetic.pt"
-    assert main.main(["make-synthetic", "--out", str(data), "--train", "64", "--valid", "32", "--test", "32",
-                      "--text-dim", "8", "--visual-dim", "6", "--audio-dim", "5", "--max-steps", "10"]) == 0
+    assert (
+        main.main(
+            [
+                "make-synthetic",
+                "--out",
+                str(data),
+                "--train",
+                "64",
+                "--valid",
+                "32",
+                "--test",
+                "32",
+                "--text-dim",
+                "8",
+                "--visual-dim",
+                "6",
+                "--audio-dim",
+                "5",
+                "--max-steps",
+                "10",
+            ]
+        )
+        == 0
+    )
     run = folder / "run"
-    assert main.main(["train", "--data", str(data), "--preset", "small", "--epochs", "2", "--batch-size", "16",
-                      "--lr", "3e-3", "--out", str(run), "--quiet"]) == 0
+    assert (
+        main.main(
+            [
+                "train",
+                "--data",
+                str(data),
+                "--preset",
+                "small",
+                "--epochs",
+                "2",
+                "--batch-size",
+                "16",
+                "--lr",
+                "3e-3",
+                "--out",
+                str(run),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     return data, run
 
 
@@ -31,7 +72,10 @@ def test_train_writes_a_checkpoint_for_the_data(trained_run):
 def test_evaluate_prints_the_metrics_the_training_run_reported(trained_run, capsys):
     data, run = trained_run
     capsys.readouterr()
-    assert main.main(["evaluate", "--checkpoint", str(run / "model.safetensors"), "--data", str(data), "--json"]) == 0
+    assert (
+        main.main(["evaluate", "--checkpoint", str(run / "model.safetensors"), "--data", str(data), "--json"])
+        == 0
+    )
     printed = json.loads(capsys.readouterr().out)
     recorded = read_checkpoint_info(run / "model.safetensors").extra["test_metrics"]
     assert printed["samples"] == 32 and printed["acc_empty_match"] == 0.0
@@ -42,8 +86,28 @@ def test_evaluate_prints_the_metrics_the_training_run_reported(trained_run, caps
 def test_evaluate_refuses_data_with_other_feature_sizes(trained_run, tmp_path, capsys):
     _, run = trained_run
     other = tmp_path / "other.pt"
-    assert main.main(["make-synthetic", "--out", str(other), "--train", "8", "--valid", "8", "--test", "8",
-                      "--text-dim", "8", "--visual-dim", "7", "--audio-dim", "5"]) == 0
+    assert (
+        main.main(
+            [
+                "make-synthetic",
+                "--out",
+                str(other),
+                "--train",
+                "8",
+                "--valid",
+                "8",
+                "--test",
+                "8",
+                "--text-dim",
+                "8",
+                "--visual-dim",
+                "7",
+                "--audio-dim",
+                "5",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main.main(["evaluate", "--checkpoint", str(run / "model.safetensors"), "--data", str(other)]) == 2
     error = capsys.readouterr().err
@@ -62,8 +126,29 @@ def test_train_reports_a_file_of_the_wrong_layout(tmp_path, capsys):
 def test_train_on_unaligned_data_with_labels_from_the_aligned_file(unaligned_file, tiny_file, tmp_path):
     data = unaligned_file
     run = tmp_path / "run"
-    assert main.main(["train", "--data", str(data), "--labels-from", str(tiny_file), "--preset", "small",
-                      "--unaligned-steps", "10", "--epochs", "1", "--batch-size", "16", "--out", str(run), "--quiet"]) == 0
+    assert (
+        main.main(
+            [
+                "train",
+                "--data",
+                str(data),
+                "--labels-from",
+                str(tiny_file),
+                "--preset",
+                "small",
+                "--unaligned-steps",
+                "10",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "16",
+                "--out",
+                str(run),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     info = read_checkpoint_info(run / "model.safetensors")
     assert not info.config.aligned and info.config.unaligned_steps == 10
     assert info.extra["test_metrics"]["micro_f1"] >= 0
@@ -74,15 +159,38 @@ def test_training_on_a_prepared_dataset_stores_its_feature_spec(tiny_file, tmp_p
 
     official = load_dataset(tiny_file)
     spec = {"version": 1, "visual": {"extractor": "face-mesh", "dim": 6}}
-    folder = write_prepared_dataset(tmp_path / "prepared", official.splits, labels=official.labels, aligned=True,
-                                    feature_spec=spec)
+    folder = write_prepared_dataset(
+        tmp_path / "prepared", official.splits, labels=official.labels, aligned=True, feature_spec=spec
+    )
     run = tmp_path / "run"
-    assert main.main(["train", "--data", str(folder), "--preset", "small", "--epochs", "1", "--batch-size", "16",
-                      "--out", str(run), "--quiet"]) == 0
+    assert (
+        main.main(
+            [
+                "train",
+                "--data",
+                str(folder),
+                "--preset",
+                "small",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "16",
+                "--out",
+                str(run),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert read_checkpoint_info(run / "model.safetensors").feature_spec == spec
     # Data made with other extractors is refused by evaluate, naming both specs.
-    other = write_prepared_dataset(tmp_path / "other", official.splits, labels=official.labels, aligned=True,
-                                   feature_spec={**spec, "version": 2})
+    other = write_prepared_dataset(
+        tmp_path / "other",
+        official.splits,
+        labels=official.labels,
+        aligned=True,
+        feature_spec={**spec, "version": 2},
+    )
     capsys.readouterr()
     assert main.main(["evaluate", "--checkpoint", str(run / "model.safetensors"), "--data", str(other)]) == 2
     assert "FeatureSpec" in capsys.readouterr().err

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from carat_model import MODALITIES
 from trainer.datasets import (
     M3ED_LABELS,
     DatasetError,
@@ -103,7 +102,9 @@ def test_unaligned_pickle_takes_labels_from_the_aligned_file(tiny_synthetic, tin
         load_dataset(path)
 
 
-def test_unaligned_pickle_with_other_sample_counts_than_the_labels_is_refused(tiny_synthetic, tiny_file, tmp_path):
+def test_unaligned_pickle_with_other_sample_counts_than_the_labels_is_refused(
+    tiny_synthetic, tiny_file, tmp_path
+):
     layout = unaligned_layout(tiny_synthetic.layout, {"text": 12, "visual": 30, "audio": 30})
     layout["valid"] = {k: v[:-1] for k, v in layout["valid"].items()}
     path = tmp_path / "short.pkl"
@@ -127,7 +128,12 @@ SPEC = {"version": 2, "text": {"name": "minilm", "dim": 10}, "visual": {"dim": 6
 def test_prepared_dataset_round_trips_with_feature_spec_and_labels(tiny_file, tmp_path):
     official = load_dataset(tiny_file)
     folder = write_prepared_dataset(
-        tmp_path / "prepared", official.splits, labels=official.labels, aligned=True, feature_spec=SPEC, shard_samples=40
+        tmp_path / "prepared",
+        official.splits,
+        labels=official.labels,
+        aligned=True,
+        feature_spec=SPEC,
+        shard_samples=40,
     )
     index = json.loads((folder / "index.json").read_text())
     assert [s["samples"] for s in index["splits"]["train"]["shards"]] == [40, 40, 16]
@@ -146,7 +152,9 @@ def test_prepared_folder_without_index_is_refused(tmp_path):
 
 def test_prepared_dataset_with_a_missing_shard_is_refused(tiny_file, tmp_path):
     official = load_dataset(tiny_file)
-    folder = write_prepared_dataset(tmp_path / "p", official.splits, labels=official.labels, aligned=True, feature_spec=None)
+    folder = write_prepared_dataset(
+        tmp_path / "p", official.splits, labels=official.labels, aligned=True, feature_spec=None
+    )
     (folder / "valid-00000.safetensors").unlink()
     with pytest.raises(DatasetError, match="cannot read shard .*valid-00000"):
         load_prepared_dataset(folder)
@@ -156,13 +164,19 @@ def test_prepared_writer_refuses_nan_and_wrong_label_counts(tiny_file, tmp_path)
     split = load_dataset(tiny_file).split("valid")
     broken = FeatureSplit(**{**vars(split), "audio": np.full_like(split.audio, np.nan)})
     with pytest.raises(DatasetError, match="audio features contain NaN"):
-        write_prepared_dataset(tmp_path / "a", {"train": broken}, labels=tuple("abcdef"), aligned=True, feature_spec=None)
+        write_prepared_dataset(
+            tmp_path / "a", {"train": broken}, labels=tuple("abcdef"), aligned=True, feature_spec=None
+        )
     with pytest.raises(DatasetError, match=r"labels have shape \(32, 6\), expected \(32, 5\)"):
-        write_prepared_dataset(tmp_path / "b", {"train": split}, labels=tuple("abcde"), aligned=True, feature_spec=None)
+        write_prepared_dataset(
+            tmp_path / "b", {"train": split}, labels=tuple("abcde"), aligned=True, feature_spec=None
+        )
 
 
 def test_nan_features_are_refused_with_their_place(tiny_synthetic, tmp_path):
     layout = copy.deepcopy(tiny_synthetic.layout)
     layout["test"]["src-visual"][4][2, 1] = np.nan
-    with pytest.raises(DatasetError, match="visual features hold 1 NaN/inf values \\(first: sample 4, step 2, feature 1\\)"):
+    with pytest.raises(
+        DatasetError, match="visual features hold 1 NaN/inf values \\(first: sample 4, step 2, feature 1\\)"
+    ):
         load_dataset(write_official_aligned(tmp_path / "nan.pt", layout))

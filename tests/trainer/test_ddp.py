@@ -17,9 +17,20 @@ REPO = Path(__file__).resolve().parents[2]
 def ddp_run(tiny_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("ddp")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               str(WORKER), str(tiny_file), str(out)]
-    finished = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        str(WORKER),
+        str(tiny_file),
+        str(out),
+    ]
+    finished = subprocess.run(
+        command, check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=180
+    )
     assert finished.returncode == 0, finished.stderr[-3000:]
     return out
 
@@ -38,10 +49,30 @@ def test_replicas_hold_identical_weights_and_buffers_after_training(ddp_run):
 def test_main_train_under_torchrun_trains_with_two_processes(tiny_file, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     run = tmp_path / "run"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               str(REPO / "main.py"), "train", "--data", str(tiny_file), "--preset", "small", "--epochs", "1",
-               "--batch-size", "8", "--out", str(run), "--quiet"]
-    finished = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        str(REPO / "main.py"),
+        "train",
+        "--data",
+        str(tiny_file),
+        "--preset",
+        "small",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--out",
+        str(run),
+        "--quiet",
+    ]
+    finished = subprocess.run(
+        command, check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=180
+    )
     assert finished.returncode == 0, finished.stderr[-3000:]
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [row["processes"] for row in rows] == [2]

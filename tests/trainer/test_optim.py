@@ -1,5 +1,7 @@
 """Optimiser recipes: parameter groups, the authors' BertAdam and the learning-rate schedules."""
 
+import itertools
+
 import pytest
 import torch
 
@@ -61,4 +63,4 @@ def test_authors_schedule_starts_at_zero_warms_up_and_decays_to_zero():
 def test_default_schedule_moves_on_the_first_update():
     rates = _learning_rates("adamw", 20, 0.1)
     assert rates[0] == pytest.approx(0.5) and rates[1] == pytest.approx(1.0)
-    assert all(a >= b for a, b in zip(rates[1:], rates[2:]))
+    assert all(a >= b for a, b in itertools.pairwise(rates[1:]))

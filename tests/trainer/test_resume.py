@@ -23,7 +23,9 @@ def test_resumed_run_ends_with_the_same_weights_buffers_and_metrics(dataset, tmp
     config = config_for_dataset(dataset, default_small_config())
     straight = fit(dataset, config, SETTINGS, tmp_path / "straight")
 
-    stopped = fit(dataset, config, TrainSettings(**{**vars(SETTINGS), "stop_after_epoch": 1}), tmp_path / "resumed")
+    stopped = fit(
+        dataset, config, TrainSettings(**{**vars(SETTINGS), "stop_after_epoch": 1}), tmp_path / "resumed"
+    )
     assert not stopped.finished and stopped.epochs_done == 1 and stopped.checkpoint is None
     resumed = fit(dataset, config, SETTINGS, tmp_path / "resumed", resume=True)
 
@@ -35,7 +37,10 @@ def test_resumed_run_ends_with_the_same_weights_buffers_and_metrics(dataset, tmp
     assert (straight_state["queue_labels"] >= 0).all()  # the queue holds real entries, not its start values
     assert _timing_free(resumed.history) == _timing_free(straight.history)
     assert resumed.thresholds == straight.thresholds and resumed.best_epoch == straight.best_epoch
-    assert read_checkpoint_info(resumed.checkpoint).extra["test_metrics"] == read_checkpoint_info(straight.checkpoint).extra["test_metrics"]
+    assert (
+        read_checkpoint_info(resumed.checkpoint).extra["test_metrics"]
+        == read_checkpoint_info(straight.checkpoint).extra["test_metrics"]
+    )
 
 
 def test_resume_with_other_settings_is_refused(dataset, tmp_path):

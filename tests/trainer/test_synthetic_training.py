@@ -10,7 +10,12 @@ import pytest
 from carat_model import MODALITIES, read_checkpoint_info
 from trainer.datasets import load_dataset
 from trainer.loop import TrainSettings, config_for_dataset, default_small_config, fit, score_split
-from trainer.synthetic import SyntheticSizes, best_micro_f1_without, generate_synthetic, write_official_aligned
+from trainer.synthetic import (
+    SyntheticSizes,
+    best_micro_f1_without,
+    generate_synthetic,
+    write_official_aligned,
+)
 
 BAR = 0.85
 SETTINGS = TrainSettings(epochs=20, batch_size=16, lr=3e-3, warmup=0.05, seed=1, progress=False)

@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.quiet,
         )
         result = fit(dataset, config, settings, args.out, resume=args.resume)
-    except (DatasetError, ValueError, FileNotFoundError, RuntimeError) as error:
+    except (DatasetError, ValueError, FileNotFoundError, RuntimeError, FloatingPointError) as error:
         print(f"train: {error}", file=sys.stderr)
         return 2
     if result.test is None and result.valid is None:

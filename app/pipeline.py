@@ -1,0 +1,708 @@
+"""The engine: sources -> extractor workers -> a window every hop -> predictor -> EmotionEvents.
+
+Threads (each one's job, and the invariant it keeps):
+- one per source (sources.py): capture and stamp packets; never waits on the model.
+- face worker: takes the *newest* frame (live) and counts the frames it had no time for, so visual
+  latency stays bounded; in exact replay it takes every frame in order.
+- voice worker: every audio packet -> acoustic frames (openSMILE). Audio is never dropped.
+- speech worker: every audio packet -> words when a pause ends an utterance -> word vectors.
+- window loop: every hop, cuts the last `window_s` of each modality's buffer into one CARAT input,
+  predicts, and emits an EmotionEvent (to the callbacks and the session writer).
+Queues between them are bounded; `stop()` joins every thread and closes every device.
+
+Every feature row remembers when it became available. Live, a window at time t uses what is available
+at t. In exact replay the window loop waits until every worker has processed the media up to t, then
+uses only rows that became available by media time t, so the same file and checkpoint always give the
+same events, however the threads were scheduled.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .control import EngineCallbacks, EngineSettings, PreviewFrame
+from .events import MODALITY_NAMES, EmotionEvent, StreamHealth, TimedWord
+from .predictor import Predictor, PredictorError
+from .session import MEDIA_NAME, SessionWriter, is_session_folder
+from .sources import (
+    AudioPacket,
+    CameraSource,
+    MediaFileSource,
+    MicrophoneSource,
+    SessionClock,
+    Source,
+    VideoPacket,
+)
+
+
+@dataclass
+class EngineOptions:
+    window_s: float = 3.0  # how much of each stream one prediction sees
+    hop_s: float = 0.25  # a prediction every hop (4 a second)
+    video_size: tuple[int, int] = (640, 480)
+    fps: float = 30.0
+    smoothing_s: float = 1.0  # see predictor.py for the smoothing rule
+    audio_queue_s: float = 60.0  # bound on audio waiting for one worker (the producer waits beyond it)
+    exact_video_queue: int = 16
+    asr_threads: int = 2
+
+
+@dataclass
+class Extractors:
+    """The expensive, stateless-between-sessions extractor models, loaded once and shared."""
+
+    recognizer: Any  # feature_extractors.speech.SpeechRecognizer
+    text_encoder: Any  # feature_extractors.text.TextEncoder
+    acoustic: Any  # feature_extractors.acoustic.AcousticExtractor
+
+    @classmethod
+    def load(cls, asr_threads: int = 2) -> Extractors:
+        from feature_extractors.acoustic import AcousticExtractor
+        from feature_extractors.speech import SpeechRecognizer
+        from feature_extractors.text import TextEncoder
+
+        return cls(SpeechRecognizer(threads=asr_threads), TextEncoder(), AcousticExtractor())
+
+
+@dataclass
+class EngineStats:
+    """Counters and recent timings, for the health panel, tests and benchmarks."""
+
+    frames_captured: int = 0
+    frames_processed: int = 0
+    frames_dropped: int = 0
+    faces_found: int = 0
+    audio_packets: int = 0
+    events: int = 0
+    windows_skipped: int = 0
+    words: int = 0
+    visual_latency_s: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20000))
+    preview_latency_s: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20000))
+    word_latency_s: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20000))
+    predict_s: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20000))
+
+
+_END = object()  # end of a stream, never dropped
+
+
+class Inbox:
+    """A bounded hand-over between two threads. `keep_newest` drops the oldest item when full (live
+    video); otherwise `put` waits for room (audio, exact replay), giving up only when stopping."""
+
+    def __init__(self, capacity: int, *, keep_newest: bool, stop: threading.Event) -> None:
+        self._items: collections.deque = collections.deque()
+        self._capacity, self._keep_newest, self._stop = capacity, keep_newest, stop
+        self._condition = threading.Condition()
+        self._closed = False
+        self.dropped = 0
+
+    def put(self, item: object) -> None:
+        with self._condition:
+            if self._closed:
+                return
+            if self._keep_newest:
+                while len(self._items) >= self._capacity:
+                    self._items.popleft()
+                    self.dropped += 1
+            else:
+                while len(self._items) >= self._capacity and not self._stop.is_set():
+                    self._condition.wait(0.1)
+            self._items.append(item)
+            self._condition.notify_all()
+
+    def close(self) -> None:
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+
+    def clear(self) -> None:
+        with self._condition:
+            self._items.clear()
+            self._condition.notify_all()
+
+    def get(self, timeout: float = 0.1) -> object | None:
+        """The next item, _END once closed and empty, or None on timeout."""
+        with self._condition:
+            if not self._items and not self._closed:
+                self._condition.wait(timeout)
+            if self._items:
+                item = self._items.popleft()
+                self._condition.notify_all()
+                return item
+            return _END if self._closed else None
+
+
+class StreamBuffer:
+    """Feature rows of one modality in time, each chunk with the time it became available."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self._chunks: collections.deque = collections.deque()  # (times [N,2], values [N,D], available_at)
+        self._lock = threading.Lock()
+
+    def add(self, times: np.ndarray, values: np.ndarray, available_at: float) -> None:
+        if len(values):
+            with self._lock:
+                self._chunks.append((np.asarray(times, np.float64), np.asarray(values, np.float32), available_at))
+
+    def rows(self, start: float, end: float, available_by: float) -> tuple[np.ndarray, np.ndarray]:
+        times, values = [np.zeros((0, 2))], [np.zeros((0, self.dim), np.float32)]
+        with self._lock:
+            for chunk_times, chunk_values, available_at in self._chunks:
+                if available_at > available_by:
+                    continue
+                keep = (chunk_times[:, 1] > start) & (chunk_times[:, 0] < end)
+                keep |= (chunk_times[:, 0] == chunk_times[:, 1]) & (chunk_times[:, 0] >= start) & (
+                    chunk_times[:, 0] < end
+                )
+                if keep.any():
+                    times.append(chunk_times[keep])
+                    values.append(chunk_values[keep])
+        return np.concatenate(times), np.concatenate(values)
+
+    def prune(self, before: float) -> None:
+        with self._lock:
+            while self._chunks and self._chunks[0][0][:, 1].max() < before:
+                self._chunks.popleft()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._chunks.clear()
+
+
+class _Worker:
+    """One extractor thread: takes packets from its inbox, processes each, keeps a watermark (the
+    media time up to which it has processed) and reports its health. A failure on one packet is
+    reported and the worker goes on with the next."""
+
+    def __init__(self, name: str, engine: Engine, inbox: Inbox) -> None:
+        self.name, self.engine, self.inbox = name, engine, inbox
+        self.watermark = -math.inf
+        self.finished = False
+        self.failures = 0
+        self.health = StreamHealth(name=name, state="starting")
+        self._last_report = 0.0
+        self._rate_times: collections.deque = collections.deque()
+        self.thread = threading.Thread(target=self._run, name=f"worker-{name}", daemon=True)
+
+    def process(self, packet: Any) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """End of the stream: emit what is still held."""
+
+    def recover(self) -> None:
+        """After a failure: reset state that may be half-updated."""
+
+    def _run(self) -> None:
+        engine = self.engine
+        while not engine.stopping:
+            packet = self.inbox.get()
+            if packet is None:
+                continue
+            if packet is _END:
+                self._guarded(self.finish)
+                break
+            ok = self._guarded(self.process, packet)
+            end = packet.time + (len(packet.samples) / 16000 if isinstance(packet, AudioPacket) else 0.0)
+            self.watermark = max(self.watermark, end)
+            if ok and self.health.state != "running":
+                self.report("running")
+            self._count(ok)
+            engine.progress_made()
+        self.finished = True
+        engine.progress_made()
+        self.report("stopped")
+
+    def _guarded(self, action: Any, *args: Any) -> bool:
+        try:
+            action(*args)
+            return True
+        except Exception as error:  # noqa: BLE001 - reported; the stream goes on
+            self.failures += 1
+            self.report("retrying", f"{self.name} failed ({error}); skipping and going on", failures=self.failures)
+            self._guarded_recover()
+            return False
+
+    def _guarded_recover(self) -> None:
+        try:
+            self.recover()
+        except Exception as error:  # noqa: BLE001
+            self.report("failed", f"{self.name} could not restart: {error}")
+
+    def _count(self, ok: bool) -> None:
+        now = time.monotonic()
+        self._rate_times.append(now)
+        while self._rate_times and self._rate_times[0] < now - 1.0:
+            self._rate_times.popleft()
+        if now - self._last_report > 1.0:
+            self._last_report = now
+            self.health.fps = float(len(self._rate_times))
+            self.health.dropped = self.inbox.dropped
+            if not self.engine.exact and self.watermark > -math.inf:
+                self.health.lag_s = max(0.0, self.engine.clock.now() - self.watermark)
+            self.report(self.health.state, self.health.message if not ok else "")
+
+    def report(self, state: str, message: str = "", **details: Any) -> None:
+        self.health.state, self.health.message = state, message
+        self.health.details.update(details)
+        self.engine.report_health(StreamHealth(**{**self.health.to_json(), "details": dict(self.health.details)}))
+
+
+class _FaceWorker(_Worker):
+    def __init__(self, engine: Engine, inbox: Inbox) -> None:
+        super().__init__("face", engine, inbox)
+        self.face = None
+
+    def _ensure_face(self) -> Any:
+        if self.face is None:
+            from feature_extractors.visual import FaceExtractor
+
+            self.face = FaceExtractor(static_image=False)
+        return self.face
+
+    def process(self, packet: VideoPacket) -> None:
+        engine = self.engine
+        observation = self._ensure_face().extract(packet.image)
+        available = packet.time if engine.exact else engine.clock.now()
+        engine.stats.frames_processed += 1
+        if observation is not None:
+            engine.stats.faces_found += 1
+            period = 1.0 / engine.options.fps
+            engine.buffers["visual"].add([[packet.time, packet.time + period]], observation.vector[None], available)
+        engine.callbacks.on_frame(
+            PreviewFrame(
+                image=packet.image,
+                time=packet.time,
+                face_box=tuple(observation.box) if observation is not None else None,
+                landmarks=observation.landmarks if observation is not None else None,
+            )
+        )
+        if not engine.exact:
+            engine.stats.preview_latency_s.append(engine.clock.now() - packet.time)
+
+    def recover(self) -> None:
+        self.close()  # a fresh tracker next frame
+
+    def close(self) -> None:
+        if self.face is not None:
+            self.face.close()
+            self.face = None
+
+
+class _VoiceWorker(_Worker):
+    def __init__(self, engine: Engine, inbox: Inbox) -> None:
+        super().__init__("voice", engine, inbox)
+        self.recover()
+
+    def recover(self) -> None:
+        from feature_extractors.acoustic import AcousticStream
+
+        self.stream = AcousticStream(self.engine.extractors.acoustic)
+
+    def process(self, packet: AudioPacket) -> None:
+        rows = self.stream.feed(packet.samples, packet.time)
+        end = packet.time + len(packet.samples) / 16000
+        available = end if self.engine.exact else self.engine.clock.now()
+        self.engine.buffers["audio"].add(rows.times, rows.values, available)
+
+
+class _SpeechWorker(_Worker):
+    def __init__(self, engine: Engine, inbox: Inbox) -> None:
+        super().__init__("asr", engine, inbox)
+        self.recover()
+
+    def recover(self) -> None:
+        from feature_extractors.speech import StreamingTranscriber
+
+        self.transcriber = StreamingTranscriber(self.engine.extractors.recognizer)
+
+    def process(self, packet: AudioPacket) -> None:
+        words = self.transcriber.feed(packet.samples, packet.time)
+        end = packet.time + len(packet.samples) / 16000
+        self._publish(words, end if self.engine.exact else None)
+
+    def finish(self) -> None:
+        self._publish(self.transcriber.flush(), self.watermark if self.engine.exact else None)
+
+    def _publish(self, words: list[Any], available: float | None) -> None:
+        if not words:
+            return
+        engine = self.engine
+        rows = engine.extractors.text_encoder.encode(words)
+        available = engine.clock.now() if available is None else available
+        timed = [TimedWord(w.text, float(w.start), float(w.end), float(w.probability)) for w in words]
+        engine.buffers["text"].add(rows.times, rows.values, available)
+        engine.add_words(timed, available)
+        if not engine.exact:
+            now = engine.clock.now()
+            engine.stats.word_latency_s.extend(now - w.end for w in timed)
+
+
+class Engine:
+    """Implements EngineControl for live capture and replay. See the module docstring."""
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        callbacks: EngineCallbacks | None = None,
+        *,
+        options: EngineOptions | None = None,
+        predictor: Predictor | None = None,
+        extractors: Extractors | None = None,
+        sources: list[Source] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.callbacks = callbacks or EngineCallbacks()
+        self.options = options or EngineOptions()
+        self.predictor = predictor or Predictor(settings.checkpoint, smoothing_s=self.options.smoothing_s)
+        self.extractors = extractors
+        self.sources = sources if sources is not None else build_sources(settings, self.options)
+        self.exact = bool(settings.exact and settings.media)
+        self.replay = settings.media is not None
+        self.clock = SessionClock()
+        self.stats = EngineStats()
+        spec = self.predictor.feature_spec
+        self.buffers = {m: StreamBuffer(spec.dims[m]) for m in MODALITY_NAMES}
+        self.health: dict[str, StreamHealth] = {}
+        self.writer: SessionWriter | None = None
+        self._words: collections.deque = collections.deque()  # (TimedWord, available_at)
+        self._words_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._paused = threading.Event()
+        self._progress = threading.Condition()
+        self._workers: list[_Worker] = []
+        self._threads: list[threading.Thread] = []
+        self._started = False
+        self._finished_reported = False
+        self._model_failing = False
+        self._seek_to: float | None = None
+        self.error: str | None = None
+
+    # -- EngineControl ------------------------------------------------------------------------------
+    @property
+    def duration(self) -> float | None:
+        for source in self.sources:
+            if isinstance(source, MediaFileSource):
+                return source.duration
+        return None
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def start(self) -> None:
+        if self._started:
+            raise RuntimeError("an Engine starts once; make a new one to start again")
+        self._started = True
+        thread = threading.Thread(target=self._start_up, name="engine-start", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for source in self.sources:
+            source.request_stop()
+        for worker in self._workers:
+            worker.inbox.close()
+        with self._progress:
+            self._progress.notify_all()
+        deadline = time.monotonic() + timeout
+        for source in self.sources:
+            source.join(max(0.1, deadline - time.monotonic()))
+        for thread in list(self._threads) + [w.thread for w in self._workers]:
+            if thread is not threading.current_thread() and thread.ident is not None:
+                thread.join(max(0.1, deadline - time.monotonic()))
+        for worker in self._workers:
+            if isinstance(worker, _FaceWorker):
+                worker.close()
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        self._report_finished()
+
+    def pause(self) -> None:
+        self._paused.set()
+        if self.replay and not self.exact:
+            self.clock.pause()
+
+    def resume(self) -> None:
+        self._paused.clear()
+        if self.replay and not self.exact:
+            self.clock.resume()
+
+    def seek(self, seconds: float) -> None:
+        media = [s for s in self.sources if isinstance(s, MediaFileSource)]
+        if not media:
+            return
+        if self.exact:
+            self.callbacks.on_error("seek works in real-time replay; exact replay processes every frame from the start")
+            return
+        self._seek_to = seconds
+        for worker in self._workers:
+            worker.inbox.clear()
+        for buffer in self.buffers.values():
+            buffer.clear()
+        with self._words_lock:
+            self._words.clear()
+        self.predictor.smoother.reset()
+        media[0].seek(seconds)
+
+    def set_speed(self, factor: float) -> None:
+        if self.replay and not self.exact:
+            self.clock.set_speed(factor)
+
+    # -- what threads call ----------------------------------------------------------------------------
+    def alive_threads(self) -> list[threading.Thread]:
+        threads = list(self._threads) + [w.thread for w in self._workers]
+        threads += [s._thread for s in self.sources if s._thread is not None]
+        return [t for t in threads if t.is_alive() and t is not threading.current_thread()]
+
+    def report_health(self, health: StreamHealth) -> None:
+        self.health[health.name] = health
+        self.callbacks.on_health(health)
+        if health.state == "failed" and health.message:
+            self.error = health.message
+            self.callbacks.on_error(health.message)
+
+    def progress_made(self) -> None:
+        with self._progress:
+            self._progress.notify_all()
+
+    def add_words(self, words: list[TimedWord], available_at: float) -> None:
+        with self._words_lock:
+            self._words.extend((w, available_at) for w in words)
+        self.stats.words += len(words)
+        if self.writer is not None:
+            self.writer.write_words(words)
+        self.callbacks.on_words(words)
+
+    # -- sinks (called by source threads) ------------------------------------------------------------
+    def put_video(self, packet: VideoPacket) -> None:
+        self.stats.frames_captured += 1
+        if self.writer is not None:
+            self.writer.write_video(packet)
+        self._face_inbox.put(packet)
+        self.stats.frames_dropped = self._face_inbox.dropped
+
+    def put_audio(self, packet: AudioPacket) -> None:
+        self.stats.audio_packets += 1
+        if self.writer is not None:
+            self.writer.write_audio(packet)
+        self._voice_inbox.put(packet)
+        self._speech_inbox.put(packet)
+
+    def end_of_stream(self, source: Source) -> None:
+        if source.has_video:
+            self._face_inbox.close()
+        if source.has_audio:
+            self._voice_inbox.close()
+            self._speech_inbox.close()
+
+    # -- start-up and the window loop -------------------------------------------------------------------
+    def _start_up(self) -> None:
+        try:
+            if self.extractors is None:
+                self.report_health(StreamHealth("extractors", "starting", message="loading speech and text models"))
+                self.extractors = Extractors.load(self.options.asr_threads)
+                self.report_health(StreamHealth("extractors", "running"))
+            self._build_workers()
+            if self.settings.record_to:
+                self.writer = self._open_writer()
+        except Exception as error:  # noqa: BLE001 - told to the front end, which decides
+            self.error = f"the engine could not start: {error}"
+            self.callbacks.on_error(self.error)
+            self._stop.set()
+            self._report_finished()
+            return
+        self.clock.jump_to(0.0)  # session time 0: the moment capture (or replay) begins
+        for worker in self._workers:
+            worker.thread.start()
+        window_thread = threading.Thread(target=self._window_loop, name="engine-windows", daemon=True)
+        self._threads.append(window_thread)
+        window_thread.start()
+        for source in self.sources:
+            source.start(self.clock, self, self._source_health)
+        self.report_health(StreamHealth("model", "running", details={"device": str(self.predictor.device)}))
+
+    def _source_health(self, health: StreamHealth) -> None:
+        self.report_health(health)
+
+    def _build_workers(self) -> None:
+        stop = self._stop
+        video_capacity = self.options.exact_video_queue if self.exact else 1
+        audio_capacity = int(self.options.audio_queue_s * 50)  # 50 packets a second
+        self._face_inbox = Inbox(video_capacity, keep_newest=not self.exact, stop=stop)
+        self._voice_inbox = Inbox(audio_capacity, keep_newest=False, stop=stop)
+        self._speech_inbox = Inbox(audio_capacity, keep_newest=False, stop=stop)
+        if any(s.has_video for s in self.sources):
+            self._workers.append(_FaceWorker(self, self._face_inbox))
+        if any(s.has_audio for s in self.sources):
+            self._workers.append(_VoiceWorker(self, self._voice_inbox))
+            self._workers.append(_SpeechWorker(self, self._speech_inbox))
+
+    def _open_writer(self) -> SessionWriter:
+        video = any(s.has_video for s in self.sources)
+        return SessionWriter(
+            self.settings.record_to,
+            devices={s.name: s.describe() for s in self.sources},
+            feature_spec=self.predictor.feature_spec.to_dict(),
+            checkpoint=self.predictor.checkpoint,
+            video_size=self.options.video_size if video else None,
+            video_fps=self.options.fps,
+            audio=any(s.has_audio for s in self.sources),
+            settings={"window_s": self.options.window_s, "hop_s": self.options.hop_s,
+                      "smoothing_s": self.options.smoothing_s},
+        )
+
+    def _window_loop(self) -> None:
+        try:
+            if self.exact:
+                self._exact_windows()
+            else:
+                self._live_windows()
+        finally:
+            if self.replay and not self._stop.is_set():
+                self._report_finished()
+
+    def _live_windows(self) -> None:
+        hop = self.options.hop_s
+        due = math.floor(self.clock.now() / hop) * hop + hop
+        while not self._stop.is_set():
+            if self._media_finished():
+                return
+            if not self.clock.wait_until(due, self._stop):
+                return
+            now = self.clock.now()
+            if now < due - 2 * hop or now > due + 2 * hop:  # a seek, or we fell behind: catch up
+                self.stats.windows_skipped += 1 if now > due else 0
+                due = math.floor(now / hop) * hop
+            if not self._paused.is_set():
+                self._emit(due, available_by=math.inf)
+            for source in self.sources:
+                if isinstance(source, MediaFileSource):
+                    self.callbacks.on_position(source.position)
+            due += hop
+
+    def _media_finished(self) -> bool:
+        return self.replay and bool(self._workers) and all(w.finished for w in self._workers)
+
+    def _exact_windows(self) -> None:
+        hop = self.options.hop_s
+        step = 1
+        while not self._stop.is_set():
+            due = step * hop
+            with self._progress:
+                while not self._stop.is_set() and (
+                    self._paused.is_set()
+                    or not all(w.finished or w.watermark >= due for w in self._workers)
+                ):
+                    self._progress.wait(0.1)
+            if self._stop.is_set():
+                return
+            if all(w.finished for w in self._workers):
+                end = max((w.watermark for w in self._workers), default=0.0)
+                if due - hop >= end:
+                    return
+            self._emit(due, available_by=due)
+            self.callbacks.on_position(due)
+            step += 1
+
+    def _emit(self, end: float, available_by: float) -> None:
+        from feature_extractors.windows import TimedRows, build_window
+
+        start = end - self.options.window_s
+        rows = {m: TimedRows(*self.buffers[m].rows(start, end, available_by)) for m in MODALITY_NAMES}
+        predictor = self.predictor
+        began = time.perf_counter()
+        try:
+            window = build_window(
+                rows["text"], rows["visual"], rows["audio"], start, end,
+                aligned=predictor.aligned, lengths=predictor.lengths,
+            )
+            prediction = predictor.predict(window, end)
+        except (PredictorError, ValueError) as error:
+            self._model_failing = True
+            message = f"no prediction for the window ending at {end:.2f} s: {error}"
+            self.report_health(StreamHealth("model", "retrying", message=message))
+            return
+        self.stats.predict_s.append(time.perf_counter() - began)
+        if self._model_failing:
+            self._model_failing = False
+            self.report_health(StreamHealth("model", "running", details={"device": str(predictor.device)}))
+        created = end if self.exact else self.clock.now()
+        newest_visual = rows["visual"].times[:, 0].max() if len(rows["visual"]) else None
+        newest_audio = rows["audio"].times[:, 1].max() if len(rows["audio"]) else None
+        latency = None
+        if not self.exact:
+            newest = max((t for t in (newest_visual, newest_audio) if t is not None), default=None)
+            latency = None if newest is None else created - float(newest)
+            if newest_visual is not None:
+                self.stats.visual_latency_s.append(created - float(newest_visual))
+        with self._words_lock:
+            words = tuple(
+                w for w, available in self._words if available <= available_by and w.end > start and w.start < end
+            )
+            while self._words and self._words[0][0].end < start - self.options.window_s:
+                self._words.popleft()
+        event = EmotionEvent(
+            window_start=start,
+            window_end=end,
+            labels=predictor.labels,
+            scores=prediction.scores,
+            raw_scores=prediction.raw_scores,
+            decided=prediction.decided,
+            thresholds=predictor.thresholds,
+            deciding_modality=prediction.deciding_modality,
+            present=prediction.present,
+            scored=prediction.scored,
+            words=words,
+            latency_s=latency,
+            created_at=created,
+        )
+        self.stats.events += 1
+        if self.writer is not None:
+            self.writer.write_event(event)
+        self.callbacks.on_event(event)
+        for buffer in self.buffers.values():
+            buffer.prune(start - self.options.window_s)
+
+    def _report_finished(self) -> None:
+        if not self._finished_reported:
+            self._finished_reported = True
+            self.callbacks.on_finished()
+
+
+def media_path(path: str | Path) -> Path:
+    """A session folder's media file, or the file itself."""
+    path = Path(path)
+    return path / MEDIA_NAME if is_session_folder(path) else path
+
+
+def build_sources(settings: EngineSettings, options: EngineOptions) -> list[Source]:
+    if settings.media is not None:
+        return [
+            MediaFileSource(media_path(settings.media), realtime=not settings.exact, video_size=options.video_size)
+        ]
+    sources: list[Source] = []
+    loop = bool(settings.extra.get("loop", False))
+    width, height = options.video_size
+    if settings.camera is not None:
+        sources.append(CameraSource(settings.camera, width=width, height=height, fps=options.fps, loop=loop))
+    if settings.microphone is not None:
+        if isinstance(settings.microphone, str) and Path(settings.microphone).is_file():
+            # A file standing in for a microphone (soak tests, demos): its audio, paced like a device.
+            sources.append(
+                MediaFileSource(settings.microphone, loop=loop, use_video=False, as_live=True, name="microphone")
+            )
+        else:
+            sources.append(MicrophoneSource(settings.microphone))
+    return sources

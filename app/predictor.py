@@ -1,0 +1,244 @@
+"""The predictor: one CARAT checkpoint, kept resident, turning input windows into smoothed scores.
+
+- Loading refuses a checkpoint whose FeatureSpec differs from the extractors' (`default_feature_spec`).
+- The model, its buffers and one pre-allocated input batch stay on the GPU when there is one (the CPU
+  otherwise); each window goes in with one copy (non-blocking from pinned memory on a GPU).
+- A warm-up forward pass runs at load, so the first real window is not the slow one.
+- Modalities the checkpoint was not trained on (`extra["trained_modalities"]`) never vote: their mask
+  is zeroed before the model, and `scored` says so.
+
+Smoothing rule (documented for users in the event's `scores` versus `raw_scores`): an exponential
+moving average in time, score <- score + a * (raw - score) with a = 1 - exp(-dt / tau), where dt is the
+time between the two windows' ends and tau = `smoothing_s` (1 s by default; 0 turns smoothing off).
+The first window, or one after a gap longer than 5 tau (a pause or seek), starts afresh from its raw
+scores. Decisions (`decided`) compare the smoothed score with each label's threshold.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from carat_model import NO_MODALITY, CaratConfig, CaratInputs, load_checkpoint, read_checkpoint_info
+from carat_model import save_checkpoint, Carat, CheckpointError
+from carat_model.config import MODALITIES
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "models" / "carat_default.safetensors"
+
+
+class PredictorError(RuntimeError):
+    """The model could not score a window (bad input or a failure inside the model)."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    raw_scores: tuple[float, ...]
+    scores: tuple[float, ...]  # smoothed
+    decided: tuple[bool, ...]
+    deciding_modality: tuple[str | None, ...]
+    present: dict[str, bool]
+    scored: dict[str, bool]
+
+
+class ScoreSmoother:
+    """Exponential moving average over time (see the module docstring for the rule)."""
+
+    def __init__(self, time_constant_s: float) -> None:
+        self.time_constant_s = time_constant_s
+        self._scores: np.ndarray | None = None
+        self._time: float | None = None
+
+    def reset(self) -> None:
+        self._scores, self._time = None, None
+
+    def update(self, raw: np.ndarray, time: float) -> np.ndarray:
+        tau = self.time_constant_s
+        fresh = self._scores is None or tau <= 0 or time <= self._time or time - self._time > 5 * tau
+        if fresh:
+            self._scores = raw.astype(np.float64).copy()
+        else:
+            weight = 1.0 - math.exp(-(time - self._time) / tau)
+            self._scores = self._scores + weight * (raw - self._scores)
+        self._time = time
+        return self._scores.copy()
+
+
+def choose_device(device: str | None = None) -> torch.device:
+    if device:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def resolve_checkpoint(path: str | os.PathLike | None) -> Path:
+    if path is not None:
+        return Path(path)
+    if DEFAULT_CHECKPOINT.is_file():
+        return DEFAULT_CHECKPOINT
+    raise CheckpointError(
+        f"no checkpoint given and no bundled default at {DEFAULT_CHECKPOINT}; pass --checkpoint PATH "
+        "(train one with main.py train)"
+    )
+
+
+class Predictor:
+    """Scores windows from `feature_extractors.windows.build_window` with one checkpoint."""
+
+    def __init__(
+        self,
+        checkpoint: str | os.PathLike | None = None,
+        *,
+        device: str | None = None,
+        smoothing_s: float = 1.0,
+        threads: int | None = None,
+        warm_up: bool = True,
+    ) -> None:
+        from feature_extractors.spec import FeatureSpec, default_feature_spec
+
+        self.checkpoint = resolve_checkpoint(checkpoint)
+        info = read_checkpoint_info(self.checkpoint)
+        if info.feature_spec is None:
+            raise CheckpointError(
+                f"{self.checkpoint} records no FeatureSpec, so nothing says which features it was trained on; "
+                "use a checkpoint written by main.py train"
+            )
+        self.feature_spec = default_feature_spec()
+        self.feature_spec.check_matches(FeatureSpec.from_dict(info.feature_spec), f"checkpoint {self.checkpoint}")
+        dims = self.feature_spec.dims
+        expected = info.config.replace(text_dim=dims["text"], visual_dim=dims["visual"], audio_dim=dims["audio"])
+        self.device = choose_device(device)
+        if self.device.type == "cpu":
+            # Two cores are shared with capture and the extractors: one intra-op thread by default.
+            torch.set_num_threads(threads or max(1, (os.cpu_count() or 2) // 2))
+        self.model, self.info = load_checkpoint(self.checkpoint, expected=expected, device=self.device)
+        self.model.eval()
+        self.config: CaratConfig = self.info.config
+        trained = self.info.extra.get("trained_modalities") or list(MODALITIES)
+        unknown = sorted(set(trained) - set(MODALITIES))
+        if unknown:
+            raise CheckpointError(f"{self.checkpoint} names unknown trained modalities {unknown}")
+        self.trained = {m: m in trained for m in MODALITIES}
+        self.labels = tuple(self.config.labels)
+        self.thresholds = tuple(float(t) for t in self.config.thresholds())
+        self.smoother = ScoreSmoother(smoothing_s)
+        self._batch = self._allocate_batch()
+        self._staging = (
+            {k: v.cpu().pin_memory() for k, v in vars(self._batch).items()} if self.device.type == "cuda" else None
+        )
+        if warm_up:
+            self._warm_up()
+
+    @property
+    def aligned(self) -> bool:
+        return self.config.aligned
+
+    @property
+    def lengths(self) -> tuple[int, int, int]:
+        """Steps per modality in one window: aligned models take one step per word for all three;
+        unaligned ones feed their soft aligner `unaligned_steps` visual and acoustic rows."""
+        if self.config.aligned:
+            return (self.config.text_max_len,) * 3
+        steps = self.config.unaligned_steps
+        return (self.config.text_max_len, steps, steps)
+
+    def _allocate_batch(self) -> CaratInputs:
+        tensors = {}
+        for modality, steps in zip(MODALITIES, self.lengths):
+            tensors[modality] = torch.zeros(1, steps, self.config.feature_dim(modality), device=self.device)
+            tensors[f"{modality}_mask"] = torch.zeros(1, steps, device=self.device)
+        return CaratInputs(**tensors)
+
+    def _warm_up(self) -> None:
+        window = {}
+        for modality, steps in zip(MODALITIES, self.lengths):
+            window[modality] = np.zeros((steps, self.config.feature_dim(modality)), np.float32)
+            window[f"{modality}_mask"] = np.ones(steps, np.float32)
+        for _ in range(2):
+            self._forward(window)
+
+    def _forward(self, window: dict[str, np.ndarray]):
+        for key, target in vars(self._batch).items():
+            values = window[key]
+            if values.shape != tuple(target.shape[1:]):
+                raise PredictorError(
+                    f"window {key} has shape {values.shape} but the model takes {tuple(target.shape[1:])}"
+                )
+            if key in MODALITIES and not np.isfinite(values).all():
+                raise PredictorError(f"{key} features hold NaN or infinite values; the {key} extractor is broken")
+            if key.endswith("_mask") and not self.trained[key[: -len("_mask")]]:
+                values = np.zeros_like(values)  # not trained on: no vote
+            source = torch.from_numpy(np.ascontiguousarray(values))[None]
+            if self._staging is not None:
+                self._staging[key].copy_(source)
+                target.copy_(self._staging[key], non_blocking=True)
+            else:
+                target.copy_(source)
+        with torch.inference_mode():
+            return self.model(self._batch)
+
+    def predict(self, window: dict[str, np.ndarray], time: float) -> Prediction:
+        """Score one window ending at `time` (session seconds) and smooth it with the ones before."""
+        try:
+            output = self._forward(window)
+        except PredictorError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the engine reports it and goes on
+            raise PredictorError(f"the model failed on the window ending at {time:.2f} s: {error}") from error
+        raw = output.scores[0].float().cpu().numpy().astype(np.float64)
+        smoothed = self.smoother.update(raw, time)
+        deciding = output.deciding_modality[0].cpu().tolist()
+        present = output.present[0].cpu().tolist()
+        real_present = {m: bool(window[f"{m}_mask"].any()) for m in MODALITIES}
+        return Prediction(
+            raw_scores=tuple(float(s) for s in raw),
+            scores=tuple(float(s) for s in smoothed),
+            decided=tuple(bool(s > t) for s, t in zip(smoothed, self.thresholds)),
+            deciding_modality=tuple(None if d == NO_MODALITY else MODALITIES[d] for d in deciding),
+            present=real_present,
+            scored={m: bool(present[i]) for i, m in enumerate(MODALITIES)},
+        )
+
+
+def build_untrained_checkpoint(
+    path: str | os.PathLike,
+    *,
+    size: str = "small",
+    trained_modalities: tuple[str, ...] = MODALITIES,
+    seed: int = 0,
+) -> Path:
+    """A randomly initialised checkpoint with the shipped extractors' FeatureSpec, for tests,
+    benchmarks and trying the app before trained weights exist. Its scores mean nothing.
+
+    "small": 2 layers of 128 per modality; "full": the paper's encoder sizes. Both are unaligned with
+    128 steps per visual/acoustic window, sized for a ~3 s live window.
+    """
+    from feature_extractors.spec import default_feature_spec
+
+    spec = default_feature_spec()
+    dims = spec.dims
+    sizes = dict(text_layers=2, visual_layers=2, audio_layers=2, hidden=128, intermediate=128, heads=4)
+    if size == "full":
+        sizes = {}
+    elif size != "small":
+        raise ValueError(f"size must be 'small' or 'full', got {size!r}")
+    config = CaratConfig(
+        text_dim=dims["text"],
+        visual_dim=dims["visual"],
+        audio_dim=dims["audio"],
+        aligned=False,
+        unaligned_steps=128,
+        text_max_len=32,
+        visual_max_len=128,
+        audio_max_len=128,
+        queue_size=64,
+        **sizes,
+    )
+    torch.manual_seed(seed)
+    model = Carat(config).eval()
+    return save_checkpoint(
+        path, model, feature_spec=spec.to_dict(), extra={"trained_modalities": list(trained_modalities)}
+    )

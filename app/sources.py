@@ -1,0 +1,740 @@
+"""Sources: cameras, microphones and media files, each on its own thread, as timestamped packets.
+
+Every packet carries the session-clock time of its capture (its first sample, for audio); in replay
+the session clock is the media's own clock, so live and replay read the same way downstream.
+
+A source that fails (device unplugged, read error, no device at all) reports its state through
+`on_health` and retries with exponential back-off; a file that cannot be read at all (corrupt,
+truncated header) fails once with a message saying what to do. The other sources go on either way.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+from .events import StreamHealth
+
+SAMPLE_RATE = 16000  # what the acoustic and speech extractors take
+AUDIO_BLOCK = 320  # 20 ms at 16 kHz: every audio packet has exactly this many samples
+
+
+@dataclass(frozen=True)
+class VideoPacket:
+    image: np.ndarray  # H x W x 3, BGR, uint8
+    time: float  # session clock at capture, seconds
+    index: int  # frame number within this source
+
+
+@dataclass(frozen=True)
+class AudioPacket:
+    samples: np.ndarray  # float32 mono 16 kHz, AUDIO_BLOCK samples
+    time: float  # session clock of the first sample, seconds
+
+
+class PacketSink(Protocol):
+    """Where a source delivers. `put_*` may block (exact replay applies back-pressure that way)."""
+
+    def put_video(self, packet: VideoPacket) -> None: ...
+
+    def put_audio(self, packet: AudioPacket) -> None: ...
+
+    def end_of_stream(self, source: Source) -> None: ...
+
+
+class SourceError(RuntimeError):
+    """A failure worth retrying (device busy, unplugged, read error)."""
+
+
+class MediaError(ValueError):
+    """A media file that cannot be read at all: retrying will not help."""
+
+
+class EndOfStream(Exception):
+    """The source has nothing more to give (a file ended)."""
+
+
+class SessionClock:
+    """Seconds since the session started; in replay, the media's time, which pause, seek and
+    speed control. Thread-safe; `wait_until` wakes early on stop, pause, seek or speed change."""
+
+    def __init__(self, start_at: float = 0.0, speed: float = 1.0) -> None:
+        self._condition = threading.Condition()
+        self._base_time = start_at
+        self._base_monotonic = time.monotonic()
+        self._speed = speed
+        self._paused = False
+
+    def now(self) -> float:
+        with self._condition:
+            return self._now_locked()
+
+    def _now_locked(self) -> float:
+        if self._paused:
+            return self._base_time
+        return self._base_time + (time.monotonic() - self._base_monotonic) * self._speed
+
+    def _rebase(self, new_time: float) -> None:
+        self._base_time, self._base_monotonic = new_time, time.monotonic()
+        self._condition.notify_all()
+
+    def pause(self) -> None:
+        with self._condition:
+            if not self._paused:
+                self._rebase(self._now_locked())
+                self._paused = True
+
+    def resume(self) -> None:
+        with self._condition:
+            if self._paused:
+                self._paused = False
+                self._rebase(self._base_time)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_speed(self, factor: float) -> None:
+        if not factor > 0:
+            raise ValueError(f"speed must be positive, got {factor}")
+        with self._condition:
+            self._rebase(self._now_locked())
+            self._speed = factor
+
+    def jump_to(self, seconds: float) -> None:
+        with self._condition:
+            self._rebase(seconds)
+
+    def wait_until(self, target: float, stop: threading.Event, max_wait: float = 0.1) -> bool:
+        """Sleep until the clock reaches `target`; False if `stop` was set first."""
+        while not stop.is_set():
+            with self._condition:
+                now = self._now_locked()
+                if now >= target:
+                    return True
+                delay = max_wait if self._paused else min(max_wait, (target - now) / self._speed)
+                self._condition.wait(max(delay, 0.0005))
+        return False
+
+
+@dataclass
+class RetryPolicy:
+    first_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+
+    def delay(self, failures: int) -> float:
+        return min(self.max_delay_s, self.first_delay_s * 2 ** max(failures - 1, 0))
+
+
+HealthCallback = Callable[[StreamHealth], None]
+
+
+class Source:
+    """One capture thread: open, read packets until the end or a failure, close; on a failure report
+    "retrying" and try again after a back-off. Subclasses implement `open`, `read` and `close`."""
+
+    has_video = False
+    has_audio = False
+
+    def __init__(self, name: str, retry: RetryPolicy | None = None) -> None:
+        self.name = name
+        self.retry = retry or RetryPolicy()
+        self.clock = SessionClock()
+        self.health = StreamHealth(name=name, state="idle")
+        self._sink: PacketSink | None = None
+        self._on_health: HealthCallback = lambda _h: None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._count_times: list[float] = []
+
+    # -- what a subclass provides --------------------------------------------------------------
+    def open(self) -> None:
+        raise NotImplementedError
+
+    def read(self) -> list[VideoPacket | AudioPacket]:
+        """The next packets; raises EndOfStream at the end, SourceError (or anything) on failure."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def describe(self) -> dict[str, object]:
+        """What this source is, for session.json."""
+        return {"kind": type(self).__name__}
+
+    # -- the thread ------------------------------------------------------------------------------
+    def start(self, clock: SessionClock, sink: PacketSink, on_health: HealthCallback) -> None:
+        self.clock, self._sink, self._on_health = clock, sink, on_health
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
+        self._thread.start()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float = 5.0) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def report(self, state: str, message: str = "", **details: object) -> None:
+        self.health.state, self.health.message = state, message
+        self.health.details.update(details)
+        self._on_health(StreamHealth(**{**self.health.to_json(), "details": dict(self.health.details)}))
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            self.report("starting")
+            try:
+                self.open()
+            except MediaError as error:
+                self.report("failed", str(error))
+                self._finish()
+                return
+            except Exception as error:  # noqa: BLE001 - any device error is reported and retried
+                failures += 1
+                self._wait_before_retry(failures, error)
+                continue
+            self.report("running")
+            try:
+                while not self._stop.is_set():
+                    for packet in self.read():
+                        self._deliver(packet)
+                    if failures and self.health.state == "running":
+                        failures = 0
+            except EndOfStream:
+                self.close()
+                self.report("stopped", self.health.message)
+                self._finish()
+                return
+            except MediaError as error:
+                self.close()
+                self.report("failed", str(error))
+                self._finish()
+                return
+            except Exception as error:  # noqa: BLE001
+                self.close()
+                failures += 1
+                self._wait_before_retry(failures, error)
+                continue
+            self.close()
+        self.report("stopped")
+
+    def _finish(self) -> None:
+        if self._sink is not None:
+            self._sink.end_of_stream(self)
+
+    def _wait_before_retry(self, failures: int, error: BaseException) -> None:
+        delay = self.retry.delay(failures)
+        self.report("retrying", f"{error} (retry {failures} in {delay:.1f} s)", failures=failures)
+        self._stop.wait(delay)
+
+    def _deliver(self, packet: VideoPacket | AudioPacket) -> None:
+        assert self._sink is not None
+        if isinstance(packet, VideoPacket):
+            self._sink.put_video(packet)
+            self._count_frame()
+        else:
+            self._sink.put_audio(packet)
+
+    def _count_frame(self) -> None:
+        now = time.monotonic()
+        self._count_times.append(now)
+        while self._count_times and self._count_times[0] < now - 1.0:
+            self._count_times.pop(0)
+        self.health.fps = float(len(self._count_times))
+
+
+class AudioBlocker:
+    """Cuts a stream of mono float32 samples into AUDIO_BLOCK packets timed by their sample count,
+    so timestamps never jitter. Re-anchors when told the stream was interrupted."""
+
+    def __init__(self) -> None:
+        self._pending = np.zeros(0, np.float32)
+        self._start: float | None = None
+        self._emitted = 0
+
+    def reset(self) -> None:
+        self.__init__()
+
+    def push(self, samples: np.ndarray, first_sample_time: float) -> list[AudioPacket]:
+        if self._start is None:
+            self._start = first_sample_time - len(self._pending) / SAMPLE_RATE
+        self._pending = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
+        packets = []
+        while len(self._pending) >= AUDIO_BLOCK:
+            block, self._pending = self._pending[:AUDIO_BLOCK].copy(), self._pending[AUDIO_BLOCK:]
+            packets.append(AudioPacket(block, self._start + self._emitted / SAMPLE_RATE))
+            self._emitted += AUDIO_BLOCK
+        return packets
+
+    def expected_time(self) -> float | None:
+        """Session time of the next sample that will be pushed, if anchored."""
+        if self._start is None:
+            return None
+        return self._start + (self._emitted + len(self._pending)) / SAMPLE_RATE
+
+
+# -- camera -------------------------------------------------------------------------------------
+
+
+class CameraSource(Source):
+    """OpenCV VideoCapture on a device index, a video file or a stream URL.
+
+    A file plays at its own frame rate, like a camera (and loops with `loop=True`, for soak tests);
+    frames are resized to the chosen size. A camera that stops delivering frames is reopened with
+    back-off, so unplugging and plugging it back in recovers on its own.
+    """
+
+    has_video = True
+
+    def __init__(
+        self,
+        device: int | str = 0,
+        *,
+        width: int = 640,
+        height: int = 480,
+        fps: float = 30.0,
+        loop: bool = False,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__("camera", retry)
+        self.device = int(device) if isinstance(device, str) and device.isdigit() else device
+        self.width, self.height, self.fps, self.loop = width, height, fps, loop
+        self._capture = None
+        self._index = 0
+        self._file_fps = 0.0
+        self._next_due = 0.0
+
+    @property
+    def is_file(self) -> bool:
+        return isinstance(self.device, str) and "://" not in self.device
+
+    def describe(self) -> dict[str, object]:
+        return {"kind": "camera", "device": self.device, "width": self.width, "height": self.height, "fps": self.fps}
+
+    def open(self) -> None:
+        import cv2
+
+        if self.is_file and not Path(str(self.device)).exists():
+            raise SourceError(f"camera file {self.device} is not there; check the path")
+        capture = cv2.VideoCapture(self.device)
+        if not capture.isOpened():
+            capture.release()
+            what = f"camera {self.device}" if isinstance(self.device, int) else f"video {self.device}"
+            raise SourceError(f"cannot open {what}: is it plugged in and free? (main.py devices lists cameras)")
+        if isinstance(self.device, int):
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
+            capture.set(cv2.CAP_PROP_FPS, self.fps)
+        self._file_fps = (capture.get(cv2.CAP_PROP_FPS) or self.fps) if self.is_file else 0.0
+        self._capture = capture
+        self._next_due = self.clock.now()
+
+    def read(self) -> list[VideoPacket]:
+        import cv2
+
+        if self.is_file:  # a file plays like a camera: one frame per frame period
+            self.clock.wait_until(self._next_due, self._stop)
+            self._next_due = max(self._next_due + 1.0 / self._file_fps, self.clock.now() - 1.0)
+        ok, image = self._capture.read()
+        if not ok:
+            if self.is_file and self.loop:
+                self.close()
+                self.open()
+                ok, image = self._capture.read()
+            if not ok:
+                if self.is_file and not self.loop:
+                    raise EndOfStream()
+                raise SourceError(f"camera {self.device} stopped delivering frames (unplugged?)")
+        captured = self.clock.now()
+        if image.shape[1] != self.width or image.shape[0] != self.height:
+            image = cv2.resize(image, (self.width, self.height), interpolation=cv2.INTER_AREA)
+        self._index += 1
+        return [VideoPacket(image, captured, self._index)]
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+# -- microphone ---------------------------------------------------------------------------------
+
+
+class MicrophoneSource(Source):
+    """sounddevice.InputStream on a chosen input device, delivered as 16 kHz mono 20 ms packets.
+
+    A device that cannot record at 16 kHz records at its own rate and is resampled. PortAudio's
+    callback only queues the block (it must never block); this source's thread stamps and delivers.
+    """
+
+    has_audio = True
+    silence_limit_s = 3.0  # no callback for this long (after the first) means the device is gone
+
+    def __init__(self, device: int | str | None = "default", *, retry: RetryPolicy | None = None) -> None:
+        super().__init__("microphone", retry)
+        self.device = int(device) if isinstance(device, str) and device.isdigit() else device
+        self._stream = None
+        self._blocks: queue.Queue = queue.Queue()
+        self._blocker = AudioBlocker()
+        self._device_rate = SAMPLE_RATE
+        self._opened_at = 0.0
+        self.overflows = 0
+
+    def describe(self) -> dict[str, object]:
+        return {"kind": "microphone", "device": self.device, "device_rate": self._device_rate}
+
+    def open(self) -> None:
+        import sounddevice as sd
+
+        try:
+            info = sd.query_devices(self.device, kind="input")
+        except (ValueError, sd.PortAudioError) as error:
+            raise SourceError(
+                f"no microphone {self.device!r} ({error}); plug one in or pick another (main.py devices)"
+            ) from error
+        try:
+            sd.check_input_settings(device=self.device, samplerate=SAMPLE_RATE, channels=1, dtype="float32")
+            self._device_rate = SAMPLE_RATE
+        except sd.PortAudioError:
+            self._device_rate = int(info["default_samplerate"])
+        self._blocks = queue.Queue()
+        self._blocker.reset()
+        blocksize = int(round(self._device_rate * AUDIO_BLOCK / SAMPLE_RATE))
+        self._stream = sd.InputStream(
+            device=self.device,
+            samplerate=self._device_rate,
+            channels=1,
+            dtype="float32",
+            blocksize=blocksize,
+            callback=self._callback,
+        )
+        self._stream.start()
+        self._opened_at = time.monotonic()
+
+    def _callback(self, indata: np.ndarray, frames: int, _time_info: object, status: object) -> None:
+        self._blocks.put((indata[:, 0].copy(), self.clock.now(), bool(getattr(status, "input_overflow", False))))
+
+    def read(self) -> list[AudioPacket]:
+        # The first callback can take a couple of seconds on a busy machine; after that, silence
+        # from PortAudio itself (not quiet audio) means the device went away.
+        limit = self.silence_limit_s + (3.0 if self._blocker.expected_time() is None else 0.0)
+        deadline = time.monotonic() + limit
+        while True:
+            try:
+                samples, arrived, overflow = self._blocks.get(timeout=0.1)
+                break
+            except queue.Empty:
+                if self.stopping:
+                    return []
+                if time.monotonic() > deadline:
+                    raise SourceError(f"microphone {self.device!r} stopped delivering audio (unplugged?)") from None
+        if overflow:
+            self.overflows += 1
+            self.health.dropped = self.overflows
+        if self._device_rate != SAMPLE_RATE:
+            samples = resample(samples, self._device_rate, SAMPLE_RATE)
+        first_sample = arrived - len(samples) / SAMPLE_RATE
+        expected = self._blocker.expected_time()
+        if expected is not None and abs(expected - first_sample) > 0.25:
+            self._blocker.reset()  # an overflow or a stall: re-anchor rather than drift
+        return self._blocker.push(samples, first_sample)
+
+    def close(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.stop()
+                self._stream.close()
+            finally:
+                self._stream = None
+
+
+def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    from scipy.signal import resample_poly
+
+    divisor = math.gcd(from_rate, to_rate)
+    return resample_poly(samples, to_rate // divisor, from_rate // divisor).astype(np.float32)
+
+
+def reinitialise_portaudio() -> None:
+    """PortAudio lists devices once, when first loaded (`import mediapipe` loads it early); call
+    this after an audio server starts in the same process so that its devices appear."""
+    import sounddevice as sd
+
+    sd._terminate()
+    sd._initialize()
+
+
+# -- media files --------------------------------------------------------------------------------
+
+
+class MediaFileSource(Source):
+    """Any container PyAV reads, with video and/or audio, for replay.
+
+    Real-time mode paces packets by the file's timestamps against the session clock (which pause,
+    seek and speed control); exact mode delivers as fast as the sink takes them. Media time 0 is the
+    first packet of the file.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        realtime: bool = True,
+        loop: bool = False,
+        video_size: tuple[int, int] | None = None,
+        use_video: bool = True,
+        use_audio: bool = True,
+        as_live: bool = False,
+        name: str = "media",
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        """`as_live`: stamp packets on the live session clock (media time + the clock at opening),
+        for a file standing in for a device; otherwise media time is the session clock (replay)."""
+        super().__init__(name, retry)
+        self.path = Path(path)
+        self.realtime, self.loop, self.video_size, self.as_live = realtime, loop, video_size, as_live
+        info = probe_media(self.path)
+        self.has_video, self.has_audio = info.has_video and use_video, info.has_audio and use_audio
+        if not (self.has_video or self.has_audio):
+            wanted = " and ".join(k for k, v in (("video", use_video), ("audio", use_audio)) if v)
+            raise MediaError(f"{self.path} has no {wanted}; pick a file that has")
+        self.duration = info.duration
+        self.fps = info.fps
+        self._container = None
+        self._frames = None
+        self._origin: float | None = None
+        self._blocker = AudioBlocker()
+        self._resampler = None
+        self._index = 0
+        self._seek_to: float | None = None
+        self._skip_before = 0.0
+        self._loop_offset = 0.0
+        self._last_time = 0.0
+        self._offset = 0.0
+        self.position = 0.0
+
+    def describe(self) -> dict[str, object]:
+        return {"kind": "media", "path": str(self.path), "duration": self.duration}
+
+    def seek(self, seconds: float) -> None:
+        self._seek_to = max(0.0, seconds)
+
+    def open(self) -> None:
+        import av
+
+        try:
+            self._container = av.open(str(self.path))
+        except (av.error.FFmpegError, OSError) as error:
+            raise MediaError(media_error_message(self.path, error)) from error
+        self._offset = self.clock.now() if self.as_live else 0.0
+        self._origin, self._loop_offset, self._last_time = None, 0.0, 0.0
+        self._start_decoding(0.0)
+
+    def _start_decoding(self, at: float) -> None:
+        import av
+
+        container = self._container
+        streams = (container.streams.video[:1] if self.has_video else []) + (
+            container.streams.audio[:1] if self.has_audio else []
+        )
+        if at > 0:
+            container.seek(int(at / av.time_base), backward=True, any_frame=False)
+        self._frames = container.decode(*streams)
+        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        self._blocker.reset()
+        self._skip_before = at
+
+    def read(self) -> list[VideoPacket | AudioPacket]:
+        import av
+
+        if self._seek_to is not None:
+            target, self._seek_to = self._seek_to, None
+            self._start_decoding(target)
+            self.clock.jump_to(target)
+        try:
+            frame = next(self._frames)
+        except StopIteration:
+            return self._end_of_file()
+        except av.error.FFmpegError as error:
+            if self._last_time == 0.0:
+                raise MediaError(media_error_message(self.path, error)) from error
+            self.health.message = (
+                f"{self.path} could not be decoded past {self._last_time:.1f} s ({error}); it is damaged or "
+                "was cut off. Everything before that point was used."
+            )
+            raise EndOfStream() from error
+        if frame.time is None:
+            return []
+        if self._origin is None:
+            self._origin = frame.time
+        media_time = frame.time - self._origin + self._loop_offset
+        if media_time < self._skip_before - 1e-6:
+            return []
+        media_time += self._offset
+        packets: list[VideoPacket | AudioPacket] = []
+        if isinstance(frame, av.VideoFrame):
+            image = frame.to_ndarray(format="bgr24")
+            if self.video_size and (image.shape[1], image.shape[0]) != self.video_size:
+                import cv2
+
+                image = cv2.resize(image, self.video_size, interpolation=cv2.INTER_AREA)
+            self._index += 1
+            packets.append(VideoPacket(image, media_time, self._index))
+        else:
+            for resampled in self._resampler.resample(frame):
+                packets.extend(self._blocker.push(resampled.to_ndarray().reshape(-1), media_time))
+        if packets and self.realtime:
+            self.clock.wait_until(packets[0].time, self._stop)
+        self._last_time = max(self._last_time, media_time - self._offset)
+        self.position = media_time - self._offset
+        return packets
+
+    def _end_of_file(self) -> list[VideoPacket | AudioPacket]:
+        if not self.loop:
+            raise EndOfStream()
+        # Loop: media time keeps counting up, as a live source's clock would.
+        self._loop_offset = self._last_time + 1.0 / (self.fps or 30.0)
+        self._origin = None
+        self._container.seek(0)
+        self._start_decoding(0.0)
+        self._skip_before = 0.0
+        return []
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    has_video: bool
+    has_audio: bool
+    duration: float | None
+    fps: float | None
+    width: int | None
+    height: int | None
+
+
+def media_error_message(path: Path, error: BaseException) -> str:
+    return (
+        f"{path} is not a readable media file ({error}). It may be corrupt, truncated or not a video; "
+        "check that it plays in a media player, or record it again."
+    )
+
+
+def probe_media(path: str | os.PathLike) -> MediaInfo:
+    """What a media file holds, or MediaError saying why it cannot be read."""
+    import av
+
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"no media file at {path}; check the path")
+    try:
+        with av.open(str(path)) as container:
+            video = container.streams.video[0] if container.streams.video else None
+            audio = container.streams.audio[0] if container.streams.audio else None
+            if video is None and audio is None:
+                raise MediaError(f"{path} holds neither video nor audio; pick a video or audio file")
+            duration = container.duration / 1e6 if container.duration else None
+            if duration is None:
+                stream = video or audio
+                if stream.duration and stream.time_base:
+                    duration = float(stream.duration * stream.time_base)
+            fps = float(video.average_rate) if video is not None and video.average_rate else None
+            return MediaInfo(
+                has_video=video is not None,
+                has_audio=audio is not None,
+                duration=duration,
+                fps=fps,
+                width=video.codec_context.width if video is not None else None,
+                height=video.codec_context.height if video is not None else None,
+            )
+    except av.error.FFmpegError as error:
+        raise MediaError(media_error_message(path, error)) from error
+
+
+# -- listing devices ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    kind: str  # "camera" | "microphone"
+    id: int | str
+    name: str
+    details: str = ""
+
+
+def list_microphones() -> list[DeviceInfo]:
+    import sounddevice as sd
+
+    found = []
+    for index, device in enumerate(sd.query_devices()):
+        if device["max_input_channels"] > 0:
+            found.append(
+                DeviceInfo(
+                    "microphone",
+                    index,
+                    device["name"],
+                    f"{device['max_input_channels']} ch, {device['default_samplerate']:.0f} Hz",
+                )
+            )
+    return found
+
+
+def list_cameras(max_index: int = 8) -> list[DeviceInfo]:
+    """Cameras OpenCV can open, by index (it has no enumeration API; /dev/video* tells us which to try)."""
+    import cv2
+
+    candidates = sorted(int(p.name[5:]) for p in Path("/dev").glob("video*") if p.name[5:].isdigit())
+    if not candidates and os.name != "posix":
+        candidates = list(range(max_index))
+    found = []
+    for index in candidates:
+        capture = cv2.VideoCapture(index)
+        if capture.isOpened():
+            width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+            height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            fps = capture.get(cv2.CAP_PROP_FPS)
+            found.append(DeviceInfo("camera", index, f"/dev/video{index}", f"{width}x{height} @ {fps:.0f} fps"))
+        capture.release()
+    return found
+
+
+__all__ = [
+    "AUDIO_BLOCK",
+    "SAMPLE_RATE",
+    "AudioPacket",
+    "CameraSource",
+    "DeviceInfo",
+    "EndOfStream",
+    "MediaError",
+    "MediaFileSource",
+    "MicrophoneSource",
+    "PacketSink",
+    "RetryPolicy",
+    "SessionClock",
+    "Source",
+    "SourceError",
+    "VideoPacket",
+    "list_cameras",
+    "list_microphones",
+    "probe_media",
+    "reinitialise_portaudio",
+]

@@ -1,0 +1,138 @@
+"""Media made on the spot, for tests, benchmarks and demos on machines without a camera or microphone:
+real speech from espeak-ng and a real face (scikit-image's astronaut) moving slightly, written with PyAV.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+
+
+def speak(text: str, *, speed_wpm: int = 150) -> np.ndarray:
+    """`text` spoken by espeak-ng, as float32 mono 16 kHz samples."""
+    import soundfile
+
+    from .sources import resample
+
+    if shutil.which("espeak-ng") is None:
+        raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)")
+    with tempfile.TemporaryDirectory() as folder:
+        wav = os.path.join(folder, "speech.wav")
+        subprocess.run(["espeak-ng", "-s", str(speed_wpm), "-w", wav, text], check=True, capture_output=True)
+        samples, rate = soundfile.read(wav, dtype="float32")
+    if samples.ndim > 1:
+        samples = samples.mean(axis=1)
+    return resample(samples, rate, SAMPLE_RATE) if rate != SAMPLE_RATE else samples
+
+
+def face_frame(index: int, fps: float, size: tuple[int, int] = (640, 480)) -> np.ndarray:
+    """A BGR frame with the astronaut's face, drifting a few pixels (so a tracker has work to do)."""
+    import cv2
+    from skimage import data
+
+    global _ASTRONAUT
+    if _ASTRONAUT is None:
+        _ASTRONAUT = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    width, height = size
+    side = min(width, height)
+    face = cv2.resize(_ASTRONAUT, (side, side), interpolation=cv2.INTER_AREA)
+    canvas = np.full((height, width, 3), 40, np.uint8)
+    t = index / fps
+    dx = int(round((width - side) / 2 + 12 * np.sin(2 * np.pi * 0.3 * t)))
+    dy = int(round(4 * np.sin(2 * np.pi * 0.2 * t)))
+    x0, y0 = max(dx, 0), max(dy, 0)
+    x1, y1 = min(dx + side, width), min(dy + side, height)
+    canvas[y0:y1, x0:x1] = face[y0 - dy : y1 - dy, x0 - dx : x1 - dx]
+    return canvas
+
+
+_ASTRONAUT: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Utterance:
+    text: str
+    start: float  # seconds into the clip
+    end: float
+
+
+def write_clip(
+    path: str | os.PathLike,
+    *,
+    duration_s: float,
+    speech: list[tuple[float, str]] = (),
+    fps: float = 30.0,
+    size: tuple[int, int] = (640, 480),
+    video: bool = True,
+    audio: bool = True,
+    face: bool = True,
+) -> list[Utterance]:
+    """Write a clip (container from the suffix: .mkv, .mp4, .wav ...) with the face and, at each
+    (start second, text), that text spoken. Returns where each utterance lies."""
+    import av
+
+    path = Path(path)
+    total = int(round(duration_s * SAMPLE_RATE))
+    track = np.zeros(total, np.float32)
+    spoken = []
+    for start, text in speech:
+        samples = speak(text)
+        begin = int(start * SAMPLE_RATE)
+        piece = samples[: max(0, total - begin)]
+        track[begin : begin + len(piece)] += piece * 0.8
+        spoken.append(Utterance(text, start, start + len(piece) / SAMPLE_RATE))
+    with av.open(str(path), "w") as container:
+        video_stream = audio_stream = None
+        if video:
+            codec = "libx264" if path.suffix.lower() == ".mp4" else "mpeg4"
+            video_stream = container.add_stream(codec, rate=Fraction(int(round(fps * 1000)), 1000))
+            video_stream.width, video_stream.height = size
+            video_stream.pix_fmt = "yuv420p"
+            video_stream.bit_rate = 2_000_000
+        if audio:
+            codec = "aac" if path.suffix.lower() == ".mp4" else "pcm_s16le"
+            audio_stream = container.add_stream(codec, rate=SAMPLE_RATE, layout="mono")
+        frames = int(round(duration_s * fps))
+        audio_per_frame = SAMPLE_RATE / fps
+        written = 0
+        for index in range(frames):
+            if video_stream is not None:
+                image = face_frame(index, fps, size) if face else np.full((size[1], size[0], 3), 40, np.uint8)
+                frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+                frame.pts = index
+                frame.time_base = Fraction(1000, int(round(fps * 1000)))
+                for packet in video_stream.encode(frame):
+                    container.mux(packet)
+            if audio_stream is not None:
+                until = min(total, int(round((index + 1) * audio_per_frame)))
+                written = _write_audio(av, container, audio_stream, track, written, until)
+        if audio_stream is not None:
+            _write_audio(av, container, audio_stream, track, written, total)
+        for stream in (video_stream, audio_stream):
+            if stream is not None:
+                for packet in stream.encode(None):
+                    container.mux(packet)
+    return spoken
+
+
+def _write_audio(av, container, stream, track: np.ndarray, start: int, end: int) -> int:  # noqa: ANN001
+    if end <= start:
+        return start
+    chunk = (np.clip(track[start:end], -1, 1) * 32767).astype(np.int16)[None, :]
+    fmt = "s16"
+    if stream.codec_context.name == "aac":
+        chunk, fmt = (chunk.astype(np.float32) / 32767), "fltp"
+    frame = av.AudioFrame.from_ndarray(chunk, format=fmt, layout="mono")
+    frame.sample_rate, frame.pts = SAMPLE_RATE, start
+    for packet in stream.encode(frame):
+        container.mux(packet)
+    return end

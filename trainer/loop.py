@@ -274,6 +274,7 @@ def _fit(
     shuffle_generator = torch.Generator(device=device).manual_seed(settings.seed + 1000 * context.rank)
     dropout_generator = torch.Generator().manual_seed(settings.seed + 1 + 1000 * context.rank)
 
+    autocast, scaler = mixed_precision(device, settings.amp)
     start_epoch, best_epoch, best_f1, history = 1, 0, -1.0, []
     state_path = run_dir / STATE_FILE
     if resume:
@@ -284,6 +285,8 @@ def _fit(
         optimizer.load_state_dict(saved["optimizer"])
         schedule.load_state_dict(saved["schedule"])
         _restore_rng(saved["rng"], shuffle_generator, dropout_generator)
+        if scaler is not None and saved["scaler"]:
+            scaler.load_state_dict(saved["scaler"])
         start_epoch, best_epoch, best_f1 = saved["epoch"] + 1, saved["best_epoch"], saved["best_f1"]
         history = json.loads(saved["history"])
     if context.is_main:
@@ -294,7 +297,6 @@ def _fit(
         network = DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False
         )
-    autocast, scaler = mixed_precision(device, settings.amp)
     logger = MetricsLogger(run_dir) if context.is_main else None
 
     last_epoch = (
@@ -366,6 +368,7 @@ def _fit(
                 schedule,
                 shuffle_generator,
                 dropout_generator,
+                scaler=scaler,
                 epoch=epoch,
                 best_epoch=best_epoch,
                 best_f1=best_f1,
@@ -516,6 +519,7 @@ def save_training_state(
     shuffle_generator: torch.Generator,
     dropout_generator: torch.Generator,
     *,
+    scaler: torch.amp.GradScaler | None,
     epoch: int,
     best_epoch: int,
     best_f1: float,
@@ -535,6 +539,7 @@ def save_training_state(
         "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "optimizer": optimizer.state_dict(),
         "schedule": schedule.state_dict(),
+        "scaler": scaler.state_dict() if scaler is not None else {},
         "rng": {
             "torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],

@@ -16,6 +16,9 @@ COMMANDS: dict[str, str] = {
     "train": "trainer.train_cli",
     "evaluate": "trainer.evaluate_cli",
     "make-synthetic": "trainer.synthetic_cli",
+    "live": "app.live_cli",
+    "replay": "app.replay_cli",
+    "devices": "app.devices_cli",
 }
 
 DESCRIPTION = (

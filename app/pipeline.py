@@ -514,6 +514,7 @@ class Engine:
                 self.report_health(StreamHealth("extractors", "starting", message="loading speech and text models"))
                 self.extractors = Extractors.load(self.options.asr_threads)
                 self.report_health(StreamHealth("extractors", "running"))
+            self.predictor.smoother.reset()  # each run starts afresh: same input, same events
             self._build_workers()
             if self.settings.record_to:
                 self.writer = self._open_writer()

@@ -172,7 +172,10 @@ class _MediaRecorder:
             self._video.width, self._video.height = video_size
             self._video.pix_fmt = "yuv420p"
             self._video.bit_rate = 2_000_000
+            # Millisecond ticks in the encoder too: a camera's jittery frame times must not round
+            # onto the same 1/fps tick (the encoder refuses two frames with one timestamp).
             self._video.time_base = Fraction(1, 1000)
+            self._video.codec_context.time_base = Fraction(1, 1000)
         if audio:
             self._audio = self._container.add_stream("pcm_s16le", rate=SAMPLE_RATE, layout="mono")
         self._queue: queue.Queue = queue.Queue()
@@ -219,7 +222,8 @@ class _MediaRecorder:
                 else:
                     self._encode_audio(av, packet)
             except Exception as error:  # noqa: BLE001 - keep events and transcript going; say so at close
-                self.error = f"media recording stopped: {error}"
+                kind = "video" if isinstance(packet, VideoPacket) else "audio"
+                self.error = f"media recording stopped at {packet.time:.2f} s ({kind}): {error}"
         try:
             for stream in (self._video, self._audio):
                 if stream is not None and self.error is None:

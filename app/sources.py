@@ -550,7 +550,7 @@ class MediaFileSource(Source):
         import av
 
         container = self._container
-        streams = (container.streams.video[:1] if self.has_video else []) + (
+        streams = list(container.streams.video[:1] if self.has_video else []) + list(
             container.streams.audio[:1] if self.has_audio else []
         )
         if at > 0:

@@ -1,0 +1,114 @@
+"""Live analysis from a camera and a microphone (the dashboard; --headless prints events instead)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import signal
+import sys
+import threading
+import time
+
+from .control import EngineCallbacks, EngineSettings
+from .events import EmotionEvent, StreamHealth, TimedWord
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--headless", action="store_true", help="no window: print events to the terminal")
+    parser.add_argument("--camera", default="0", help="camera index, video file or stream URL; 'none' for no camera")
+    parser.add_argument("--microphone", default="default", help="sounddevice input device; 'none' for no microphone")
+    parser.add_argument("--checkpoint", default=None, help="CARAT checkpoint (.safetensors); default: the bundled one")
+    parser.add_argument("--record", metavar="DIR", default=None, help="record the session into this new folder")
+    parser.add_argument("--seconds", type=float, default=None, help="headless: stop after this many seconds")
+    parser.add_argument("--loop", action="store_true", help="loop a file given as camera or microphone")
+    parser.add_argument("--json", action="store_true", help="headless: print each event as one JSON line")
+
+
+def settings_from(args: argparse.Namespace) -> EngineSettings:
+    def device(value: str | None) -> int | str | None:
+        if value is None or value.lower() == "none":
+            return None
+        return int(value) if value.isdigit() else value
+
+    return EngineSettings(
+        camera=device(args.camera),
+        microphone=device(args.microphone),
+        checkpoint=args.checkpoint,
+        record_to=args.record,
+        extra={"loop": args.loop},
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if not args.headless:
+        if importlib.util.find_spec("app.dashboard") is None or not hasattr(
+            importlib.import_module("app.dashboard"), "launch"
+        ):
+            print("the dashboard is not available in this build; run `main.py live --headless`", file=sys.stderr)
+            return 2
+        return int(importlib.import_module("app.dashboard").launch(settings) or 0)
+    return run_headless(settings, seconds=args.seconds, as_json=args.json)
+
+
+def format_event(event: EmotionEvent) -> str:
+    decided = [label for label, on in zip(event.labels, event.decided) if on]
+    scores = " ".join(f"{label[:4]}={score:.2f}" for label, score in zip(event.labels, event.scores))
+    streams = "".join(letter if event.present.get(name) else "-" for name, letter in
+                      (("text", "W"), ("visual", "F"), ("audio", "V")))
+    latency = f" {event.latency_s * 1000:.0f}ms" if event.latency_s is not None else ""
+    return f"[{event.window_end:7.2f}s {streams}{latency}] {scores}  -> {', '.join(decided) or 'none'}"
+
+
+def run_headless(settings: EngineSettings, *, seconds: float | None = None, as_json: bool = False) -> int:
+    import json
+
+    from .pipeline import Engine
+
+    finished = threading.Event()
+    lock = threading.Lock()
+
+    def say(line: str, stream=sys.stdout) -> None:  # noqa: ANN001
+        with lock:
+            print(line, file=stream, flush=True)
+
+    def on_event(event: EmotionEvent) -> None:
+        say(json.dumps(event.to_json()) if as_json else format_event(event))
+
+    def on_words(words: list[TimedWord]) -> None:
+        if not as_json:
+            say(f"  words: {' '.join(w.text.strip() for w in words)}")
+
+    def on_health(health: StreamHealth) -> None:
+        if health.state in ("starting", "retrying", "failed", "stopped") or health.message:
+            say(f"  {health.name}: {health.state}{' - ' + health.message if health.message else ''}", sys.stderr)
+
+    callbacks = EngineCallbacks(
+        on_event=on_event,
+        on_words=on_words,
+        on_health=on_health,
+        on_error=lambda message: say(f"error: {message}", sys.stderr),
+        on_finished=finished.set,
+    )
+    try:
+        engine = Engine(settings, callbacks)
+    except (ValueError, RuntimeError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    previous = signal.signal(signal.SIGINT, lambda *_: finished.set())
+    signal.signal(signal.SIGTERM, lambda *_: finished.set())
+    engine.start()
+    deadline = None if seconds is None else time.monotonic() + seconds
+    try:
+        while not finished.is_set() and (deadline is None or time.monotonic() < deadline):
+            finished.wait(0.2)
+    finally:
+        engine.stop()
+        signal.signal(signal.SIGINT, previous)
+    stats = engine.stats
+    print(
+        f"{stats.events} events, {stats.words} words, {stats.frames_processed}/{stats.frames_captured} frames "
+        f"processed ({stats.frames_dropped} dropped)",
+        file=sys.stderr,
+    )
+    return 1 if engine.error and stats.events == 0 else 0

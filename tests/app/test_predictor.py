@@ -1,0 +1,114 @@
+"""The predictor: refuses the wrong checkpoint, keeps untrained modalities from voting, smooths by its rule."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from app.predictor import Predictor, PredictorError, ScoreSmoother, build_untrained_checkpoint
+from carat_model import Carat, CheckpointError, save_checkpoint
+from feature_extractors.spec import FeatureSpecMismatch, default_feature_spec
+
+
+def window_for(predictor: Predictor, present=("text", "visual", "audio"), seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    window = {}
+    for modality, steps in zip(("text", "visual", "audio"), predictor.lengths):
+        dim = predictor.config.feature_dim(modality)
+        window[modality] = rng.standard_normal((steps, dim)).astype(np.float32)
+        window[f"{modality}_mask"] = np.full(steps, 1.0 if modality in present else 0.0, np.float32)
+    return window
+
+
+def test_checkpoint_with_another_feature_spec_is_refused_naming_both_sides(tmp_path: Path, predictor) -> None:
+    spec = default_feature_spec().to_dict()
+    spec["visual"]["version"] = "0-old"
+    path = save_checkpoint(tmp_path / "old.safetensors", Carat(predictor.config), feature_spec=spec)
+    with pytest.raises(FeatureSpecMismatch, match=r"visual: checkpoint .*old\.safetensors expects .*version 0-old.*"
+                       r"extractors in use give .*version 1"):
+        Predictor(path)
+
+
+def test_checkpoint_without_a_feature_spec_is_refused(tmp_path: Path, predictor) -> None:
+    path = save_checkpoint(tmp_path / "bare.safetensors", Carat(predictor.config), feature_spec=None)
+    with pytest.raises(CheckpointError, match="records no FeatureSpec"):
+        Predictor(path)
+
+
+def test_missing_checkpoint_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="no checkpoint at .*main.py train"):
+        Predictor(tmp_path / "nowhere.safetensors")
+
+
+def test_modality_the_checkpoint_was_not_trained_on_never_votes(tmp_path: Path, predictor) -> None:
+    path = build_untrained_checkpoint(tmp_path / "av.safetensors", trained_modalities=("visual", "audio"))
+    audio_visual = Predictor(path)
+    window = window_for(audio_visual)
+    prediction = audio_visual.predict(window, 1.0)
+    assert prediction.present == {"text": True, "visual": True, "audio": True}
+    assert prediction.scored == {"text": False, "visual": True, "audio": True}
+    assert "text" not in prediction.deciding_modality
+    # Scores equal those of the same window with no words at all: text really was kept out.
+    without_text = Predictor(path).predict(window_for(audio_visual, present=("visual", "audio")), 1.0)
+    assert without_text.raw_scores == pytest.approx(prediction.raw_scores, abs=1e-6)
+
+
+def test_scores_are_probabilities_and_decisions_follow_thresholds(predictor) -> None:
+    predictor.smoother.reset()
+    prediction = predictor.predict(window_for(predictor), 1.0)
+    assert len(prediction.scores) == 6 and all(0.0 <= s <= 1.0 for s in prediction.scores)
+    assert prediction.decided == tuple(s > t for s, t in zip(prediction.scores, predictor.thresholds))
+    assert set(prediction.deciding_modality) <= {"text", "visual", "audio"}
+
+
+def test_no_modality_at_all_gives_zero_scores_and_no_deciding_modality(predictor) -> None:
+    predictor.smoother.reset()
+    prediction = predictor.predict(window_for(predictor, present=()), 1.0)
+    assert prediction.raw_scores == (0.0,) * 6
+    assert prediction.deciding_modality == (None,) * 6
+    assert prediction.decided == (False,) * 6
+
+
+def test_smoothing_follows_the_documented_exponential_rule(predictor) -> None:
+    predictor.smoother.reset()
+    first = predictor.predict(window_for(predictor, seed=1), 10.0)
+    second = predictor.predict(window_for(predictor, seed=2), 10.25)
+    weight = 1 - math.exp(-0.25 / predictor.smoother.time_constant_s)
+    expected = np.array(first.scores) + weight * (np.array(second.raw_scores) - np.array(first.scores))
+    assert first.scores == first.raw_scores  # the first window starts from its raw scores
+    assert np.allclose(second.scores, expected)
+    after_gap = predictor.predict(window_for(predictor, seed=3), 60.0)  # a pause or seek: start afresh
+    assert after_gap.scores == after_gap.raw_scores
+
+
+def test_smoother_with_zero_time_constant_passes_raw_scores() -> None:
+    smoother = ScoreSmoother(0.0)
+    smoother.update(np.array([0.9]), 0.0)
+    assert smoother.update(np.array([0.1]), 0.25) == pytest.approx([0.1])
+
+
+def test_nan_features_are_refused_with_the_modality_named(predictor) -> None:
+    window = window_for(predictor)
+    window["audio"][3, 2] = np.nan
+    with pytest.raises(PredictorError, match="audio features hold NaN"):
+        predictor.predict(window, 1.0)
+
+
+def test_window_of_the_wrong_size_is_refused(predictor) -> None:
+    window = window_for(predictor)
+    window["visual"] = window["visual"][:5]
+    with pytest.raises(PredictorError, match=r"window visual has shape \(5, 17\)"):
+        predictor.predict(window, 1.0)
+
+
+def test_model_stays_on_its_device_with_a_preallocated_batch(predictor) -> None:
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert predictor.device.type == expected
+    assert all(p.device.type == expected for p in predictor.model.parameters())
+    batch = predictor._batch.visual
+    predictor.predict(window_for(predictor), 1.0)
+    assert predictor._batch.visual.data_ptr() == batch.data_ptr(), "the input batch is reused, not reallocated"

@@ -1,0 +1,160 @@
+"""Sources on real media: VideoCapture on a video file, a real microphone through PulseAudio, PyAV files."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.sources import (
+    AUDIO_BLOCK,
+    AudioPacket,
+    CameraSource,
+    MediaError,
+    MediaFileSource,
+    MicrophoneSource,
+    RetryPolicy,
+    SessionClock,
+    VideoPacket,
+    probe_media,
+)
+from app.synthetic_media import speak
+
+
+class CollectingSink:
+    def __init__(self) -> None:
+        self.video: list[VideoPacket] = []
+        self.audio: list[AudioPacket] = []
+        self.ended = threading.Event()
+
+    def put_video(self, packet: VideoPacket) -> None:
+        self.video.append(packet)
+
+    def put_audio(self, packet: AudioPacket) -> None:
+        self.audio.append(packet)
+
+    def end_of_stream(self, source: object) -> None:
+        self.ended.set()
+
+
+def run_source(source, seconds: float | None = None, until=None):  # noqa: ANN001
+    sink, states = CollectingSink(), []
+    source.start(SessionClock(), sink, lambda health: states.append((health.state, health.message)))
+    if until is not None:
+        until(sink, states)
+    elif seconds is None:
+        assert sink.ended.wait(60), "the source never reached its end"
+    else:
+        time.sleep(seconds)
+    source.request_stop()
+    assert source.join(5), "the source thread did not stop"
+    return sink, states
+
+
+def test_camera_source_plays_a_video_file_through_videocapture_at_its_frame_rate(clip: Path) -> None:
+    sink, states = run_source(CameraSource(str(clip), width=320, height=240))
+    assert len(sink.video) == 180  # 6 s at 30 fps, every frame
+    assert sink.video[0].image.shape == (240, 320, 3) and sink.video[0].image.dtype == np.uint8
+    gaps = np.diff([p.time for p in sink.video])
+    assert 0.025 < np.median(gaps) < 0.045, "a file plays like a camera: one frame per 1/30 s"
+    assert [s for s, _ in states][:2] == ["starting", "running"] and states[-1][0] == "stopped"
+
+
+def test_camera_that_disappears_is_retried_with_backoff_and_recovers(short_clip: Path, tmp_path: Path, wait_for) -> None:
+    camera_file = tmp_path / "camera.mkv"
+    shutil.copy(short_clip, camera_file)
+    source = CameraSource(str(camera_file), loop=True, retry=RetryPolicy(first_delay_s=0.2, max_delay_s=0.4))
+    sink, states = CollectingSink(), []
+    source.start(SessionClock(), sink, lambda health: states.append((health.state, health.message)))
+    try:
+        assert wait_for(lambda: len(sink.video) > 10, 10)
+        camera_file.rename(tmp_path / "unplugged.mkv")  # reopening at the loop point now fails
+        assert wait_for(lambda: any(s == "retrying" for s, _ in states), 10), states
+        message = next(m for s, m in states if s == "retrying")
+        assert "camera.mkv" in message and "retry" in message
+        frames_while_gone = len(sink.video)
+        (tmp_path / "unplugged.mkv").rename(camera_file)
+        assert wait_for(lambda: len(sink.video) > frames_while_gone + 10, 10), "frames did not come back"
+        assert states[-1][0] == "running"
+    finally:
+        source.request_stop()
+        assert source.join(5)
+
+
+def test_microphone_source_records_real_speech_through_pulseaudio(pulse_server, tmp_path: Path, wait_for) -> None:
+    import soundfile
+
+    wav = tmp_path / "speech.wav"
+    speech = speak("hello, this is the microphone")
+    soundfile.write(wav, speech, 16000)
+    source = MicrophoneSource("default")
+    sink, states = CollectingSink(), []
+    source.start(SessionClock(), sink, lambda health: states.append((health.state, health.message)))
+    try:
+        assert wait_for(lambda: len(sink.audio) > 5, 15), f"no audio from the microphone: {states}"
+        player = pulse_server.play(wav)
+        player.join(30)
+        time.sleep(0.5)
+    finally:
+        source.request_stop()
+        assert source.join(5)
+    samples = np.concatenate([p.samples for p in sink.audio])
+    assert all(len(p.samples) == AUDIO_BLOCK for p in sink.audio)
+    assert np.abs(samples).max() > 0.1, "the speech played into the sink did not reach the microphone"
+
+    def loud_span_s(signal: np.ndarray) -> float:
+        loud = np.flatnonzero(np.abs(signal) > 0.05)
+        return (loud[-1] - loud[0]) / 16000
+
+    assert loud_span_s(samples) > 0.9 * loud_span_s(speech), "the whole sentence arrived, not a piece"
+    times = np.array([p.time for p in sink.audio])
+    assert np.allclose(np.diff(times), AUDIO_BLOCK / 16000, atol=0.3), "packet times follow the sample count"
+
+
+def test_media_file_source_decodes_video_and_audio_with_media_timestamps(clip: Path) -> None:
+    sink, _ = run_source(MediaFileSource(clip, realtime=False))
+    assert len(sink.video) == 180
+    assert sink.video[0].time == pytest.approx(0.0, abs=1e-6)
+    assert sink.video[-1].time == pytest.approx(179 / 30, abs=1e-3)
+    audio_s = sum(len(p.samples) for p in sink.audio) / 16000
+    assert audio_s == pytest.approx(6.0, abs=0.05)
+    assert np.allclose(np.diff([p.time for p in sink.audio]), AUDIO_BLOCK / 16000)
+
+
+def test_real_time_media_source_paces_by_file_timestamps(short_clip: Path) -> None:
+    began = time.monotonic()
+    sink, _ = run_source(MediaFileSource(short_clip, realtime=True))
+    assert time.monotonic() - began >= 1.8  # a 2 s file takes about 2 s
+    assert len(sink.video) == 60
+
+
+def test_corrupt_media_file_gives_a_clear_error(tmp_path: Path) -> None:
+    corrupt = tmp_path / "holiday.mp4"
+    corrupt.write_bytes(np.random.default_rng(0).integers(0, 256, 50_000, dtype=np.uint8).tobytes())
+    with pytest.raises(MediaError, match=r"holiday\.mp4 is not a readable media file.*corrupt, truncated"):
+        probe_media(corrupt)
+    with pytest.raises(MediaError, match="no media file at"):
+        MediaFileSource(tmp_path / "missing.mkv")
+
+
+def test_truncated_mp4_gives_a_clear_error(tmp_path: Path) -> None:
+    from app.synthetic_media import write_clip
+
+    whole = tmp_path / "whole.mp4"
+    write_clip(whole, duration_s=1.0)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(MediaError, match="cut.mp4 is not a readable media file"):
+        MediaFileSource(cut)
+
+
+def test_truncated_matroska_file_plays_up_to_where_it_was_cut(clip: Path, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
+    sink, states = run_source(MediaFileSource(cut, realtime=False))
+    assert 30 < len(sink.video) < 180, "about half the frames, and no crash"
+    assert states[-1][0] == "stopped"

@@ -1,0 +1,100 @@
+"""Pipeline benchmark: exact-replay speed, live latencies, prediction rate and dropped frames.
+
+Measures on a 640x480, 30 fps clip with a face and espeak-ng speech (made on the spot):
+- exact-mode replay speed as a multiple of real time (target: faster than real time, > 1x);
+- live mode (the clip played through VideoCapture as a camera, its audio as a microphone):
+  capture -> event latency for the visual stream, p50/p95 (target p95 < 150 ms), capture -> preview,
+  end of speech -> words (target < 1.5 s), predictions per second (target >= 4), frames dropped.
+
+    .venv/bin/python benchmarks/pipeline_bench.py [--checkpoint PATH] [--live-seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.control import EngineCallbacks, EngineSettings  # noqa: E402
+from app.pipeline import Engine, EngineOptions, Extractors  # noqa: E402
+from app.predictor import Predictor, build_untrained_checkpoint  # noqa: E402
+from app.replay import replay  # noqa: E402
+from app.synthetic_media import write_clip  # noqa: E402
+
+SENTENCES = [
+    "I am so happy to see you today",
+    "this is not what I wanted at all",
+    "wow, that is a big surprise",
+    "please leave me alone now",
+]
+
+
+def percentiles(values, points=(50, 95)) -> str:  # noqa: ANN001
+    if not values:
+        return "n/a (none measured)"
+    found = np.percentile(np.asarray(values) * 1000, points)
+    return " / ".join(f"{v:.0f} ms" for v in found)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", default=None, help="default: an untrained paper-sized checkpoint")
+    parser.add_argument("--clip-seconds", type=float, default=20.0)
+    parser.add_argument("--live-seconds", type=float, default=30.0)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="carat-bench-"))
+    clip = work / "bench.mkv"
+    speech = [(1.0 + 5.0 * k, SENTENCES[k % len(SENTENCES)]) for k in range(int(args.clip_seconds // 5))]
+    write_clip(clip, duration_s=args.clip_seconds, speech=speech)
+    checkpoint = args.checkpoint or build_untrained_checkpoint(work / "full.safetensors", size="full")
+    predictor = Predictor(checkpoint)
+    began = time.perf_counter()
+    extractors = Extractors.load()
+    print(f"models loaded in {time.perf_counter() - began:.1f} s; checkpoint {checkpoint} on {predictor.device}")
+
+    # Exact replay: every frame, as fast as it goes.
+    began = time.perf_counter()
+    result = replay(clip, predictor=predictor, extractors=extractors, exact=True, progress=True)
+    took = time.perf_counter() - began
+    print(f"\nexact replay: {args.clip_seconds:.0f} s of 640x480 30 fps video with speech in {took:.1f} s = "
+          f"{args.clip_seconds / took:.2f}x real time (target > 1x); {len(result.events)} events, "
+          f"{len(result.words)} words")
+
+    # Live: the clip as camera and microphone, looping.
+    events = []
+    settings = EngineSettings(camera=str(clip), microphone=str(clip), extra={"loop": True})
+    engine = Engine(settings, EngineCallbacks(on_event=events.append), options=EngineOptions(),
+                    predictor=predictor, extractors=extractors)
+    engine.start()
+    time.sleep(2.0)  # let start-up settle, then measure
+    stats = engine.stats
+    events_before, frames_before, dropped_before = len(events), stats.frames_captured, stats.frames_dropped
+    for series in (stats.visual_latency_s, stats.preview_latency_s, stats.word_latency_s, stats.predict_s):
+        series.clear()
+    began = time.perf_counter()
+    time.sleep(args.live_seconds)
+    elapsed = time.perf_counter() - began
+    predictions = len(events) - events_before
+    frames, dropped = stats.frames_captured - frames_before, stats.frames_dropped - dropped_before
+    visual, preview = list(stats.visual_latency_s), list(stats.preview_latency_s)
+    words, predict = list(stats.word_latency_s), list(stats.predict_s)
+    engine.stop()
+    print(f"\nlive mode, {elapsed:.0f} s (2 CPU cores shared; no GPU):")
+    print(f"  capture -> event, visual stream p50/p95: {percentiles(visual)} (target p95 < 150 ms)")
+    print(f"  capture -> face features -> preview p50/p95: {percentiles(preview)}")
+    print(f"  end of speech -> words p50/p95: {percentiles(words)} (target < 1500 ms); {len(words)} words")
+    print(f"  model step p50/p95: {percentiles(predict)}")
+    print(f"  predictions per second: {predictions / elapsed:.2f} (target >= 4)")
+    print(f"  frames: {frames} captured, {dropped} dropped by the face worker ({100 * dropped / max(frames, 1):.1f} %)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

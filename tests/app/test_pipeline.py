@@ -1,0 +1,218 @@
+"""The live engine on real devices and real extractors: words from a real microphone, faces from a video
+through VideoCapture, and faults (a source that raises, an ASR error, a model error) it survives."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from app.control import EngineCallbacks, EngineSettings
+from app.pipeline import Engine, EngineOptions, Inbox
+from app.sources import CameraSource, MediaFileSource, SourceError
+from app.synthetic_media import speak
+
+
+
+
+class Recorder:
+    """Collects everything the engine says, thread-safely."""
+
+    def __init__(self) -> None:
+        self.events, self.words, self.health, self.frames, self.errors = [], [], [], [], []
+        self.lock = threading.Lock()
+
+    def callbacks(self) -> EngineCallbacks:
+        def keep(store):  # noqa: ANN001, ANN202
+            def add(item):  # noqa: ANN001, ANN202
+                with self.lock:
+                    store.extend(item) if isinstance(item, list) else store.append(item)
+            return add
+
+        return EngineCallbacks(on_event=keep(self.events), on_words=keep(self.words), on_health=keep(self.health),
+                               on_frame=keep(self.frames), on_error=keep(self.errors))
+
+    def states(self, name: str) -> list[str]:
+        with self.lock:
+            return [h.state for h in self.health if h.name == name]
+
+    def messages(self, name: str) -> list[str]:
+        with self.lock:
+            return [h.message for h in self.health if h.name == name and h.message]
+
+
+def start_engine(settings: EngineSettings, predictor, extractors, sources=None):  # noqa: ANN001, ANN201
+    recorder = Recorder()
+    engine = Engine(settings, recorder.callbacks(), predictor=predictor, extractors=extractors, sources=sources)
+    engine.start()
+    return engine, recorder
+
+
+def stop_cleanly(engine: Engine) -> None:
+    engine.stop()
+    assert engine.alive_threads() == [], "every engine thread is gone after stop()"
+
+
+def spoken_words(words) -> set[str]:  # noqa: ANN001
+    return {w.text.strip(" .,!?").lower() for w in words}
+
+
+def test_speech_from_a_real_microphone_comes_out_as_words(pulse_server, predictor, extractors, tmp_path: Path,
+                                                          wait_for) -> None:
+    wav = tmp_path / "speech.wav"
+    soundfile.write(wav, speak("I am so happy to see you today"), 16000)
+    engine, seen = start_engine(EngineSettings(camera=None, microphone="default"), predictor, extractors)
+    try:
+        assert wait_for(lambda: engine.stats.audio_packets > 10, 20), f"no audio: {seen.messages('microphone')}"
+        pulse_server.play(wav).join(30)
+        assert wait_for(lambda: len(seen.words) >= 4, 20), f"no words came out: {seen.messages('asr')}"
+        time.sleep(0.5)
+    finally:
+        stop_cleanly(engine)
+    heard = spoken_words(seen.words)
+    assert len(heard & {"i", "am", "so", "happy", "to", "see", "you", "today"}) >= 5, heard
+    with_words = [e for e in seen.events if e.words]
+    assert with_words and all(e.present["audio"] for e in with_words)
+    assert any(e.present["text"] for e in seen.events), "the words reached the model as the text stream"
+    assert not any(e.present["visual"] for e in seen.events), "no camera, no face"
+
+
+def test_camera_from_a_video_file_gives_face_events_and_previews(clip: Path, predictor, extractors, wait_for) -> None:
+    engine, seen = start_engine(EngineSettings(camera=str(clip), microphone=None), predictor, extractors)
+    try:
+        assert wait_for(lambda: len(seen.events) >= 8, 30), seen.messages("camera") + seen.messages("face")
+    finally:
+        stop_cleanly(engine)
+    assert engine.sources[0]._capture is None, "the camera was released"
+    late = seen.events[4:]
+    assert all(e.present == {"text": False, "visual": True, "audio": False} for e in late)
+    assert all(set(e.deciding_modality) == {"visual"} for e in late), "only the face can decide"
+    assert all(e.latency_s is not None and 0 <= e.latency_s < 1.0 for e in late)
+    ends = [e.window_end for e in seen.events]
+    assert np.allclose(np.diff(ends), 0.25), "one event every hop"
+    with_face = [f for f in seen.frames if f.face_box is not None]
+    assert len(with_face) > 0.8 * len(seen.frames) and with_face[0].landmarks.shape == (478, 2)
+    x0, y0, x1, y1 = with_face[0].face_box
+    assert 80 < x0 < x1 < 560 and 0 <= y0 < y1 <= 480, "the box lies on the astronaut's face"
+
+
+class FlakyCamera(CameraSource):
+    """A camera whose driver throws once, mid-stream (the edge of the world we cannot unplug here)."""
+
+    def __init__(self, *args, fail_after: int, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.fail_after, self.failed = fail_after, False
+
+    def read(self):  # noqa: ANN201
+        if not self.failed and self._index >= self.fail_after:
+            self.failed = True
+            raise SourceError("VIDIOC_DQBUF: No such device")
+        return super().read()
+
+
+def test_source_that_raises_mid_stream_is_retried_while_the_others_go_on(
+    short_clip: Path, predictor, extractors, wait_for
+) -> None:
+    from app.sources import RetryPolicy
+
+    camera = FlakyCamera(str(short_clip), loop=True, fail_after=20, retry=RetryPolicy(first_delay_s=1.0))
+    microphone = MediaFileSource(short_clip, loop=True, use_video=False, as_live=True, name="microphone")
+    engine, seen = start_engine(EngineSettings(camera=None, microphone=None), predictor, extractors,
+                                sources=[camera, microphone])
+    try:
+        assert wait_for(lambda: "retrying" in seen.states("camera"), 20)
+        retry_at = engine.clock.now()
+        assert wait_for(lambda: seen.states("camera")[-1] == "running" and engine.stats.frames_captured > 40, 20)
+        time.sleep(1.0)
+    finally:
+        stop_cleanly(engine)
+    assert "No such device" in seen.messages("camera")[0]
+    during = [e for e in seen.events if retry_at + 0.3 < e.window_end < retry_at + 0.9]
+    assert during and all(e.present["audio"] for e in during), "the voice went on while the camera was away"
+    assert seen.events[-1].present["visual"], "the face came back"
+
+
+def test_asr_error_is_reported_and_recognition_recovers(short_clip: Path, predictor, extractors,
+                                                       monkeypatch: pytest.MonkeyPatch, wait_for) -> None:
+    real_transcribe = extractors.recognizer.transcribe
+    calls = []
+
+    def fails_once(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("CTranslate2 ran out of memory")
+        return real_transcribe(*args, **kwargs)
+
+    monkeypatch.setattr(extractors.recognizer, "transcribe", fails_once)
+    settings = EngineSettings(camera=None, microphone=str(short_clip), extra={"loop": True})
+    engine, seen = start_engine(settings, predictor, extractors)
+    try:
+        assert wait_for(lambda: "retrying" in seen.states("asr"), 30), seen.health
+        assert wait_for(lambda: len(seen.words) >= 1, 30), "no words after the failure"
+    finally:
+        stop_cleanly(engine)
+    assert any("out of memory" in m for m in seen.messages("asr"))
+    assert seen.states("asr")[-1] in ("running", "stopped") and "running" in seen.states("asr")
+    assert "hello" in spoken_words(seen.words)
+
+
+def test_model_error_is_reported_and_predictions_resume(short_clip: Path, predictor, extractors,
+                                                        monkeypatch: pytest.MonkeyPatch, wait_for) -> None:
+    real_forward = predictor.model.forward
+    failures = []
+
+    def fails_four_times(inputs):  # noqa: ANN001, ANN202
+        if len(failures) < 4:
+            failures.append(1)
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+        return real_forward(inputs)
+
+    monkeypatch.setattr(predictor.model, "forward", fails_four_times)
+    engine, seen = start_engine(EngineSettings(camera=str(short_clip), microphone=None, extra={"loop": True}),
+                                predictor, extractors)
+    try:
+        assert wait_for(lambda: len(seen.events) >= 4, 30)
+    finally:
+        stop_cleanly(engine)
+    assert seen.states("model")[:3] == ["running", "retrying", "retrying"] or "retrying" in seen.states("model")
+    assert any("illegal memory access" in m for m in seen.messages("model"))
+    assert seen.states("model")[-1] == "running"
+    assert seen.events[0].window_end >= 5 * 0.25 - 1e-9, "the failed windows gave no events, the rest did"
+
+
+def test_live_video_inbox_keeps_the_newest_frame_and_counts_drops() -> None:
+    inbox = Inbox(1, keep_newest=True, stop=threading.Event())
+    for frame in range(5):
+        inbox.put(frame)
+    assert inbox.get() == 4 and inbox.dropped == 4
+
+
+def test_audio_inbox_never_drops_it_waits_for_room() -> None:
+    inbox = Inbox(2, keep_newest=False, stop=threading.Event())
+    inbox.put(1)
+    inbox.put(2)
+    producer = threading.Thread(target=inbox.put, args=(3,))
+    producer.start()
+    time.sleep(0.2)
+    assert producer.is_alive(), "a full audio inbox makes the producer wait"
+    assert inbox.get() == 1
+    producer.join(2)
+    assert [inbox.get(), inbox.get()] == [2, 3] and inbox.dropped == 0
+
+
+def test_stop_while_capturing_joins_every_thread_and_releases_devices(short_clip: Path, predictor, extractors,
+                                                                      wait_for) -> None:
+    before = {t.ident for t in threading.enumerate()}
+    settings = EngineSettings(camera=str(short_clip), microphone=str(short_clip), extra={"loop": True})
+    engine, seen = start_engine(settings, predictor, extractors)
+    assert wait_for(lambda: len(seen.events) >= 2, 30)
+    began = time.monotonic()
+    stop_cleanly(engine)
+    assert time.monotonic() - began < 5
+    left = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive()]
+    assert not [name for name in left if name.startswith(("source-", "worker-", "engine-", "session-"))], left
+    assert all(getattr(s, "_capture", None) is None and getattr(s, "_container", None) is None for s in engine.sources)

@@ -1,0 +1,108 @@
+"""Replay: exact mode is deterministic, works with the network blocked, and the CLI writes CSV, JSONL
+and a timeline PNG; real-time mode paces like live; bad files give clear errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+import main
+from app.control import EngineCallbacks, EngineSettings
+from app.pipeline import Engine, Extractors
+from app.replay import replay
+from app.session import SessionReader
+
+
+def spoken_words(words) -> set[str]:  # noqa: ANN001
+    return {w.text.strip(" .,!?").lower() for w in words}
+
+
+def test_exact_replay_of_the_same_file_twice_gives_identical_events(clip: Path, predictor, extractors) -> None:
+    first = replay(clip, predictor=predictor, extractors=extractors, exact=True, timeout_s=120)
+    second = replay(clip, predictor=predictor, extractors=extractors, exact=True, timeout_s=120)
+    assert first.error is None and first.events
+    assert [e.to_json() for e in first.events] == [e.to_json() for e in second.events]
+    assert [e.window_end for e in first.events] == pytest.approx([0.25 * k for k in range(1, 25)])
+    assert all(e.latency_s is None for e in first.events), "exact mode has no wall-clock fields"
+    assert sum(e.present["visual"] for e in first.events) >= 22, "the face is seen in nearly every window"
+    heard = spoken_words(first.words)
+    assert len(heard & {"i", "am", "so", "happy", "to", "see", "you", "today"}) >= 5, heard
+    speaking = [e for e in first.events if 2.0 <= e.window_end <= 4.0]
+    assert all(e.present["audio"] for e in speaking)
+    assert any(e.present["text"] for e in first.events[-8:]), "words reach the windows after the utterance"
+
+
+def test_replay_with_sockets_blocked_loads_and_runs_offline(clip: Path, predictor, monkeypatch) -> None:
+    attempts = []
+
+    def refuse(self, address, *args):  # noqa: ANN001, ANN002, ANN202
+        attempts.append(address)
+        raise OSError(f"network blocked by the test: connect to {address}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", lambda address, *a, **k: refuse(None, address))
+    offline = Extractors.load()  # the speech and text models too, from local package paths
+    result = replay(clip, predictor=predictor, extractors=offline, exact=True, timeout_s=120)
+    assert attempts == [], f"something tried the network: {attempts}"
+    assert result.error is None and len(result.events) == 24 and result.words
+
+
+def test_replay_command_writes_csv_jsonl_and_a_timeline_png(clip: Path, checkpoint: Path, extractors, tmp_path: Path,
+                                                          monkeypatch, capsys) -> None:
+    import matplotlib.image
+
+    monkeypatch.setattr(Extractors, "load", classmethod(lambda cls, *a: extractors))  # reuse the loaded models
+    out = tmp_path / "out"
+    assert main.main(["replay", str(clip), "--checkpoint", str(checkpoint), "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "24 events" in printed.out and "replay" in printed.err, "a summary, and a progress bar on stderr"
+    lines = (out / "events.jsonl").read_text().splitlines()
+    rows = list(csv.DictReader(open(out / "events.csv")))
+    assert len(lines) == len(rows) == 24
+    assert float(rows[-1]["window_end"]) == pytest.approx(6.0)
+    assert float(rows[5]["happy_score"]) == pytest.approx(json.loads(lines[5])["scores"][0], abs=1e-5)
+    assert rows[10]["visual_present"] == "1"
+    image = matplotlib.image.imread(out / "events_timeline.png")
+    assert image.shape[0] > 300 and image.shape[1] > 600 and image.std() > 0.05, "a real plot, not a blank"
+
+
+def test_replay_of_a_corrupt_file_exits_with_a_clear_error(tmp_path: Path, checkpoint: Path, capsys) -> None:
+    broken = tmp_path / "broken.mkv"
+    broken.write_bytes(b"\x1a\x45\xdf\xa3" + b"\x00garbage" * 4000)
+    assert main.main(["replay", str(broken), "--checkpoint", str(checkpoint)]) == 1
+    err = capsys.readouterr().err
+    assert "broken.mkv is not a readable media file" in err and "record it again" in err
+
+
+def test_real_time_replay_paces_by_the_file_like_live(short_clip: Path, predictor, extractors) -> None:
+    began = time.monotonic()
+    result = replay(short_clip, predictor=predictor, extractors=extractors, exact=False, timeout_s=30)
+    took = time.monotonic() - began
+    assert 1.9 <= took < 8, f"a 2 s file replays in about 2 s, took {took:.1f}"
+    ends = [e.window_end for e in result.events]
+    assert len(ends) >= 6 and ends == sorted(ends) and ends[-1] <= 2.3
+    assert all(e.latency_s is not None for e in result.events)
+
+
+def test_recorded_session_replays_from_its_folder(short_clip: Path, predictor, extractors, tmp_path: Path) -> None:
+    folder = tmp_path / "session"
+    events = []
+    settings = EngineSettings(camera=str(short_clip), microphone=str(short_clip), record_to=str(folder),
+                              extra={"loop": True})
+    engine = Engine(settings, EngineCallbacks(on_event=events.append), predictor=predictor, extractors=extractors)
+    engine.start()
+    time.sleep(4.5)
+    engine.stop()
+    session = SessionReader.open(folder)
+    assert session.complete and len(session.events) == len(events) >= 10
+    assert session.info["checkpoint_sha256"] and session.info["devices"]["camera"]["device"] == str(short_clip)
+    replayed = replay(folder, predictor=predictor, extractors=extractors, exact=True, timeout_s=60)
+    assert replayed.error is None and len(replayed.events) >= 14
+    assert sum(e.present["visual"] for e in replayed.events) >= 12, "the recorded video holds the face"
+    assert any(e.present["audio"] for e in replayed.events), "and the recorded audio the voice"

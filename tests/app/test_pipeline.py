@@ -216,3 +216,30 @@ def test_stop_while_capturing_joins_every_thread_and_releases_devices(short_clip
     left = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive()]
     assert not [name for name in left if name.startswith(("source-", "worker-", "engine-", "session-"))], left
     assert all(getattr(s, "_capture", None) is None and getattr(s, "_container", None) is None for s in engine.sources)
+
+
+def test_live_headless_command_prints_events(clip: Path, checkpoint: Path, extractors, monkeypatch, capsys) -> None:
+    import main
+    from app.pipeline import Extractors
+
+    monkeypatch.setattr(Extractors, "load", classmethod(lambda cls, *a: extractors))  # reuse the loaded models
+    code = main.main(["live", "--headless", "--camera", str(clip), "--microphone", "none",
+                      "--checkpoint", str(checkpoint), "--seconds", "3"])
+    printed = capsys.readouterr()
+    assert code == 0
+    lines = [line for line in printed.out.splitlines() if "->" in line]
+    assert len(lines) >= 8, printed.out
+    assert "-F-" in lines[-1] and "happ=" in lines[-1], "face present, scores printed"
+    assert "events" in printed.err and "frames processed" in printed.err
+
+
+def test_live_without_headless_and_without_a_dashboard_says_what_to_do(monkeypatch, capsys) -> None:
+    import importlib.util
+
+    import main
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "app.dashboard" else real_find_spec(name, *a))
+    assert main.main(["live"]) == 2
+    assert "live --headless" in capsys.readouterr().err

@@ -158,3 +158,23 @@ def test_truncated_matroska_file_plays_up_to_where_it_was_cut(clip: Path, tmp_pa
     sink, states = run_source(MediaFileSource(cut, realtime=False))
     assert 30 < len(sink.video) < 180, "about half the frames, and no crash"
     assert states[-1][0] == "stopped"
+
+
+def test_resampling_a_48k_device_keeps_the_tone() -> None:
+    from app.sources import resample
+
+    tone = np.sin(2 * np.pi * 440 * np.arange(48000) / 48000).astype(np.float32)
+    out = resample(tone, 48000, 16000)
+    assert len(out) == 16000 and out.dtype == np.float32
+    spectrum = np.abs(np.fft.rfft(out))
+    assert np.argmax(spectrum) == 440, "still 440 Hz after going to 16 kHz"
+
+
+def test_devices_command_lists_the_pulseaudio_microphone(pulse_server, capsys) -> None:
+    import main
+
+    assert main.main(["devices"]) == 0
+    printed = capsys.readouterr().out
+    microphones = printed.split("microphones:")[1]
+    assert "pulse" in microphones.lower() or "default" in microphones.lower(), printed
+    assert "cameras:" in printed

@@ -106,3 +106,34 @@ def test_recorded_session_replays_from_its_folder(short_clip: Path, predictor, e
     assert replayed.error is None and len(replayed.events) >= 14
     assert sum(e.present["visual"] for e in replayed.events) >= 12, "the recorded video holds the face"
     assert any(e.present["audio"] for e in replayed.events), "and the recorded audio the voice"
+
+
+def test_real_time_replay_pauses_seeks_and_reports_position(clip: Path, predictor, extractors) -> None:
+    events, positions, finished = [], [], []
+    callbacks = EngineCallbacks(on_event=events.append, on_position=positions.append,
+                                on_finished=lambda: finished.append(True))
+    engine = Engine(EngineSettings(camera=None, microphone=None, media=str(clip)), callbacks,
+                    predictor=predictor, extractors=extractors)
+    assert engine.duration == pytest.approx(6.0, abs=0.05)
+    engine.start()
+    try:
+        time.sleep(1.2)
+        engine.pause()
+        time.sleep(0.3)
+        paused_count = len(events)
+        time.sleep(0.8)
+        assert len(events) == paused_count, "no events while paused"
+        engine.seek(4.0)
+        engine.resume()
+        deadline = time.monotonic() + 10
+        while not finished and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        engine.stop()
+    assert finished, "the replay reached its end"
+    before = [e.window_end for e in events[:paused_count]]
+    after = [e.window_end for e in events[paused_count:]]
+    assert before and max(before) < 1.6
+    assert after and min(after) >= 4.0 - 0.25 and max(after) <= 6.3, "it went on from 4 s"
+    assert max(positions) > 5.0
+    assert engine.alive_threads() == []

@@ -68,7 +68,7 @@ def run_headless(settings: EngineSettings, *, seconds: float | None = None, as_j
     finished = threading.Event()
     lock = threading.Lock()
 
-    def say(line: str, stream=sys.stdout) -> None:  # noqa: ANN001
+    def say(line: str, stream=sys.stdout) -> None:
         with lock:
             print(line, file=stream, flush=True)
 

@@ -24,8 +24,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from carat_model import NO_MODALITY, CaratConfig, CaratInputs, load_checkpoint, read_checkpoint_info
-from carat_model import save_checkpoint, Carat, CheckpointError
+from carat_model import (
+    NO_MODALITY,
+    Carat,
+    CaratConfig,
+    CaratInputs,
+    CheckpointError,
+    load_checkpoint,
+    read_checkpoint_info,
+    save_checkpoint,
+)
 from carat_model.config import MODALITIES
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "models" / "carat_default.safetensors"
@@ -186,7 +194,7 @@ class Predictor:
             output = self._forward(window)
         except PredictorError:
             raise
-        except Exception as error:  # noqa: BLE001 - the engine reports it and goes on
+        except Exception as error:
             raise PredictorError(f"the model failed on the window ending at {time:.2f} s: {error}") from error
         raw = output.scores[0].float().cpu().numpy().astype(np.float64)
         smoothed = self.smoother.update(raw, time)

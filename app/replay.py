@@ -92,7 +92,7 @@ def replay(
     )
 
 
-def _progress_bar(duration: float | None):  # noqa: ANN202
+def _progress_bar(duration: float | None):
     from tqdm import tqdm
 
     return tqdm(total=round(duration, 2) if duration else None, unit="s", desc="replay", bar_format=None)
@@ -100,8 +100,7 @@ def _progress_bar(duration: float | None):  # noqa: ANN202
 
 def write_events_jsonl(events: list[EmotionEvent], path: Path) -> Path:
     with open(path, "w", encoding="utf-8") as handle:
-        for event in events:
-            handle.write(json.dumps(event.to_json(), separators=(",", ":")) + "\n")
+        handle.writelines(json.dumps(event.to_json(), separators=(",", ":")) + "\n" for event in events)
     return path
 
 

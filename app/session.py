@@ -100,7 +100,7 @@ class SessionWriter:
         self.info: dict[str, Any] = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "started_at": _dt.datetime.fromtimestamp(self.started_at, _dt.timezone.utc).isoformat(),
+            "started_at": _dt.datetime.fromtimestamp(self.started_at, _dt.UTC).isoformat(),
             "started_at_unix": self.started_at,
             "devices": devices,
             "checkpoint": str(checkpoint) if checkpoint else None,
@@ -325,4 +325,4 @@ def _read_lines(path: Path) -> tuple[list[dict[str, Any]], int]:
     return records, damaged
 
 
-__all__ = ["SessionError", "SessionReader", "SessionWriter", "file_sha256", "is_session_folder", "AUDIO_BLOCK"]
+__all__ = ["AUDIO_BLOCK", "SessionError", "SessionReader", "SessionWriter", "file_sha256", "is_session_folder"]

@@ -124,7 +124,7 @@ def write_clip(
     return spoken
 
 
-def _write_audio(av, container, stream, track: np.ndarray, start: int, end: int) -> int:  # noqa: ANN001
+def _write_audio(av, container, stream, track: np.ndarray, start: int, end: int) -> int:
     if end <= start:
         return start
     chunk = (np.clip(track[start:end], -1, 1) * 32767).astype(np.int16)[None, :]

@@ -21,11 +21,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.control import EngineCallbacks, EngineSettings  # noqa: E402
-from app.pipeline import Engine, EngineOptions, Extractors  # noqa: E402
-from app.predictor import Predictor, build_untrained_checkpoint  # noqa: E402
-from app.replay import replay  # noqa: E402
-from app.synthetic_media import write_clip  # noqa: E402
+from app.control import EngineCallbacks, EngineSettings
+from app.pipeline import Engine, EngineOptions, Extractors
+from app.predictor import Predictor, build_untrained_checkpoint
+from app.replay import replay
+from app.synthetic_media import write_clip
 
 SENTENCES = [
     "I am so happy to see you today",
@@ -35,7 +35,7 @@ SENTENCES = [
 ]
 
 
-def percentiles(values, points=(50, 95)) -> str:  # noqa: ANN001
+def percentiles(values, points=(50, 95)) -> str:
     if not values:
         return "n/a (none measured)"
     found = np.percentile(np.asarray(values) * 1000, points)

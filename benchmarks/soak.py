@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.control import EngineCallbacks, EngineSettings  # noqa: E402
-from app.pipeline import Engine, Extractors  # noqa: E402
-from app.predictor import Predictor, build_untrained_checkpoint  # noqa: E402
-from app.synthetic_media import write_clip  # noqa: E402
+from app.control import EngineCallbacks, EngineSettings
+from app.pipeline import Engine, Extractors
+from app.predictor import Predictor, build_untrained_checkpoint
+from app.synthetic_media import write_clip
 
 
 def rss_mib() -> float:
@@ -65,7 +65,7 @@ def main() -> int:
         return 1
     head, tail = samples[1 : 1 + max(1, len(samples) // 5)], samples[-max(1, len(samples) // 5) :]
 
-    def mean(rows, column):  # noqa: ANN001, ANN202
+    def mean(rows, column):
         return sum(r[column] for r in rows) / len(rows)
 
     rss_growth = mean(tail, 1) - mean(head, 1)

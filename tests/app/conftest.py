@@ -109,7 +109,7 @@ def pulse_server(monkeypatch: pytest.MonkeyPatch):
             pass
 
 
-def _wait_for(condition, timeout: float, interval: float = 0.05) -> bool:  # noqa: ANN001
+def _wait_for(condition, timeout: float, interval: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

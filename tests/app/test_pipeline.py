@@ -12,11 +12,9 @@ import pytest
 import soundfile
 
 from app.control import EngineCallbacks, EngineSettings
-from app.pipeline import Engine, EngineOptions, Inbox
+from app.pipeline import Engine, Inbox
 from app.sources import CameraSource, MediaFileSource, SourceError
 from app.synthetic_media import speak
-
-
 
 
 class Recorder:
@@ -27,8 +25,8 @@ class Recorder:
         self.lock = threading.Lock()
 
     def callbacks(self) -> EngineCallbacks:
-        def keep(store):  # noqa: ANN001, ANN202
-            def add(item):  # noqa: ANN001, ANN202
+        def keep(store):
+            def add(item):
                 with self.lock:
                     store.extend(item) if isinstance(item, list) else store.append(item)
             return add
@@ -45,7 +43,7 @@ class Recorder:
             return [h.message for h in self.health if h.name == name and h.message]
 
 
-def start_engine(settings: EngineSettings, predictor, extractors, sources=None):  # noqa: ANN001, ANN201
+def start_engine(settings: EngineSettings, predictor, extractors, sources=None):
     recorder = Recorder()
     engine = Engine(settings, recorder.callbacks(), predictor=predictor, extractors=extractors, sources=sources)
     engine.start()
@@ -57,7 +55,7 @@ def stop_cleanly(engine: Engine) -> None:
     assert engine.alive_threads() == [], "every engine thread is gone after stop()"
 
 
-def spoken_words(words) -> set[str]:  # noqa: ANN001
+def spoken_words(words) -> set[str]:
     return {w.text.strip(" .,!?").lower() for w in words}
 
 
@@ -103,11 +101,11 @@ def test_camera_from_a_video_file_gives_face_events_and_previews(clip: Path, pre
 class FlakyCamera(CameraSource):
     """A camera whose driver throws once, mid-stream (the edge of the world we cannot unplug here)."""
 
-    def __init__(self, *args, fail_after: int, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, fail_after: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fail_after, self.failed = fail_after, False
 
-    def read(self):  # noqa: ANN201
+    def read(self):
         if not self.failed and self._index >= self.fail_after:
             self.failed = True
             raise SourceError("VIDIOC_DQBUF: No such device")
@@ -141,7 +139,7 @@ def test_asr_error_is_reported_and_recognition_recovers(short_clip: Path, predic
     real_transcribe = extractors.recognizer.transcribe
     calls = []
 
-    def fails_once(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def fails_once(*args, **kwargs):
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("CTranslate2 ran out of memory")
@@ -165,7 +163,7 @@ def test_model_error_is_reported_and_predictions_resume(short_clip: Path, predic
     real_forward = predictor.model.forward
     failures = []
 
-    def fails_four_times(inputs):  # noqa: ANN001, ANN202
+    def fails_four_times(inputs):
         if len(failures) < 4:
             failures.append(1)
             raise RuntimeError("CUDA error: an illegal memory access was encountered")

@@ -18,7 +18,7 @@ from app.replay import replay
 from app.session import SessionReader
 
 
-def spoken_words(words) -> set[str]:  # noqa: ANN001
+def spoken_words(words) -> set[str]:
     return {w.text.strip(" .,!?").lower() for w in words}
 
 
@@ -40,7 +40,7 @@ def test_exact_replay_of_the_same_file_twice_gives_identical_events(clip: Path, 
 def test_replay_with_sockets_blocked_loads_and_runs_offline(clip: Path, predictor, monkeypatch) -> None:
     attempts = []
 
-    def refuse(self, address, *args):  # noqa: ANN001, ANN002, ANN202
+    def refuse(self, address, *args):
         attempts.append(address)
         raise OSError(f"network blocked by the test: connect to {address}")
 
@@ -63,7 +63,8 @@ def test_replay_command_writes_csv_jsonl_and_a_timeline_png(clip: Path, checkpoi
     printed = capsys.readouterr()
     assert "24 events" in printed.out and "replay" in printed.err, "a summary, and a progress bar on stderr"
     lines = (out / "events.jsonl").read_text().splitlines()
-    rows = list(csv.DictReader(open(out / "events.csv")))
+    with open(out / "events.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
     assert len(lines) == len(rows) == 24
     assert float(rows[-1]["window_end"]) == pytest.approx(6.0)
     assert float(rows[5]["happy_score"]) == pytest.approx(json.loads(lines[5])["scores"][0], abs=1e-5)

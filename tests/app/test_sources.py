@@ -41,7 +41,7 @@ class CollectingSink:
         self.ended.set()
 
 
-def run_source(source, seconds: float | None = None, until=None):  # noqa: ANN001
+def run_source(source, seconds: float | None = None, until=None):
     sink, states = CollectingSink(), []
     source.start(SessionClock(), sink, lambda health: states.append((health.state, health.message)))
     if until is not None:

@@ -178,3 +178,16 @@ def test_devices_command_lists_the_pulseaudio_microphone(pulse_server, capsys) -
     microphones = printed.split("microphones:")[1]
     assert "pulse" in microphones.lower() or "default" in microphones.lower(), printed
     assert "cameras:" in printed
+
+
+def test_missing_microphone_is_reported_and_retried_with_what_to_do(wait_for) -> None:
+    source = MicrophoneSource("no-such-microphone", retry=RetryPolicy(first_delay_s=0.1, max_delay_s=0.2))
+    states = []
+    source.start(SessionClock(), CollectingSink(), lambda health: states.append((health.state, health.message)))
+    try:
+        assert wait_for(lambda: sum(s == "retrying" for s, _ in states) >= 2, 10), states
+    finally:
+        source.request_stop()
+        assert source.join(5)
+    message = next(m for s, m in states if s == "retrying")
+    assert "no microphone 'no-such-microphone'" in message and "main.py devices" in message

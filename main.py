@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "live": "app.live_cli",
     "replay": "app.replay_cli",
     "devices": "app.devices_cli",
+    "extract": "feature_extractors.extract_cli",
 }
 
 DESCRIPTION = (

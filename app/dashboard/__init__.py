@@ -1,0 +1,41 @@
+"""The PyQt6 dashboard: the only package that imports Qt. `launch(settings)` opens the window."""
+
+from __future__ import annotations
+
+import sys
+
+from app.control import EngineCallbacks, EngineControl, EngineSettings
+
+
+def real_engine(settings: EngineSettings, callbacks: EngineCallbacks) -> EngineControl:
+    """The engine factory the app uses: the pipeline's Engine (loads models and opens devices, so
+    the dashboard calls it on a helper thread)."""
+    from app.pipeline import Engine
+
+    return Engine(settings, callbacks)
+
+
+def launch(settings: EngineSettings, *, engine_factory=None, screenshot: str | None = None,
+           screenshot_after_s: float = 8.0) -> int:
+    """Open the main window and run until it closes. A replay (settings.media) starts at once.
+
+    `screenshot`: after `screenshot_after_s`, grab the screen to this PNG and quit (tests, docs).
+    """
+    from PyQt6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("CARAT Live")
+    window = MainWindow(settings, engine_factory or real_engine)
+    window.show()
+    if settings.media is not None or settings.extra.get("autostart"):
+        window.start()
+    if screenshot is not None:
+        from .screenshot import grab_later
+
+        grab_later(window, screenshot, screenshot_after_s)
+    return int(app.exec())
+
+
+__all__ = ["launch", "real_engine"]

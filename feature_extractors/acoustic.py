@@ -92,11 +92,15 @@ class AcousticStream:
 
     openSMILE runs on chunks of at least `chunk_s` of new audio, with `context_s` of the preceding audio in
     front so that frames near a chunk's start see the same past as offline; frames are emitted once, in
-    order, when the audio they cover (plus the pitch analysis' look-ahead) has arrived.
+    order, when the audio they cover plus `lookahead_s` has arrived (openSMILE's pitch and voice-quality
+    descriptors look ahead by a few frames; with 0.1 s the streamed frames equal the offline ones).
     """
 
-    def __init__(self, extractor: AcousticExtractor, *, chunk_s: float = 0.25, context_s: float = 0.3) -> None:
+    def __init__(
+        self, extractor: AcousticExtractor, *, chunk_s: float = 0.25, context_s: float = 0.6, lookahead_s: float = 0.1
+    ) -> None:
         self.extractor = extractor
+        self._lookahead = lookahead_s
         self._chunk = int(chunk_s * SAMPLE_RATE)
         self._context = int(context_s * SAMPLE_RATE)
         self._buffer = np.zeros(0, np.float32)
@@ -122,9 +126,9 @@ class AcousticStream:
             return TimedRows.empty(self.extractor.dim)
         self._new_samples = 0
         rows = self.extractor.extract(self._buffer, self._buffer_time)
-        # Keep frames not emitted yet whose 60 ms pitch window lies inside the audio we have.
+        # Keep frames not emitted yet whose look-ahead lies inside the audio we have.
         buffer_end = self._buffer_time + len(self._buffer) / SAMPLE_RATE
-        ready = (rows.times[:, 0] >= self._emitted_until - 1e-6) & (rows.times[:, 1] + 0.02 <= buffer_end + 1e-6)
+        ready = (rows.times[:, 0] >= self._emitted_until - 1e-6) & (rows.times[:, 1] + self._lookahead <= buffer_end + 1e-6)
         out = TimedRows(rows.times[ready], rows.values[ready])
         if len(out):
             self._emitted_until = float(out.times[-1, 0]) + 1.0 / AUDIO_FRAME_RATE_HZ

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,6 +25,12 @@ def espeak(text: str, path: Path) -> np.ndarray:
     subprocess.run(["espeak-ng", "-s", "150", "-w", str(path), text], check=True, capture_output=True)
     samples, rate = soundfile.read(path, dtype="float32")
     return soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def spoken_words() -> list[str]:
+    """The words of SPOKEN_TEXT, lower case, without punctuation."""
+    return re.findall(r"[a-z']+", SPOKEN_TEXT.lower())
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,93 @@
+"""faster-whisper on real speech made by espeak-ng: words, word times, silence, streaming, model errors."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from feature_extractors.acoustic import SAMPLE_RATE
+from feature_extractors.speech import SpeechRecognizer, StreamingTranscriber
+
+
+def share_recognised(words, expected: list[str]) -> float:
+    heard = set(re.findall(r"[a-z']+", " ".join(word.text for word in words).lower()))
+    return sum(word in heard for word in expected) / len(expected)
+
+
+def test_speech_is_transcribed_with_most_of_the_spoken_words(recognizer, speech, spoken_words):
+    words = recognizer.transcribe(speech)
+    assert share_recognised(words, spoken_words) >= 0.7
+
+
+def test_word_times_rise_and_lie_inside_the_clip(recognizer, speech):
+    offset = 40.0
+    words = recognizer.transcribe(speech, offset=offset)
+    duration = len(speech) / SAMPLE_RATE
+    assert len(words) >= 8
+    starts = [word.start for word in words]
+    assert starts == sorted(starts) and starts[-1] > starts[0] + 1.0
+    assert all(offset <= word.start <= word.end <= offset + duration for word in words)
+    assert all(0.0 <= word.probability <= 1.0 for word in words)
+
+
+def test_silence_and_quiet_noise_give_no_words(recognizer):
+    assert recognizer.transcribe(np.zeros(3 * SAMPLE_RATE, np.float32)) == []
+    noise = (np.random.default_rng(1).normal(size=3 * SAMPLE_RATE) * 1e-4).astype(np.float32)
+    assert recognizer.transcribe(noise) == []
+
+
+def test_streaming_emits_each_utterance_after_its_pause_with_absolute_times(recognizer, speech, spoken_words):
+    pause = np.zeros(int(1.5 * SAMPLE_RATE), np.float32)
+    stream_audio = np.concatenate([pause, speech, pause, speech, pause])
+    second_starts = 100.0 + (len(pause) * 2 + len(speech)) / SAMPLE_RATE
+    transcriber = StreamingTranscriber(recognizer)
+    block = SAMPLE_RATE // 50
+    batches = []  # (time the batch came out, words)
+    for i in range(0, len(stream_audio), block):
+        words = transcriber.feed(stream_audio[i : i + block], 100.0 + i / SAMPLE_RATE)
+        if words:
+            batches.append((100.0 + (i + block) / SAMPLE_RATE, words))
+    assert transcriber.flush() == []  # both utterances were already emitted during the stream
+    assert len(batches) == 2
+    (first_out, first), (second_out, second) = batches
+    assert first_out < second_starts  # the first utterance came out during the pause, before the next
+    assert all(100.0 + 1.0 < word.start < second_starts for word in first)
+    assert all(word.start > second_starts - 0.5 for word in second)
+    for words in (first, second):
+        assert share_recognised(words, spoken_words) >= 0.7
+
+
+def test_a_long_utterance_without_pause_is_cut_at_the_limit(recognizer, speech, spoken_words):
+    transcriber = StreamingTranscriber(recognizer, pause_s=2.0, max_utterance_s=3.0)
+    block = SAMPLE_RATE // 50
+    emitted_before_end = []
+    for i in range(0, len(speech), block):
+        emitted_before_end += transcriber.feed(speech[i : i + block], i / SAMPLE_RATE)
+    rest = transcriber.flush()
+    assert emitted_before_end  # words came out before the speech ended
+    words = emitted_before_end + rest
+    assert [w.start for w in words] == sorted(w.start for w in words)
+    assert share_recognised(words, spoken_words) >= 0.6
+
+
+def test_a_missing_model_folder_says_how_to_get_one(tmp_path):
+    with pytest.raises(FileNotFoundError, match="download_model"):
+        SpeechRecognizer(tmp_path / "no-such-model")
+    with pytest.raises(FileNotFoundError, match="no model.bin"):
+        SpeechRecognizer(tmp_path)
+
+
+def test_a_model_name_not_on_this_machine_says_how_to_get_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache: nothing is downloaded
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(FileNotFoundError, match="download_model\\('large-v3'"):
+        SpeechRecognizer("large-v3")
+
+
+def test_the_bundled_model_is_chosen_by_its_name_too(recognizer, speech):
+    by_name = SpeechRecognizer("tiny.en")
+    assert [w.text for w in by_name.transcribe(speech[: 3 * SAMPLE_RATE])] == [
+        w.text for w in recognizer.transcribe(speech[: 3 * SAMPLE_RATE])
+    ]

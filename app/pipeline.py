@@ -53,6 +53,7 @@ class EngineOptions:
     audio_queue_s: float = 60.0  # bound on audio waiting for one worker (the producer waits beyond it)
     exact_video_queue: int = 16
     asr_threads: int = 2
+    asr_pause_s: float = 0.6  # silence that ends an utterance (and sends it to speech recognition)
 
 
 @dataclass
@@ -87,6 +88,8 @@ class EngineStats:
     visual_latency_s: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20000))
     preview_latency_s: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20000))
     word_latency_s: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20000))
+    # End of speech (the last word of a batch) -> its words published: what "words within 1.5 s" means.
+    utterance_latency_s: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20000))
     predict_s: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20000))
 
 
@@ -323,7 +326,8 @@ class _SpeechWorker(_Worker):
     def recover(self) -> None:
         from feature_extractors.speech import StreamingTranscriber
 
-        self.transcriber = StreamingTranscriber(self.engine.extractors.recognizer)
+        self.transcriber = StreamingTranscriber(self.engine.extractors.recognizer,
+                                                pause_s=self.engine.options.asr_pause_s)
 
     def process(self, packet: AudioPacket) -> None:
         words = self.transcriber.feed(packet.samples, packet.time)
@@ -345,6 +349,7 @@ class _SpeechWorker(_Worker):
         if not engine.exact:
             now = engine.clock.now()
             engine.stats.word_latency_s.extend(now - w.end for w in timed)
+            engine.stats.utterance_latency_s.append(now - timed[-1].end)
 
 
 class Engine:

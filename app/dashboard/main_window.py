@@ -101,14 +101,14 @@ class MessageBanner(QFrame):
         return self.label.text() if self.isVisible() else ""
 
 
-def _section(title: str, widget: QWidget, stretch_title: str = "") -> QWidget:
+def _section(title: str, widget: QWidget, subtitle: str = "", *, stretch: int = 1) -> QWidget:
     box = QWidget()
     layout = QVBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)
     layout.setSpacing(2)
-    header = QLabel(f"<b>{title}</b> <span style='color:gray'>{stretch_title}</span>")
+    header = QLabel(f"<b>{title}</b> <span style='color:gray'>{subtitle}</span>")
     layout.addWidget(header)
-    layout.addWidget(widget, 1)
+    layout.addWidget(widget, stretch)
     return box
 
 
@@ -179,13 +179,16 @@ class MainWindow(QMainWindow):
         emotions = QWidget()
         emotions_layout = QVBoxLayout(emotions)
         emotions_layout.setContentsMargins(0, 0, 0, 0)
-        emotions_layout.addWidget(_section("Emotions", self.bars, "score · | threshold · deciding stream"))
+        emotions_layout.addWidget(
+            _section("Emotions", self.bars, "bar: score · line: threshold · right: the stream that decided", stretch=0)
+        )
         emotions_layout.addWidget(self.modalities)
+        emotions_layout.addStretch(1)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(emotions)
         right.addWidget(_section("Last minute", self.timeline))
         right.addWidget(_section("Streams", self.health))
-        right.setSizes([230, 220, 150])
+        right.setSizes([220, 230, 150])
 
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(left)

@@ -48,7 +48,7 @@ def replay(
     warnings: list[str] = []
     errors: list[str] = []
     done = threading.Event()
-    bar = _progress_bar(info.duration) if progress else None
+    bar = None
 
     def on_position(seconds: float) -> None:
         if bar is not None and info.duration:
@@ -71,6 +71,7 @@ def replay(
     )
     settings = EngineSettings(camera=None, microphone=None, media=str(path), checkpoint=checkpoint, exact=exact)
     engine = Engine(settings, callbacks, options=options, predictor=predictor, extractors=extractors)
+    bar = _progress_bar(info.duration) if progress else None  # after the checkpoint loaded (or was refused)
     engine.start()
     try:
         finished = done.wait(timeout_s)

@@ -423,10 +423,13 @@ class MainWindow(QMainWindow):
 
     def show_health(self, health: StreamHealth) -> None:
         self.health.show_health(health)
+        about_this_stream = self.banner.text().startswith(f"{health.name}: ")
         if health.state == "failed" and health.message:
             self.show_message(f"{health.name}: {health.message}", "error")
-        elif health.state == "retrying" and health.message and not self.banner.text():
+        elif health.state == "retrying" and health.message and (about_this_stream or not self.banner.text()):
             self.show_message(f"{health.name}: {health.message}", "warning")
+        elif health.state == "running" and about_this_stream:
+            self.banner.hide()  # the stream recovered: its advice no longer applies
 
     def show_frame(self, frame: PreviewFrame) -> None:
         self.video.show_frame(frame)

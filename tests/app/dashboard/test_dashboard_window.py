@@ -201,7 +201,6 @@ def test_engine_errors_appear_as_messages(qtbot, window, factory):
 
 
 def test_an_engine_that_cannot_be_built_is_a_message_not_a_crash(qtbot, window):
-    from app.dashboard.main_window import MainWindow  # noqa: F401 - the window under test is the fixture's
 
     def failing_factory(settings, callbacks):
         raise FileNotFoundError("no camera at /dev/video0: plug one in, or open a video to replay")
@@ -264,3 +263,11 @@ def test_exporting_with_no_events_says_what_to_do(window, tmp_path):
     assert window.export_csv(tmp_path / "none.csv") == 0
     assert "no events to export yet" in window.banner.text()
     assert not (tmp_path / "none.csv").exists()
+
+
+def test_a_stream_that_recovers_takes_its_message_away(qtbot, window, factory):
+    engine = start_live(qtbot, window, factory)
+    engine.from_thread(engine.callbacks.on_health, health("camera", "retrying", message="cannot open camera 0"))
+    qtbot.waitUntil(lambda: window.banner.text() == "camera: cannot open camera 0", timeout=3000)
+    engine.from_thread(engine.callbacks.on_health, health("camera", "running", fps=30.0))
+    qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=3000)

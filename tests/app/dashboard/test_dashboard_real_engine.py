@@ -1,0 +1,47 @@
+"""The window with the real engine (offscreen): a replay fills every panel, a missing camera is a
+message in the window, and closing the window leaves no engine thread behind."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.control import EngineSettings
+from app.dashboard import real_engine
+from app.dashboard.devices import DeviceChoice, DeviceScan
+from app.dashboard.main_window import MainWindow
+from app.dashboard.runner import RUNNING
+
+NO_DEVICES = DeviceScan([DeviceChoice("No camera", None)], [DeviceChoice("No microphone", None)], [])
+
+
+def make_window(qtbot, settings: EngineSettings) -> MainWindow:
+    window = MainWindow(settings, real_engine, scan=NO_DEVICES)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+@pytest.mark.slow
+def test_replaying_a_clip_fills_the_panels_and_closing_stops_every_thread(qtbot, dashboard_clip,
+                                                                          dashboard_checkpoint):
+    window = make_window(qtbot, EngineSettings(camera=None, microphone=None, checkpoint=str(dashboard_checkpoint)))
+    window.open_media(dashboard_clip)
+    qtbot.waitUntil(lambda: len(window.events) >= 3 and window.video.frames_shown > 0, timeout=60000)
+    engine = window.runner.engine
+    assert window.runner.state == RUNNING and engine.duration == pytest.approx(6.0, abs=0.2)
+    assert window.video.frame.face_box is not None  # the astronaut's face is tracked and boxed
+    assert window.bars.bars[0].score > 0 and len(window.timeline.series("happy")[0]) >= 1
+    assert {"media", "face", "model"} <= set(window.health.streams)
+    window.close()
+    assert engine.alive_threads() == []
+
+
+@pytest.mark.slow
+def test_a_missing_camera_with_the_real_engine_is_a_message(qtbot, dashboard_checkpoint):
+    window = make_window(qtbot, EngineSettings(camera=7, microphone=None, checkpoint=str(dashboard_checkpoint)))
+    window.start_live()
+    qtbot.waitUntil(lambda: window.banner.text().startswith("camera: "), timeout=60000)
+    assert "camera 7" in window.banner.text() and window.isVisible()
+    engine = window.runner.engine
+    window.close()
+    assert engine is None or engine.alive_threads() == []

@@ -121,6 +121,7 @@ class StreamingTranscriber:
     CHECK_EVERY_S = 0.2  # how often voice activity is looked at
     PRE_ROLL_S = 0.5  # audio kept before speech starts, so the first word is whole
     VAD_PAD_S = 0.2  # audio kept after the last speech when an utterance is cut off for transcription
+    VAD_TAIL_S = 1.0  # recent audio looked at by each check, beyond the pause length
 
     def __init__(self, recognizer: SpeechRecognizer, *, pause_s: float = 0.6, max_utterance_s: float = 8.0) -> None:
         if pause_s <= 0 or max_utterance_s <= pause_s:
@@ -130,6 +131,7 @@ class StreamingTranscriber:
         self.max_utterance_s = max_utterance_s
         self._buffer = np.zeros(0, np.float32)
         self._buffer_time: float | None = None
+        self._speech_end: float | None = None  # when speech was last heard in the buffer
         self._unchecked = 0
 
     def feed(self, samples: np.ndarray, first_sample_time: float) -> list[Word]:
@@ -149,6 +151,8 @@ class StreamingTranscriber:
 
     def flush(self) -> list[Word]:
         """Transcribe whatever is buffered (end of stream)."""
+        if self._buffer_time is None:
+            return []
         words = self._transcribe_until(len(self._buffer)) if len(self._buffer) else []
         self._drop_until(len(self._buffer))
         return words
@@ -156,17 +160,24 @@ class StreamingTranscriber:
     def _check(self) -> list[Word]:
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
+        # Only the recent audio is looked at (a constant cost per check); where speech was last heard is kept.
+        tail = min(len(self._buffer), int((self.pause_s + self.VAD_TAIL_S) * SAMPLE_RATE))
+        tail_start = len(self._buffer) - tail
         speech = get_speech_timestamps(
-            self._buffer, VadOptions(min_silence_duration_ms=100, speech_pad_ms=0), sampling_rate=SAMPLE_RATE
+            self._buffer[tail_start:],
+            VadOptions(min_silence_duration_ms=100, speech_pad_ms=0),
+            sampling_rate=SAMPLE_RATE,
         )
-        if not speech:
+        if speech:
+            self._speech_end = self._buffer_time + (tail_start + speech[-1]["end"]) / SAMPLE_RATE
+        if self._speech_end is None:  # no speech yet: keep only a little audio before it may start
             self._drop_until(len(self._buffer) - int(self.PRE_ROLL_S * SAMPLE_RATE))
             return []
-        speech_end = speech[-1]["end"]
-        if len(self._buffer) - speech_end >= self.pause_s * SAMPLE_RATE:
-            cut = min(len(self._buffer), speech_end + int(self.VAD_PAD_S * SAMPLE_RATE))
+        if self._buffer_end() - self._speech_end >= self.pause_s:
+            cut = self._sample_at(self._speech_end + self.VAD_PAD_S)
             words = self._transcribe_until(cut)
             self._drop_until(cut)
+            self._speech_end = None
             return words
         if len(self._buffer) >= self.max_utterance_s * SAMPLE_RATE:
             return self._emit_long_utterance()
@@ -178,7 +189,7 @@ class StreamingTranscriber:
         if words and words[-1].end > self._buffer_end() - 0.3:
             words = words[:-1]
         if words:
-            self._drop_until(int(round((words[-1].end - self._buffer_time) * SAMPLE_RATE)))
+            self._drop_until(self._sample_at(words[-1].end))
         else:
             self._drop_until(len(self._buffer) - int(self.PRE_ROLL_S * SAMPLE_RATE))
         return words
@@ -190,6 +201,11 @@ class StreamingTranscriber:
         sample = max(0, min(sample, len(self._buffer)))
         self._buffer = self._buffer[sample:]
         self._buffer_time += sample / SAMPLE_RATE
+        if self._speech_end is not None and self._speech_end <= self._buffer_time:
+            self._speech_end = None  # the speech heard last is gone with the dropped audio
+
+    def _sample_at(self, time: float) -> int:
+        return max(0, min(len(self._buffer), int(round((time - self._buffer_time) * SAMPLE_RATE))))
 
     def _buffer_end(self) -> float:
         return self._buffer_time + len(self._buffer) / SAMPLE_RATE

@@ -72,6 +72,10 @@ def test_a_long_utterance_without_pause_is_cut_at_the_limit(recognizer, speech, 
     assert share_recognised(words, spoken_words) >= 0.6
 
 
+def test_flushing_a_stream_that_got_nothing_gives_no_words(recognizer):
+    assert StreamingTranscriber(recognizer).flush() == []
+
+
 def test_a_missing_model_folder_says_how_to_get_one(tmp_path):
     with pytest.raises(FileNotFoundError, match="download_model"):
         SpeechRecognizer(tmp_path / "no-such-model")

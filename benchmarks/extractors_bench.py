@@ -1,0 +1,157 @@
+"""Speed of the feature extractors on this machine: ms per video frame, real-time factors for audio and text.
+
+    .venv/bin/python benchmarks/extractors_bench.py [--seconds 20] [--frames 200]
+
+Real-time factor = processing time / audio duration (below 1 keeps up with live audio). The speech is made
+by espeak-ng, the face is skimage's astronaut photo scaled to 640x480.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from feature_extractors.acoustic import SAMPLE_RATE, AcousticExtractor, AcousticStream  # noqa: E402
+from feature_extractors.windows import TimedRows, build_window  # noqa: E402
+
+SENTENCES = [
+    "Hello, I am very happy to see you today.",
+    "The weather was terrible and I felt quite sad about the trip.",
+    "Why would anyone do something so stupid, it makes me angry.",
+    "This is a good morning for a walk in the park.",
+]
+
+
+def espeak_speech(seconds: float) -> np.ndarray:
+    import soundfile
+    import soxr
+
+    pieces, total = [], 0.0
+    with tempfile.TemporaryDirectory() as folder:
+        index = 0
+        while total < seconds:
+            path = Path(folder) / f"{index}.wav"
+            subprocess.run(["espeak-ng", "-w", str(path), SENTENCES[index % len(SENTENCES)]], check=True)
+            samples, rate = soundfile.read(path, dtype="float32")
+            samples = soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32)
+            pieces += [samples, np.zeros(int(0.8 * SAMPLE_RATE), np.float32)]
+            total += len(samples) / SAMPLE_RATE + 0.8
+            index += 1
+    return np.concatenate(pieces)
+
+
+def timed(function, *args, repeat: int = 1):
+    start = time.perf_counter()
+    for _ in range(repeat):
+        result = function(*args)
+    return (time.perf_counter() - start) / repeat, result
+
+
+def bench_visual(frames: int) -> None:
+    import cv2
+    import skimage.data
+
+    from feature_extractors.visual import FaceExtractor
+
+    frame = cv2.resize(cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR), (640, 480))
+    for label, kwargs in (("tracking, up to 2 faces", {}), ("tracking, 1 face", {"max_faces": 1})):
+        with FaceExtractor(**kwargs) as faces:
+            faces.extract(frame)  # warm up: graph start, first detection
+            seconds, _ = timed(faces.extract, frame, repeat=frames)
+        print(f"visual  face features, 640x480, {label:24s} {seconds * 1000:7.2f} ms/frame")
+    with FaceExtractor(static_image=True) as faces:
+        faces.extract(frame)
+        seconds, _ = timed(faces.extract, frame, repeat=max(frames // 4, 5))
+    print(f"visual  face features, 640x480, {'still mode':24s} {seconds * 1000:7.2f} ms/frame")
+
+
+def bench_acoustic(speech: np.ndarray, duration: float) -> None:
+    extractor = AcousticExtractor()
+    extractor.extract(speech[:SAMPLE_RATE])
+    seconds, frames = timed(extractor.extract, speech)
+    print(f"acoustic eGeMAPS offline ({len(frames)} frames)                    RTF {seconds / duration:.4f}")
+    stream = AcousticStream(extractor)
+    block = SAMPLE_RATE // 50
+    start = time.perf_counter()
+    for i in range(0, len(speech), block):
+        stream.feed(speech[i : i + block], i / SAMPLE_RATE)
+    print(f"acoustic eGeMAPS streaming, 20 ms blocks                     RTF {(time.perf_counter() - start) / duration:.4f}")
+
+
+def bench_speech_and_text(speech: np.ndarray, duration: float) -> None:
+    from feature_extractors.speech import SpeechRecognizer, StreamingTranscriber
+    from feature_extractors.text import TextEncoder
+
+    recognizer = SpeechRecognizer()
+    recognizer.transcribe(speech[: 2 * SAMPLE_RATE])
+    seconds, words = timed(recognizer.transcribe, speech)
+    print(f"ASR     faster-whisper tiny.en int8, 2 threads, {len(words)} words      RTF {seconds / duration:.4f}")
+    block = SAMPLE_RATE // 50
+    for pause_s, max_utterance_s in ((0.6, 8.0), (0.4, 3.0)):
+        transcriber = StreamingTranscriber(recognizer, pause_s=pause_s, max_utterance_s=max_utterance_s)
+        start, delays = time.perf_counter(), []
+        for i in range(0, len(speech), block):
+            now = (i + block) / SAMPLE_RATE
+            delays += [now - word.end for word in transcriber.feed(speech[i : i + block], i / SAMPLE_RATE)]
+        rtf = (time.perf_counter() - start) / duration
+        print(f"ASR     streaming (pause {pause_s} s, limit {max_utterance_s:g} s), 20 ms blocks      RTF {rtf:.4f}")
+        if delays:
+            print(f"ASR       word end -> emitted, in audio time: median {np.median(delays):.2f} s, "
+                  f"max {max(delays):.2f} s (add the transcription time when live)")
+
+    import torch
+
+    encoder = TextEncoder()
+    encoder.encode(words[:5])
+    threads = torch.get_num_threads()
+    # torch's thread pool stalls when another process holds a core: show 1 thread beside the default.
+    for count in sorted({threads, 1}, reverse=True):
+        torch.set_num_threads(count)
+        seconds, _ = timed(encoder.encode, words, repeat=5)
+        print(f"text    MiniLM per-word vectors, {len(words)} words, {count} torch thread(s)  RTF {seconds / duration:.4f}"
+              f" ({seconds * 1000:.1f} ms)")
+        seconds, _ = timed(encoder.encode, words[:10], repeat=20)
+        print(f"text    one 10-word utterance, {count} torch thread(s)              {seconds * 1000:7.2f} ms")
+    torch.set_num_threads(threads)
+
+
+def bench_window() -> None:
+    rng = np.random.default_rng(0)
+    starts = np.arange(0, 4, 0.01)
+    audio = TimedRows(np.stack([starts, starts + 0.02], 1), rng.normal(size=(len(starts), 26)))
+    frame_starts = np.arange(0, 4, 1 / 30)
+    visual = TimedRows(np.stack([frame_starts, frame_starts + 1 / 30], 1), rng.normal(size=(len(frame_starts), 17)))
+    word_starts = np.arange(0, 4, 0.3)
+    text = TimedRows(np.stack([word_starts, word_starts + 0.25], 1), rng.normal(size=(len(word_starts), 384)))
+    for aligned in (True, False):
+        seconds, _ = timed(
+            lambda: build_window(text, visual, audio, 0.0, 4.0, aligned=aligned, lengths=(50, 500, 500)), repeat=200
+        )
+        print(f"window  4 s window, {'aligned' if aligned else 'unaligned'} {' ' * (32 if aligned else 30)}{seconds * 1000:7.2f} ms")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of the speech used (default 20)")
+    parser.add_argument("--frames", type=int, default=200, help="video frames per visual figure (default 200)")
+    args = parser.parse_args()
+    speech = espeak_speech(args.seconds)
+    duration = len(speech) / SAMPLE_RATE
+    print(f"speech: {duration:.1f} s of espeak-ng audio")
+    bench_visual(args.frames)
+    bench_acoustic(speech, duration)
+    bench_speech_and_text(speech, duration)
+    bench_window()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -176,19 +176,19 @@ class MainWindow(QMainWindow):
         left.setStretchFactor(1, 1)
         left.setSizes([420, 160])
 
-        emotions = QWidget()
-        emotions_layout = QVBoxLayout(emotions)
-        emotions_layout.setContentsMargins(0, 0, 0, 0)
-        emotions_layout.addWidget(
+        # The emotions always get their full height; the timeline and the health table share the rest.
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(
             _section("Emotions", self.bars, "bar: score · line: threshold · right: the stream that decided", stretch=0)
         )
-        emotions_layout.addWidget(self.modalities)
-        emotions_layout.addStretch(1)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(emotions)
-        right.addWidget(_section("Last minute", self.timeline))
-        right.addWidget(_section("Streams", self.health))
-        right.setSizes([220, 230, 150])
+        right_layout.addWidget(self.modalities)
+        lower = QSplitter(Qt.Orientation.Vertical)
+        lower.addWidget(_section("Last minute", self.timeline))
+        lower.addWidget(_section("Streams", self.health))
+        lower.setSizes([220, 150])
+        right_layout.addWidget(lower, 1)
 
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(left)

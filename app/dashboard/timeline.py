@@ -36,12 +36,13 @@ class EmotionTimeline(pg.PlotWidget):
         plot.setLabel("left", "score")
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.setXRange(-window_s, 0, padding=0)
-        plot.setYRange(0, 1, padding=0.02)
+        plot.setYRange(0, 1.18, padding=0)  # the band above 1 holds the legend, clear of the curves
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
         plot.setMenuEnabled(False)
-        self._legend = plot.addLegend(offset=(-4, 4), labelTextSize="8pt", colCount=3)
-        self.setMinimumHeight(140)
+        self._legend = plot.addLegend(offset=(4, 2), labelTextSize="8pt", colCount=6)
+        plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in (0.0, 0.25, 0.5, 0.75, 1.0)]])
+        self.setMinimumHeight(120)
         self.setAccessibleName("Emotion timeline")
 
     def add_event(self, event: EmotionEvent) -> None:

@@ -15,10 +15,18 @@ from .events import EmotionEvent, StreamHealth, TimedWord
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--headless", action="store_true", help="no window: print events to the terminal")
-    parser.add_argument("--camera", default="0", help="camera index, video file or stream URL; 'none' for no camera")
-    parser.add_argument("--microphone", default="default", help="sounddevice input device; 'none' for no microphone")
-    parser.add_argument("--checkpoint", default=None, help="CARAT checkpoint (.safetensors); default: the bundled one")
-    parser.add_argument("--record", metavar="DIR", default=None, help="record the session into this new folder")
+    parser.add_argument(
+        "--camera", default="0", help="camera index, video file or stream URL; 'none' for no camera"
+    )
+    parser.add_argument(
+        "--microphone", default="default", help="sounddevice input device; 'none' for no microphone"
+    )
+    parser.add_argument(
+        "--checkpoint", default=None, help="CARAT checkpoint (.safetensors); default: the bundled one"
+    )
+    parser.add_argument(
+        "--record", metavar="DIR", default=None, help="record the session into this new folder"
+    )
     parser.add_argument("--seconds", type=float, default=None, help="headless: stop after this many seconds")
     parser.add_argument("--loop", action="store_true", help="loop a file given as camera or microphone")
     parser.add_argument("--json", action="store_true", help="headless: print each event as one JSON line")
@@ -45,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
         if importlib.util.find_spec("app.dashboard") is None or not hasattr(
             importlib.import_module("app.dashboard"), "launch"
         ):
-            print("the dashboard is not available in this build; run `main.py live --headless`", file=sys.stderr)
+            print(
+                "the dashboard is not available in this build; run `main.py live --headless`", file=sys.stderr
+            )
             return 2
         return int(importlib.import_module("app.dashboard").launch(settings) or 0)
     return run_headless(settings, seconds=args.seconds, as_json=args.json)
@@ -54,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
 def format_event(event: EmotionEvent) -> str:
     decided = [label for label, on in zip(event.labels, event.decided) if on]
     scores = " ".join(f"{label[:4]}={score:.2f}" for label, score in zip(event.labels, event.scores))
-    streams = "".join(letter if event.present.get(name) else "-" for name, letter in
-                      (("text", "W"), ("visual", "F"), ("audio", "V")))
+    streams = "".join(
+        letter if event.present.get(name) else "-"
+        for name, letter in (("text", "W"), ("visual", "F"), ("audio", "V"))
+    )
     latency = f" {event.latency_s * 1000:.0f}ms" if event.latency_s is not None else ""
     return f"[{event.window_end:7.2f}s {streams}{latency}] {scores}  -> {', '.join(decided) or 'none'}"
 
@@ -81,7 +93,10 @@ def run_headless(settings: EngineSettings, *, seconds: float | None = None, as_j
 
     def on_health(health: StreamHealth) -> None:
         if health.state in ("starting", "retrying", "failed", "stopped") or health.message:
-            say(f"  {health.name}: {health.state}{' - ' + health.message if health.message else ''}", sys.stderr)
+            say(
+                f"  {health.name}: {health.state}{' - ' + health.message if health.message else ''}",
+                sys.stderr,
+            )
 
     callbacks = EngineCallbacks(
         on_event=on_event,
@@ -107,7 +122,8 @@ def run_headless(settings: EngineSettings, *, seconds: float | None = None, as_j
         signal.signal(signal.SIGINT, previous)
     stats = engine.stats
     print(
-        f"{stats.events} events, {stats.words} words, {stats.frames_processed}/{stats.frames_captured} frames "
+        f"{stats.events} events, {stats.words} words, "
+        f"{stats.frames_processed}/{stats.frames_captured} frames "
         f"processed ({stats.frames_dropped} dropped)",
         file=sys.stderr,
     )

@@ -154,7 +154,9 @@ class StreamBuffer:
     def add(self, times: np.ndarray, values: np.ndarray, available_at: float) -> None:
         if len(values):
             with self._lock:
-                self._chunks.append((np.asarray(times, np.float64), np.asarray(values, np.float32), available_at))
+                self._chunks.append(
+                    (np.asarray(times, np.float64), np.asarray(values, np.float32), available_at)
+                )
 
     def rows(self, start: float, end: float, available_by: float) -> tuple[np.ndarray, np.ndarray]:
         times, values = [np.zeros((0, 2))], [np.zeros((0, self.dim), np.float32)]
@@ -163,8 +165,10 @@ class StreamBuffer:
                 if available_at > available_by:
                     continue
                 keep = (chunk_times[:, 1] > start) & (chunk_times[:, 0] < end)
-                keep |= (chunk_times[:, 0] == chunk_times[:, 1]) & (chunk_times[:, 0] >= start) & (
-                    chunk_times[:, 0] < end
+                keep |= (
+                    (chunk_times[:, 0] == chunk_times[:, 1])
+                    & (chunk_times[:, 0] >= start)
+                    & (chunk_times[:, 0] < end)
                 )
                 if keep.any():
                     times.append(chunk_times[keep])
@@ -231,7 +235,9 @@ class _Worker:
             return True
         except Exception as error:  # noqa: BLE001 - reported; the stream goes on
             self.failures += 1
-            self.report("retrying", f"{self.name} failed ({error}); skipping and going on", failures=self.failures)
+            self.report(
+                "retrying", f"{self.name} failed ({error}); skipping and going on", failures=self.failures
+            )
             self._guarded_recover()
             return False
 
@@ -257,7 +263,9 @@ class _Worker:
     def report(self, state: str, message: str = "", **details: Any) -> None:
         self.health.state, self.health.message = state, message
         self.health.details.update(details)
-        self.engine.report_health(StreamHealth(**{**self.health.to_json(), "details": dict(self.health.details)}))
+        self.engine.report_health(
+            StreamHealth(**{**self.health.to_json(), "details": dict(self.health.details)})
+        )
 
 
 class _FaceWorker(_Worker):
@@ -280,7 +288,9 @@ class _FaceWorker(_Worker):
         if observation is not None:
             engine.stats.faces_found += 1
             period = 1.0 / engine.options.fps
-            engine.buffers["visual"].add([[packet.time, packet.time + period]], observation.vector[None], available)
+            engine.buffers["visual"].add(
+                [[packet.time, packet.time + period]], observation.vector[None], available
+            )
         engine.callbacks.on_frame(
             PreviewFrame(
                 image=packet.image,
@@ -326,8 +336,9 @@ class _SpeechWorker(_Worker):
     def recover(self) -> None:
         from feature_extractors.speech import StreamingTranscriber
 
-        self.transcriber = StreamingTranscriber(self.engine.extractors.recognizer,
-                                                pause_s=self.engine.options.asr_pause_s)
+        self.transcriber = StreamingTranscriber(
+            self.engine.extractors.recognizer, pause_s=self.engine.options.asr_pause_s
+        )
 
     def process(self, packet: AudioPacket) -> None:
         words = self.transcriber.feed(packet.samples, packet.time)
@@ -449,7 +460,9 @@ class Engine:
         if not media:
             return
         if self.exact:
-            self.callbacks.on_error("seek works in real-time replay; exact replay processes every frame from the start")
+            self.callbacks.on_error(
+                "seek works in real-time replay; exact replay processes every frame from the start"
+            )
             return
         self._seek_to = seconds
         for worker in self._workers:
@@ -516,7 +529,9 @@ class Engine:
     def _start_up(self) -> None:
         try:
             if self.extractors is None:
-                self.report_health(StreamHealth("extractors", "starting", message="loading speech and text models"))
+                self.report_health(
+                    StreamHealth("extractors", "starting", message="loading speech and text models")
+                )
                 self.extractors = Extractors.load(self.options.asr_threads)
                 self.report_health(StreamHealth("extractors", "running"))
             self.predictor.smoother.reset()  # each run starts afresh: same input, same events
@@ -565,8 +580,11 @@ class Engine:
             video_size=self.options.video_size if video else None,
             video_fps=self.options.fps,
             audio=any(s.has_audio for s in self.sources),
-            settings={"window_s": self.options.window_s, "hop_s": self.options.hop_s,
-                      "smoothing_s": self.options.smoothing_s},
+            settings={
+                "window_s": self.options.window_s,
+                "hop_s": self.options.hop_s,
+                "smoothing_s": self.options.smoothing_s,
+            },
         )
 
     def _window_loop(self) -> None:
@@ -608,8 +626,7 @@ class Engine:
             due = step * hop
             with self._progress:
                 while not self._stop.is_set() and (
-                    self._paused.is_set()
-                    or not all(w.finished or w.watermark >= due for w in self._workers)
+                    self._paused.is_set() or not all(w.finished or w.watermark >= due for w in self._workers)
                 ):
                     self._progress.wait(0.1)
             if self._stop.is_set():
@@ -631,8 +648,13 @@ class Engine:
         began = time.perf_counter()
         try:
             window = build_window(
-                rows["text"], rows["visual"], rows["audio"], start, end,
-                aligned=predictor.aligned, lengths=predictor.lengths,
+                rows["text"],
+                rows["visual"],
+                rows["audio"],
+                start,
+                end,
+                aligned=predictor.aligned,
+                lengths=predictor.lengths,
             )
             prediction = predictor.predict(window, end)
         except (PredictorError, ValueError) as error:
@@ -655,7 +677,9 @@ class Engine:
                 self.stats.visual_latency_s.append(created - float(newest_visual))
         with self._words_lock:
             words = tuple(
-                w for w, available in self._words if available <= available_by and w.end > start and w.start < end
+                w
+                for w, available in self._words
+                if available <= available_by and w.end > start and w.start < end
             )
             while self._words and self._words[0][0].end < start - self.options.window_s:
                 self._words.popleft()
@@ -696,7 +720,9 @@ def media_path(path: str | Path) -> Path:
 def build_sources(settings: EngineSettings, options: EngineOptions) -> list[Source]:
     if settings.media is not None:
         return [
-            MediaFileSource(media_path(settings.media), realtime=not settings.exact, video_size=options.video_size)
+            MediaFileSource(
+                media_path(settings.media), realtime=not settings.exact, video_size=options.video_size
+            )
         ]
     sources: list[Source] = []
     loop = bool(settings.extra.get("loop", False))
@@ -707,7 +733,9 @@ def build_sources(settings: EngineSettings, options: EngineOptions) -> list[Sour
         if isinstance(settings.microphone, str) and Path(settings.microphone).is_file():
             # A file standing in for a microphone (soak tests, demos): its audio, paced like a device.
             sources.append(
-                MediaFileSource(settings.microphone, loop=loop, use_video=False, as_live=True, name="microphone")
+                MediaFileSource(
+                    settings.microphone, loop=loop, use_video=False, as_live=True, name="microphone"
+                )
             )
         else:
             sources.append(MicrophoneSource(settings.microphone))

@@ -111,13 +111,17 @@ class Predictor:
         info = read_checkpoint_info(self.checkpoint)
         if info.feature_spec is None:
             raise CheckpointError(
-                f"{self.checkpoint} records no FeatureSpec, so nothing says which features it was trained on; "
+                f"{self.checkpoint} records no FeatureSpec, so nothing says what it was trained on; "
                 "use a checkpoint written by main.py train"
             )
         self.feature_spec = default_feature_spec()
-        self.feature_spec.check_matches(FeatureSpec.from_dict(info.feature_spec), f"checkpoint {self.checkpoint}")
+        self.feature_spec.check_matches(
+            FeatureSpec.from_dict(info.feature_spec), f"checkpoint {self.checkpoint}"
+        )
         dims = self.feature_spec.dims
-        expected = info.config.replace(text_dim=dims["text"], visual_dim=dims["visual"], audio_dim=dims["audio"])
+        expected = info.config.replace(
+            text_dim=dims["text"], visual_dim=dims["visual"], audio_dim=dims["audio"]
+        )
         self.device = choose_device(device)
         if self.device.type == "cpu":
             # Two cores are shared with capture and the extractors: one intra-op thread by default.
@@ -135,7 +139,9 @@ class Predictor:
         self.smoother = ScoreSmoother(smoothing_s)
         self._batch = self._allocate_batch()
         self._staging = (
-            {k: v.cpu().pin_memory() for k, v in vars(self._batch).items()} if self.device.type == "cuda" else None
+            {k: v.cpu().pin_memory() for k, v in vars(self._batch).items()}
+            if self.device.type == "cuda"
+            else None
         )
         if warm_up:
             self._warm_up()
@@ -176,7 +182,9 @@ class Predictor:
                     f"window {key} has shape {values.shape} but the model takes {tuple(target.shape[1:])}"
                 )
             if key in MODALITIES and not np.isfinite(values).all():
-                raise PredictorError(f"{key} features hold NaN or infinite values; the {key} extractor is broken")
+                raise PredictorError(
+                    f"{key} features hold NaN or infinite values; the {key} extractor is broken"
+                )
             if key.endswith("_mask") and not self.trained[key[: -len("_mask")]]:
                 values = np.zeros_like(values)  # not trained on: no vote
             source = torch.from_numpy(np.ascontiguousarray(values))[None]

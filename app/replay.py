@@ -69,7 +69,9 @@ def replay(
         on_health=on_health,
         on_finished=done.set,
     )
-    settings = EngineSettings(camera=None, microphone=None, media=str(path), checkpoint=checkpoint, exact=exact)
+    settings = EngineSettings(
+        camera=None, microphone=None, media=str(path), checkpoint=checkpoint, exact=exact
+    )
     engine = Engine(settings, callbacks, options=options, predictor=predictor, extractors=extractors)
     bar = _progress_bar(info.duration) if progress else None  # after the checkpoint loaded (or was refused)
     engine.start()
@@ -143,7 +145,9 @@ def plot_timeline(events: list[EmotionEvent], path: Path, title: str = "") -> Pa
         times = [e.window_end for e in events]
         for index, label in enumerate(events[0].labels):
             line = scores_axis.plot(times, [e.scores[index] for e in events], label=label)[0]
-            scores_axis.axhline(events[0].thresholds[index], color=line.get_color(), linestyle=":", linewidth=0.8)
+            scores_axis.axhline(
+                events[0].thresholds[index], color=line.get_color(), linestyle=":", linewidth=0.8
+            )
         for row, modality in enumerate(MODALITY_NAMES):
             present = [1 if e.present.get(modality) else 0 for e in events]
             presence_axis.fill_between(times, row, [row + 0.8 * p for p in present], step="pre", alpha=0.6)

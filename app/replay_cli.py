@@ -9,14 +9,26 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="a session folder (made by live --record) or a video/audio file")
-    parser.add_argument("--checkpoint", default=None, help="CARAT checkpoint (.safetensors); default: the bundled one")
+    parser.add_argument(
+        "--checkpoint", default=None, help="CARAT checkpoint (.safetensors); default: the bundled one"
+    )
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--exact", dest="exact", action="store_true", default=True,
-                      help="every frame, as fast as possible, same events every time (default)")
-    mode.add_argument("--realtime", dest="exact", action="store_false",
-                      help="pace by the file's timestamps, like live")
-    parser.add_argument("--out", default=None, help="folder for events.csv, events.jsonl and events_timeline.png "
-                        "(default: replay/ inside a session folder, else next to the file)")
+    mode.add_argument(
+        "--exact",
+        dest="exact",
+        action="store_true",
+        default=True,
+        help="every frame, as fast as possible, same events every time (default)",
+    )
+    mode.add_argument(
+        "--realtime", dest="exact", action="store_false", help="pace by the file's timestamps, like live"
+    )
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="folder for events.csv, events.jsonl and events_timeline.png "
+        "(default: replay/ inside a session folder, else next to the file)",
+    )
     parser.add_argument("--window", type=float, default=3.0, help="seconds each prediction sees")
     parser.add_argument("--hop", type=float, default=0.25, help="seconds between predictions")
 

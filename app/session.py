@@ -30,7 +30,12 @@ from .sources import AUDIO_BLOCK, SAMPLE_RATE, AudioPacket, VideoPacket
 
 FORMAT = "carat-live-session"
 FORMAT_VERSION = 1
-MEDIA_NAME, EVENTS_NAME, TRANSCRIPT_NAME, INFO_NAME = "media.mkv", "events.jsonl", "transcript.jsonl", "session.json"
+MEDIA_NAME, EVENTS_NAME, TRANSCRIPT_NAME, INFO_NAME = (
+    "media.mkv",
+    "events.jsonl",
+    "transcript.jsonl",
+    "session.json",
+)
 
 
 class SessionError(ValueError):
@@ -94,7 +99,9 @@ class SessionWriter:
     ) -> None:
         self.folder = Path(folder)
         if self.folder.exists() and any(self.folder.iterdir()):
-            raise SessionError(f"{self.folder} is not empty; record into a new folder so no session is overwritten")
+            raise SessionError(
+                f"{self.folder} is not empty; record into a new folder so no session is overwritten"
+            )
         self.folder.mkdir(parents=True, exist_ok=True)
         self.started_at = time.time()
         self.info: dict[str, Any] = {
@@ -107,7 +114,11 @@ class SessionWriter:
             "checkpoint_sha256": file_sha256(checkpoint) if checkpoint else None,
             "feature_spec": feature_spec,
             "settings": settings or {},
-            "media": {"video_size": list(video_size) if video_size else None, "video_fps": video_fps, "audio": audio},
+            "media": {
+                "video_size": list(video_size) if video_size else None,
+                "video_fps": video_fps,
+                "audio": audio,
+            },
             "complete": False,
         }
         _write_json_atomically(self.folder / INFO_NAME, self.info)
@@ -133,8 +144,9 @@ class SessionWriter:
 
     def write_words(self, words: list[TimedWord]) -> None:
         for word in words:
-            self._transcript.write({"text": word.text, "start": word.start, "end": word.end,
-                                    "probability": word.probability})
+            self._transcript.write(
+                {"text": word.text, "start": word.start, "end": word.end, "probability": word.probability}
+            )
             self.word_count += 1
 
     def close(self) -> None:
@@ -252,7 +264,9 @@ class _MediaRecorder:
         if self._next_audio_pts is not None and pts < self._next_audio_pts:
             pts = self._next_audio_pts  # keep audio contiguous; packet times jitter by a sample at most
         samples = np.clip(packet.samples, -1.0, 1.0)
-        frame = av.AudioFrame.from_ndarray((samples * 32767).astype(np.int16)[None, :], format="s16", layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            (samples * 32767).astype(np.int16)[None, :], format="s16", layout="mono"
+        )
         frame.sample_rate, frame.pts = SAMPLE_RATE, pts
         self._next_audio_pts = pts + len(samples)
         for encoded in self._audio.encode(frame):
@@ -286,14 +300,19 @@ class SessionReader:
         folder = Path(folder)
         info_path = folder / INFO_NAME
         if not info_path.is_file():
-            raise SessionError(f"{folder} is not a session folder (no {INFO_NAME}); pick a folder made by --record")
+            raise SessionError(
+                f"{folder} is not a session folder (no {INFO_NAME}); pick a folder made by --record"
+            )
         try:
             info = json.loads(info_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
-            raise SessionError(f"{info_path} is damaged ({error}); the session's events can still be read") from error
+            raise SessionError(
+                f"{info_path} is damaged ({error}); the session's events can still be read"
+            ) from error
         if info.get("format") != FORMAT or info.get("format_version", 0) > FORMAT_VERSION:
             raise SessionError(
-                f"{folder} holds format {info.get('format')} v{info.get('format_version')}; this version reads "
+                f"{folder} holds format {info.get('format')} v{info.get('format_version')}; "
+                f"this version reads "
                 f"{FORMAT} up to v{FORMAT_VERSION}: update CARAT Live"
             )
         events, bad_events = _read_lines(folder / EVENTS_NAME)
@@ -325,4 +344,11 @@ def _read_lines(path: Path) -> tuple[list[dict[str, Any]], int]:
     return records, damaged
 
 
-__all__ = ["AUDIO_BLOCK", "SessionError", "SessionReader", "SessionWriter", "file_sha256", "is_session_folder"]
+__all__ = [
+    "AUDIO_BLOCK",
+    "SessionError",
+    "SessionReader",
+    "SessionWriter",
+    "file_sha256",
+    "is_session_folder",
+]

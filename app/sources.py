@@ -326,7 +326,13 @@ class CameraSource(Source):
         return isinstance(self.device, str) and "://" not in self.device
 
     def describe(self) -> dict[str, object]:
-        return {"kind": "camera", "device": self.device, "width": self.width, "height": self.height, "fps": self.fps}
+        return {
+            "kind": "camera",
+            "device": self.device,
+            "width": self.width,
+            "height": self.height,
+            "fps": self.fps,
+        }
 
     def open(self) -> None:
         import cv2
@@ -337,7 +343,9 @@ class CameraSource(Source):
         if not capture.isOpened():
             capture.release()
             what = f"camera {self.device}" if isinstance(self.device, int) else f"video {self.device}"
-            raise SourceError(f"cannot open {what}: is it plugged in and free? (main.py devices lists cameras)")
+            raise SourceError(
+                f"cannot open {what}: is it plugged in and free? (main.py devices lists cameras)"
+            )
         if isinstance(self.device, int):
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
             capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
@@ -429,7 +437,9 @@ class MicrophoneSource(Source):
         self._opened_at = time.monotonic()
 
     def _callback(self, indata: np.ndarray, frames: int, _time_info: object, status: object) -> None:
-        self._blocks.put((indata[:, 0].copy(), self.clock.now(), bool(getattr(status, "input_overflow", False))))
+        self._blocks.put(
+            (indata[:, 0].copy(), self.clock.now(), bool(getattr(status, "input_overflow", False)))
+        )
 
     def read(self) -> list[AudioPacket]:
         # The first callback can take a couple of seconds on a busy machine; after that, silence
@@ -444,7 +454,9 @@ class MicrophoneSource(Source):
                 if self.stopping:
                     return []
                 if time.monotonic() > deadline:
-                    raise SourceError(f"microphone {self.device!r} stopped delivering audio (unplugged?)") from None
+                    raise SourceError(
+                        f"microphone {self.device!r} stopped delivering audio (unplugged?)"
+                    ) from None
         if overflow:
             self.overflows += 1
             self.health.dropped = self.overflows
@@ -713,7 +725,9 @@ def list_cameras(max_index: int = 8) -> list[DeviceInfo]:
             width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
             height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
             fps = capture.get(cv2.CAP_PROP_FPS)
-            found.append(DeviceInfo("camera", index, f"/dev/video{index}", f"{width}x{height} @ {fps:.0f} fps"))
+            found.append(
+                DeviceInfo("camera", index, f"/dev/video{index}", f"{width}x{height} @ {fps:.0f} fps")
+            )
         capture.release()
     return found
 

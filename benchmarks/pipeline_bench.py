@@ -57,27 +57,41 @@ def main() -> int:
     predictor = Predictor(checkpoint)
     began = time.perf_counter()
     extractors = Extractors.load()
-    print(f"models loaded in {time.perf_counter() - began:.1f} s; checkpoint {checkpoint} on {predictor.device}")
+    print(
+        f"models loaded in {time.perf_counter() - began:.1f} s; checkpoint {checkpoint} on {predictor.device}"
+    )
 
     # Exact replay: every frame, as fast as it goes.
     began = time.perf_counter()
     result = replay(clip, predictor=predictor, extractors=extractors, exact=True, progress=True)
     took = time.perf_counter() - began
-    print(f"\nexact replay: {args.clip_seconds:.0f} s of 640x480 30 fps video with speech in {took:.1f} s = "
-          f"{args.clip_seconds / took:.2f}x real time (target > 1x); {len(result.events)} events, "
-          f"{len(result.words)} words")
+    print(
+        f"\nexact replay: {args.clip_seconds:.0f} s of 640x480 30 fps video with speech in {took:.1f} s = "
+        f"{args.clip_seconds / took:.2f}x real time (target > 1x); {len(result.events)} events, "
+        f"{len(result.words)} words"
+    )
 
     # Live: the clip as camera and microphone, looping.
     events = []
     settings = EngineSettings(camera=str(clip), microphone=str(clip), extra={"loop": True})
-    engine = Engine(settings, EngineCallbacks(on_event=events.append), options=EngineOptions(),
-                    predictor=predictor, extractors=extractors)
+    engine = Engine(
+        settings,
+        EngineCallbacks(on_event=events.append),
+        options=EngineOptions(),
+        predictor=predictor,
+        extractors=extractors,
+    )
     engine.start()
     time.sleep(2.0)  # let start-up settle, then measure
     stats = engine.stats
     events_before, frames_before, dropped_before = len(events), stats.frames_captured, stats.frames_dropped
-    for series in (stats.visual_latency_s, stats.preview_latency_s, stats.word_latency_s, stats.predict_s,
-                   stats.utterance_latency_s):
+    for series in (
+        stats.visual_latency_s,
+        stats.preview_latency_s,
+        stats.word_latency_s,
+        stats.predict_s,
+        stats.utterance_latency_s,
+    ):
         series.clear()
     began = time.perf_counter()
     time.sleep(args.live_seconds)
@@ -91,13 +105,20 @@ def main() -> int:
     print(f"\nlive mode, {elapsed:.0f} s (2 CPU cores shared; no GPU):")
     print(f"  capture -> event, visual stream p50/p95: {percentiles(visual)} (target p95 < 150 ms)")
     print(f"  capture -> face features -> preview p50/p95: {percentiles(preview)}")
-    print(f"  end of speech -> its words p50/p95: {percentiles(utterances)} (target < 1500 ms); "
-          f"{len(utterances)} utterances")
-    print(f"  each word's end -> the word p50/p95: {percentiles(words)} (a sentence's first words wait for its end); "
-          f"{len(words)} words")
+    print(
+        f"  end of speech -> its words p50/p95: {percentiles(utterances)} (target < 1500 ms); "
+        f"{len(utterances)} utterances"
+    )
+    print(
+        f"  each word's end -> the word p50/p95: {percentiles(words)} (first words wait for the end); "
+        f"{len(words)} words"
+    )
     print(f"  model step p50/p95: {percentiles(predict)}")
     print(f"  predictions per second: {predictions / elapsed:.2f} (target >= 4)")
-    print(f"  frames: {frames} captured, {dropped} dropped by the face worker ({100 * dropped / max(frames, 1):.1f} %)")
+    print(
+        f"  frames: {frames} captured, {dropped} dropped by the face worker "
+        f"({100 * dropped / max(frames, 1):.1f} %)"
+    )
     return 0
 
 

@@ -38,13 +38,19 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="carat-soak-"))
     clip = work / "soak.mkv"
-    write_clip(clip, duration_s=10.0, speech=[(1.0, "I am so happy to see you today"),
-                                              (5.5, "that is a big surprise")])
+    write_clip(
+        clip,
+        duration_s=10.0,
+        speech=[(1.0, "I am so happy to see you today"), (5.5, "that is a big surprise")],
+    )
     checkpoint = args.checkpoint or build_untrained_checkpoint(work / "full.safetensors", size="full")
     events = []
-    engine = Engine(EngineSettings(camera=str(clip), microphone=str(clip), extra={"loop": True}),
-                    EngineCallbacks(on_event=lambda e: events.append(e.window_end)),
-                    predictor=Predictor(checkpoint), extractors=Extractors.load())
+    engine = Engine(
+        EngineSettings(camera=str(clip), microphone=str(clip), extra={"loop": True}),
+        EngineCallbacks(on_event=lambda e: events.append(e.window_end)),
+        predictor=Predictor(checkpoint),
+        extractors=Extractors.load(),
+    )
     engine.start()
     samples = []  # (minutes, RSS MiB, events per second over the last interval, words so far)
     began = time.monotonic()
@@ -56,8 +62,11 @@ def main() -> int:
             rate = (count - last_count) / (now - last_time)
             samples.append(((now - began) / 60, rss_mib(), rate, engine.stats.words))
             last_count, last_time = count, now
-            print(f"{samples[-1][0]:5.1f} min  RSS {samples[-1][1]:7.1f} MiB  {rate:4.2f} events/s  "
-                  f"{engine.stats.words} words  {engine.stats.frames_dropped} frames dropped", flush=True)
+            print(
+                f"{samples[-1][0]:5.1f} min  RSS {samples[-1][1]:7.1f} MiB  {rate:4.2f} events/s  "
+                f"{engine.stats.words} words  {engine.stats.frames_dropped} frames dropped",
+                flush=True,
+            )
     finally:
         engine.stop()
     if len(samples) < 4:
@@ -71,9 +80,11 @@ def main() -> int:
     rss_growth = mean(tail, 1) - mean(head, 1)
     print(f"\nstart: RSS {mean(head, 1):.1f} MiB, {mean(head, 2):.2f} events/s")
     print(f"end:   RSS {mean(tail, 1):.1f} MiB, {mean(tail, 2):.2f} events/s")
-    print(f"RSS growth {rss_growth:+.1f} MiB over {samples[-1][0]:.1f} min; "
-          f"event rate change {mean(tail, 2) - mean(head, 2):+.2f}/s; threads left after stop: "
-          f"{len(engine.alive_threads())}")
+    print(
+        f"RSS growth {rss_growth:+.1f} MiB over {samples[-1][0]:.1f} min; "
+        f"event rate change {mean(tail, 2) - mean(head, 2):+.2f}/s; threads left after stop: "
+        f"{len(engine.alive_threads())}"
+    )
 
     import matplotlib
 

@@ -58,11 +58,17 @@ def short_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class PulseServer:
     def __init__(self, runtime_dir: Path) -> None:
         self.runtime_dir = runtime_dir
-        self.env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime_dir), "PULSE_SERVER": f"unix:{runtime_dir}/pulse/native"}
+        self.env = {
+            **os.environ,
+            "XDG_RUNTIME_DIR": str(runtime_dir),
+            "PULSE_SERVER": f"unix:{runtime_dir}/pulse/native",
+        }
 
     def play(self, wav: Path) -> threading.Thread:
         """Play into the null sink (what the default microphone hears), without waiting."""
-        thread = threading.Thread(target=subprocess.run, args=(["paplay", str(wav)],), kwargs={"env": self.env})
+        thread = threading.Thread(
+            target=subprocess.run, args=(["paplay", str(wav)],), kwargs={"env": self.env}
+        )
         thread.start()
         return thread
 
@@ -77,11 +83,18 @@ def pulse_server(monkeypatch: pytest.MonkeyPatch):
     server = PulseServer(runtime_dir)
     started = subprocess.run(
         [
-            "pulseaudio", "-D", "-n", "--exit-idle-time=-1", "--disallow-exit",
+            "pulseaudio",
+            "-D",
+            "-n",
+            "--exit-idle-time=-1",
+            "--disallow-exit",
             "--load=module-null-sink sink_name=vsink",
             "--load=module-native-protocol-unix",
         ],
-        env=server.env, capture_output=True, text=True, timeout=30,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     try:
         for _ in range(50):

@@ -29,10 +29,16 @@ class Recorder:
             def add(item):
                 with self.lock:
                     store.extend(item) if isinstance(item, list) else store.append(item)
+
             return add
 
-        return EngineCallbacks(on_event=keep(self.events), on_words=keep(self.words), on_health=keep(self.health),
-                               on_frame=keep(self.frames), on_error=keep(self.errors))
+        return EngineCallbacks(
+            on_event=keep(self.events),
+            on_words=keep(self.words),
+            on_health=keep(self.health),
+            on_frame=keep(self.frames),
+            on_error=keep(self.errors),
+        )
 
     def states(self, name: str) -> list[str]:
         with self.lock:
@@ -45,7 +51,9 @@ class Recorder:
 
 def start_engine(settings: EngineSettings, predictor, extractors, sources=None):
     recorder = Recorder()
-    engine = Engine(settings, recorder.callbacks(), predictor=predictor, extractors=extractors, sources=sources)
+    engine = Engine(
+        settings, recorder.callbacks(), predictor=predictor, extractors=extractors, sources=sources
+    )
     engine.start()
     return engine, recorder
 
@@ -59,13 +67,16 @@ def spoken_words(words) -> set[str]:
     return {w.text.strip(" .,!?").lower() for w in words}
 
 
-def test_speech_from_a_real_microphone_comes_out_as_words(pulse_server, predictor, extractors, tmp_path: Path,
-                                                          wait_for) -> None:
+def test_speech_from_a_real_microphone_comes_out_as_words(
+    pulse_server, predictor, extractors, tmp_path: Path, wait_for
+) -> None:
     wav = tmp_path / "speech.wav"
     soundfile.write(wav, speak("I am so happy to see you today"), 16000)
     engine, seen = start_engine(EngineSettings(camera=None, microphone="default"), predictor, extractors)
     try:
-        assert wait_for(lambda: engine.stats.audio_packets > 10, 20), f"no audio: {seen.messages('microphone')}"
+        assert wait_for(lambda: engine.stats.audio_packets > 10, 20), (
+            f"no audio: {seen.messages('microphone')}"
+        )
         pulse_server.play(wav).join(30)
         assert wait_for(lambda: len(seen.words) >= 4, 20), f"no words came out: {seen.messages('asr')}"
         time.sleep(0.5)
@@ -79,7 +90,9 @@ def test_speech_from_a_real_microphone_comes_out_as_words(pulse_server, predicto
     assert not any(e.present["visual"] for e in seen.events), "no camera, no face"
 
 
-def test_camera_from_a_video_file_gives_face_events_and_previews(clip: Path, predictor, extractors, wait_for) -> None:
+def test_camera_from_a_video_file_gives_face_events_and_previews(
+    clip: Path, predictor, extractors, wait_for
+) -> None:
     engine, seen = start_engine(EngineSettings(camera=str(clip), microphone=None), predictor, extractors)
     try:
         assert wait_for(lambda: len(seen.events) >= 8, 30), seen.messages("camera") + seen.messages("face")
@@ -119,12 +132,15 @@ def test_source_that_raises_mid_stream_is_retried_while_the_others_go_on(
 
     camera = FlakyCamera(str(short_clip), loop=True, fail_after=20, retry=RetryPolicy(first_delay_s=1.0))
     microphone = MediaFileSource(short_clip, loop=True, use_video=False, as_live=True, name="microphone")
-    engine, seen = start_engine(EngineSettings(camera=None, microphone=None), predictor, extractors,
-                                sources=[camera, microphone])
+    engine, seen = start_engine(
+        EngineSettings(camera=None, microphone=None), predictor, extractors, sources=[camera, microphone]
+    )
     try:
         assert wait_for(lambda: "retrying" in seen.states("camera"), 20)
         retry_at = engine.clock.now()
-        assert wait_for(lambda: seen.states("camera")[-1] == "running" and engine.stats.frames_captured > 40, 20)
+        assert wait_for(
+            lambda: seen.states("camera")[-1] == "running" and engine.stats.frames_captured > 40, 20
+        )
         time.sleep(1.0)
     finally:
         stop_cleanly(engine)
@@ -134,8 +150,9 @@ def test_source_that_raises_mid_stream_is_retried_while_the_others_go_on(
     assert seen.events[-1].present["visual"], "the face came back"
 
 
-def test_asr_error_is_reported_and_recognition_recovers(short_clip: Path, predictor, extractors,
-                                                       monkeypatch: pytest.MonkeyPatch, wait_for) -> None:
+def test_asr_error_is_reported_and_recognition_recovers(
+    short_clip: Path, predictor, extractors, monkeypatch: pytest.MonkeyPatch, wait_for
+) -> None:
     real_transcribe = extractors.recognizer.transcribe
     calls = []
 
@@ -158,8 +175,9 @@ def test_asr_error_is_reported_and_recognition_recovers(short_clip: Path, predic
     assert "hello" in spoken_words(seen.words)
 
 
-def test_model_error_is_reported_and_predictions_resume(short_clip: Path, predictor, extractors,
-                                                        monkeypatch: pytest.MonkeyPatch, wait_for) -> None:
+def test_model_error_is_reported_and_predictions_resume(
+    short_clip: Path, predictor, extractors, monkeypatch: pytest.MonkeyPatch, wait_for
+) -> None:
     real_forward = predictor.model.forward
     failures = []
 
@@ -170,13 +188,16 @@ def test_model_error_is_reported_and_predictions_resume(short_clip: Path, predic
         return real_forward(inputs)
 
     monkeypatch.setattr(predictor.model, "forward", fails_four_times)
-    engine, seen = start_engine(EngineSettings(camera=str(short_clip), microphone=None, extra={"loop": True}),
-                                predictor, extractors)
+    engine, seen = start_engine(
+        EngineSettings(camera=str(short_clip), microphone=None, extra={"loop": True}), predictor, extractors
+    )
     try:
         assert wait_for(lambda: len(seen.events) >= 4, 30)
     finally:
         stop_cleanly(engine)
-    assert seen.states("model")[:3] == ["running", "retrying", "retrying"] or "retrying" in seen.states("model")
+    assert seen.states("model")[:3] == ["running", "retrying", "retrying"] or "retrying" in seen.states(
+        "model"
+    )
     assert any("illegal memory access" in m for m in seen.messages("model"))
     assert seen.states("model")[-1] == "running"
     assert seen.events[0].window_end >= 5 * 0.25 - 1e-9, "the failed windows gave no events, the rest did"
@@ -202,8 +223,9 @@ def test_audio_inbox_never_drops_it_waits_for_room() -> None:
     assert [inbox.get(), inbox.get()] == [2, 3] and inbox.dropped == 0
 
 
-def test_stop_while_capturing_joins_every_thread_and_releases_devices(short_clip: Path, predictor, extractors,
-                                                                      wait_for) -> None:
+def test_stop_while_capturing_joins_every_thread_and_releases_devices(
+    short_clip: Path, predictor, extractors, wait_for
+) -> None:
     before = {t.ident for t in threading.enumerate()}
     settings = EngineSettings(camera=str(short_clip), microphone=str(short_clip), extra={"loop": True})
     engine, seen = start_engine(settings, predictor, extractors)
@@ -213,16 +235,35 @@ def test_stop_while_capturing_joins_every_thread_and_releases_devices(short_clip
     assert time.monotonic() - began < 5
     left = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive()]
     assert not [name for name in left if name.startswith(("source-", "worker-", "engine-", "session-"))], left
-    assert all(getattr(s, "_capture", None) is None and getattr(s, "_container", None) is None for s in engine.sources)
+    assert all(
+        getattr(s, "_capture", None) is None and getattr(s, "_container", None) is None
+        for s in engine.sources
+    )
 
 
-def test_live_headless_command_prints_events(clip: Path, checkpoint: Path, extractors, monkeypatch, capsys) -> None:
+def test_live_headless_command_prints_events(
+    clip: Path, checkpoint: Path, extractors, monkeypatch, capsys
+) -> None:
     import main
     from app.pipeline import Extractors
 
-    monkeypatch.setattr(Extractors, "load", classmethod(lambda cls, *a: extractors))  # reuse the loaded models
-    code = main.main(["live", "--headless", "--camera", str(clip), "--microphone", "none",
-                      "--checkpoint", str(checkpoint), "--seconds", "3"])
+    monkeypatch.setattr(
+        Extractors, "load", classmethod(lambda cls, *a: extractors)
+    )  # reuse the loaded models
+    code = main.main(
+        [
+            "live",
+            "--headless",
+            "--camera",
+            str(clip),
+            "--microphone",
+            "none",
+            "--checkpoint",
+            str(checkpoint),
+            "--seconds",
+            "3",
+        ]
+    )
     printed = capsys.readouterr()
     assert code == 0
     lines = [line for line in printed.out.splitlines() if "->" in line]
@@ -237,7 +278,10 @@ def test_live_without_headless_and_without_a_dashboard_says_what_to_do(monkeypat
     import main
 
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "app.dashboard" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "app.dashboard" else real_find_spec(name, *a),
+    )
     assert main.main(["live"]) == 2
     assert "live --headless" in capsys.readouterr().err

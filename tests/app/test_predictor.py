@@ -1,4 +1,4 @@
-"""The predictor: refuses the wrong checkpoint, keeps untrained modalities from voting, smooths by its rule."""
+"""The predictor: refuses the wrong checkpoint, silences untrained modalities, smooths by its rule."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from carat_model import Carat, CheckpointError, save_checkpoint
 from feature_extractors.spec import FeatureSpecMismatch, default_feature_spec
 
 
-def window_for(predictor: Predictor, present=("text", "visual", "audio"), seed: int = 0) -> dict[str, np.ndarray]:
+def window_for(
+    predictor: Predictor, present=("text", "visual", "audio"), seed: int = 0
+) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     window = {}
     for modality, steps in zip(("text", "visual", "audio"), predictor.lengths):
@@ -28,8 +30,11 @@ def test_checkpoint_with_another_feature_spec_is_refused_naming_both_sides(tmp_p
     spec = default_feature_spec().to_dict()
     spec["visual"]["version"] = "0-old"
     path = save_checkpoint(tmp_path / "old.safetensors", Carat(predictor.config), feature_spec=spec)
-    with pytest.raises(FeatureSpecMismatch, match=r"visual: checkpoint .*old\.safetensors expects .*version 0-old.*"
-                       r"extractors in use give .*version 1"):
+    with pytest.raises(
+        FeatureSpecMismatch,
+        match=r"visual: checkpoint .*old\.safetensors expects .*version 0-old.*"
+        r"extractors in use give .*version 1",
+    ):
         Predictor(path)
 
 
@@ -111,4 +116,6 @@ def test_model_stays_on_its_device_with_a_preallocated_batch(predictor) -> None:
     assert all(p.device.type == expected for p in predictor.model.parameters())
     batch = predictor._batch.visual
     predictor.predict(window_for(predictor), 1.0)
-    assert predictor._batch.visual.data_ptr() == batch.data_ptr(), "the input batch is reused, not reallocated"
+    assert predictor._batch.visual.data_ptr() == batch.data_ptr(), (
+        "the input batch is reused, not reallocated"
+    )

@@ -22,7 +22,9 @@ def spoken_words(words) -> set[str]:
     return {w.text.strip(" .,!?").lower() for w in words}
 
 
-def test_exact_replay_of_the_same_file_twice_gives_identical_events(clip: Path, predictor, extractors) -> None:
+def test_exact_replay_of_the_same_file_twice_gives_identical_events(
+    clip: Path, predictor, extractors
+) -> None:
     first = replay(clip, predictor=predictor, extractors=extractors, exact=True, timeout_s=120)
     second = replay(clip, predictor=predictor, extractors=extractors, exact=True, timeout_s=120)
     assert first.error is None and first.events
@@ -53,11 +55,14 @@ def test_replay_with_sockets_blocked_loads_and_runs_offline(clip: Path, predicto
     assert result.error is None and len(result.events) == 24 and result.words
 
 
-def test_replay_command_writes_csv_jsonl_and_a_timeline_png(clip: Path, checkpoint: Path, extractors, tmp_path: Path,
-                                                          monkeypatch, capsys) -> None:
+def test_replay_command_writes_csv_jsonl_and_a_timeline_png(
+    clip: Path, checkpoint: Path, extractors, tmp_path: Path, monkeypatch, capsys
+) -> None:
     import matplotlib.image
 
-    monkeypatch.setattr(Extractors, "load", classmethod(lambda cls, *a: extractors))  # reuse the loaded models
+    monkeypatch.setattr(
+        Extractors, "load", classmethod(lambda cls, *a: extractors)
+    )  # reuse the loaded models
     out = tmp_path / "out"
     assert main.main(["replay", str(clip), "--checkpoint", str(checkpoint), "--out", str(out)]) == 0
     printed = capsys.readouterr()
@@ -91,18 +96,25 @@ def test_real_time_replay_paces_by_the_file_like_live(short_clip: Path, predicto
     assert all(e.latency_s is not None for e in result.events)
 
 
-def test_recorded_session_replays_from_its_folder(short_clip: Path, predictor, extractors, tmp_path: Path) -> None:
+def test_recorded_session_replays_from_its_folder(
+    short_clip: Path, predictor, extractors, tmp_path: Path
+) -> None:
     folder = tmp_path / "session"
     events = []
-    settings = EngineSettings(camera=str(short_clip), microphone=str(short_clip), record_to=str(folder),
-                              extra={"loop": True})
-    engine = Engine(settings, EngineCallbacks(on_event=events.append), predictor=predictor, extractors=extractors)
+    settings = EngineSettings(
+        camera=str(short_clip), microphone=str(short_clip), record_to=str(folder), extra={"loop": True}
+    )
+    engine = Engine(
+        settings, EngineCallbacks(on_event=events.append), predictor=predictor, extractors=extractors
+    )
     engine.start()
     time.sleep(4.5)
     engine.stop()
     session = SessionReader.open(folder)
     assert session.complete and len(session.events) == len(events) >= 10
-    assert session.info["checkpoint_sha256"] and session.info["devices"]["camera"]["device"] == str(short_clip)
+    assert session.info["checkpoint_sha256"] and session.info["devices"]["camera"]["device"] == str(
+        short_clip
+    )
     replayed = replay(folder, predictor=predictor, extractors=extractors, exact=True, timeout_s=60)
     assert replayed.error is None and len(replayed.events) >= 14
     assert sum(e.present["visual"] for e in replayed.events) >= 12, "the recorded video holds the face"
@@ -111,10 +123,15 @@ def test_recorded_session_replays_from_its_folder(short_clip: Path, predictor, e
 
 def test_real_time_replay_pauses_seeks_and_reports_position(clip: Path, predictor, extractors) -> None:
     events, positions, finished = [], [], []
-    callbacks = EngineCallbacks(on_event=events.append, on_position=positions.append,
-                                on_finished=lambda: finished.append(True))
-    engine = Engine(EngineSettings(camera=None, microphone=None, media=str(clip)), callbacks,
-                    predictor=predictor, extractors=extractors)
+    callbacks = EngineCallbacks(
+        on_event=events.append, on_position=positions.append, on_finished=lambda: finished.append(True)
+    )
+    engine = Engine(
+        EngineSettings(camera=None, microphone=None, media=str(clip)),
+        callbacks,
+        predictor=predictor,
+        extractors=extractors,
+    )
     assert engine.duration == pytest.approx(6.0, abs=0.05)
     engine.start()
     try:

@@ -24,17 +24,31 @@ REPO = Path(__file__).resolve().parents[2]
 
 def make_event(end: float) -> EmotionEvent:
     return EmotionEvent(
-        window_start=end - 3, window_end=end, labels=("happy", "sad"), scores=(0.7, 0.1), raw_scores=(0.8, 0.1),
-        decided=(True, False), thresholds=(0.5, 0.5), deciding_modality=("visual", None),
-        present={"text": True, "visual": True, "audio": False}, scored={"text": True, "visual": True, "audio": False},
-        words=(TimedWord("happy", end - 1, end - 0.6, 0.9),), latency_s=0.05, created_at=end + 0.05,
+        window_start=end - 3,
+        window_end=end,
+        labels=("happy", "sad"),
+        scores=(0.7, 0.1),
+        raw_scores=(0.8, 0.1),
+        decided=(True, False),
+        thresholds=(0.5, 0.5),
+        deciding_modality=("visual", None),
+        present={"text": True, "visual": True, "audio": False},
+        scored={"text": True, "visual": True, "audio": False},
+        words=(TimedWord("happy", end - 1, end - 0.6, 0.9),),
+        latency_s=0.05,
+        created_at=end + 0.05,
     )
 
 
 def test_session_round_trip_keeps_media_events_transcript_and_facts(tmp_path: Path, checkpoint: Path) -> None:
     folder = tmp_path / "session"
-    writer = SessionWriter(folder, devices={"camera": {"device": 0}}, feature_spec={"fake": 1},
-                           checkpoint=checkpoint, video_size=(320, 240))
+    writer = SessionWriter(
+        folder,
+        devices={"camera": {"device": 0}},
+        feature_spec={"fake": 1},
+        checkpoint=checkpoint,
+        video_size=(320, 240),
+    )
     for index in range(60):  # 2 s of video and audio
         writer.write_video(VideoPacket(face_frame(index, 30, (320, 240)), 5.0 + index / 30, index))
     tone = np.sin(np.arange(32000) / 16000 * 2 * np.pi * 440).astype(np.float32) * 0.5
@@ -50,7 +64,9 @@ def test_session_round_trip_keeps_media_events_transcript_and_facts(tmp_path: Pa
     assert session.complete and session.damaged_lines == 0
     assert session.events == events
     assert session.words == [TimedWord("hello", 5.2, 5.5, 0.8)]
-    assert session.info["devices"] == {"camera": {"device": 0}} and session.info["feature_spec"] == {"fake": 1}
+    assert session.info["devices"] == {"camera": {"device": 0}} and session.info["feature_spec"] == {
+        "fake": 1
+    }
     assert len(session.info["checkpoint_sha256"]) == 64 and session.info["started_at"]
     with av.open(str(session.media_path)) as container:
         frames = [f for f in container.decode(video=0)]
@@ -87,9 +103,20 @@ def test_recording_killed_with_sigkill_leaves_a_readable_session(
 ) -> None:
     folder = tmp_path / "killed"
     command = [
-        sys.executable, str(REPO / "main.py"), "live", "--headless", "--json",
-        "--camera", str(short_clip), "--microphone", str(short_clip), "--loop",
-        "--checkpoint", str(checkpoint), "--record", str(folder),
+        sys.executable,
+        str(REPO / "main.py"),
+        "live",
+        "--headless",
+        "--json",
+        "--camera",
+        str(short_clip),
+        "--microphone",
+        str(short_clip),
+        "--loop",
+        "--checkpoint",
+        str(checkpoint),
+        "--record",
+        str(folder),
     ]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

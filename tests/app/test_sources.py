@@ -64,7 +64,9 @@ def test_camera_source_plays_a_video_file_through_videocapture_at_its_frame_rate
     assert [s for s, _ in states][:2] == ["starting", "running"] and states[-1][0] == "stopped"
 
 
-def test_camera_that_disappears_is_retried_with_backoff_and_recovers(short_clip: Path, tmp_path: Path, wait_for) -> None:
+def test_camera_that_disappears_is_retried_with_backoff_and_recovers(
+    short_clip: Path, tmp_path: Path, wait_for
+) -> None:
     camera_file = tmp_path / "camera.mkv"
     shutil.copy(short_clip, camera_file)
     source = CameraSource(str(camera_file), loop=True, retry=RetryPolicy(first_delay_s=0.2, max_delay_s=0.4))
@@ -85,7 +87,9 @@ def test_camera_that_disappears_is_retried_with_backoff_and_recovers(short_clip:
         assert source.join(5)
 
 
-def test_microphone_source_records_real_speech_through_pulseaudio(pulse_server, tmp_path: Path, wait_for) -> None:
+def test_microphone_source_records_real_speech_through_pulseaudio(
+    pulse_server, tmp_path: Path, wait_for
+) -> None:
     import soundfile
 
     wav = tmp_path / "speech.wav"
@@ -183,7 +187,9 @@ def test_devices_command_lists_the_pulseaudio_microphone(pulse_server, capsys) -
 def test_missing_microphone_is_reported_and_retried_with_what_to_do(wait_for) -> None:
     source = MicrophoneSource("no-such-microphone", retry=RetryPolicy(first_delay_s=0.1, max_delay_s=0.2))
     states = []
-    source.start(SessionClock(), CollectingSink(), lambda health: states.append((health.state, health.message)))
+    source.start(
+        SessionClock(), CollectingSink(), lambda health: states.append((health.state, health.message))
+    )
     try:
         assert wait_for(lambda: sum(s == "retrying" for s, _ in states) >= 2, 10), states
     finally:

@@ -28,11 +28,22 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 class ExtractedMedia:
     duration_s: float
     frames: int = 0
-    visual: TimedRows = field(default_factory=lambda: TimedRows.empty(default_feature_spec().visual.dim))
-    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
+    face_spans: list[tuple[float, float]] = field(default_factory=list)
+    face_vectors: list[np.ndarray] = field(default_factory=list)
+    face_boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
     audio: TimedRows = field(default_factory=lambda: TimedRows.empty(default_feature_spec().audio.dim))
     words: list[Word] = field(default_factory=list)
     text: TimedRows = field(default_factory=lambda: TimedRows.empty(default_feature_spec().text.dim))
+
+    @property
+    def visual(self) -> TimedRows:
+        if not self.face_vectors:
+            return TimedRows.empty(default_feature_spec().visual.dim)
+        return TimedRows(np.array(self.face_spans), np.stack(self.face_vectors))
+
+    @property
+    def boxes(self) -> np.ndarray:
+        return np.array(self.face_boxes, np.float32).reshape(-1, 4)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,10 +75,7 @@ class MediaError(ValueError):
 def extract_media(media: Path, *, whisper_model: str | None = None) -> ExtractedMedia:
     if media.suffix.lower() in IMAGE_SUFFIXES:
         return _extract_image(media)
-    video_frames, samples, duration = _decode(media)
-    extracted = ExtractedMedia(duration_s=duration)
-    if video_frames:
-        _extract_faces(video_frames, extracted)
+    extracted, samples = _extract_video_and_decode_sound(media)
     if samples is not None and len(samples):
         _extract_sound(samples, extracted, whisper_model)
     return extracted
@@ -87,64 +95,66 @@ def _extract_image(media: Path) -> ExtractedMedia:
     return extracted
 
 
-def _decode(media: Path) -> tuple[list[tuple[float, np.ndarray]], np.ndarray | None, float]:
-    """Video frames (time, BGR image) and the sound as 16 kHz mono float32, with the file's duration."""
+def _extract_video_and_decode_sound(media: Path) -> tuple[ExtractedMedia, np.ndarray | None]:
+    """Face features of every video frame as it is decoded (frames are not kept), and the sound as
+    16 kHz mono float32 (None when the file has no audio stream)."""
     import av
+    from tqdm import tqdm
+
+    from .visual import FaceExtractor
 
     try:
         container = av.open(str(media))
     except (av.error.FFmpegError, UnicodeDecodeError) as error:
         raise MediaError(f"{media} is not a readable audio or video file ({error})") from error
     with container:
-        has_video = bool(container.streams.video)
-        has_audio = bool(container.streams.audio)
-        if not has_video and not has_audio:
+        video = container.streams.video[0] if container.streams.video else None
+        audio = container.streams.audio[0] if container.streams.audio else None
+        if video is None and audio is None:
             raise MediaError(f"{media} holds neither video nor audio")
-        streams = [s for s in (container.streams.video[:1] + container.streams.audio[:1])]
+        frame_s = 1.0 / float(video.average_rate) if video is not None and video.average_rate else 1 / 30
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-        frames: list[tuple[float, np.ndarray]] = []
+        extracted = ExtractedMedia(duration_s=0.0)
         chunks: list[np.ndarray] = []
+        last_frame_time = 0.0
+        faces = FaceExtractor(static_image=False) if video is not None else None
+        total = (video.frames or None) if video is not None else None
+        progress = tqdm(total=total, desc="faces", unit="frame", leave=False, disable=video is None)
         try:
-            for packet in container.demux(*streams):
+            for packet in container.demux(*[s for s in (video, audio) if s is not None]):
                 for decoded in packet.decode():
                     if isinstance(decoded, av.VideoFrame):
-                        frames.append((float(decoded.time or 0.0), decoded.to_ndarray(format="bgr24")))
+                        last_frame_time = float(decoded.time or 0.0)
+                        face = faces.extract(decoded.to_ndarray(format="bgr24"))
+                        _add_face(extracted, face, last_frame_time, last_frame_time + frame_s)
+                        extracted.frames += 1
+                        progress.update()
                     else:
                         chunks.extend(r.to_ndarray().reshape(-1) for r in resampler.resample(decoded))
-            chunks.extend(r.to_ndarray().reshape(-1) for r in resampler.resample(None))
+            if audio is not None:
+                chunks.extend(r.to_ndarray().reshape(-1) for r in resampler.resample(None))
         except av.error.FFmpegError as error:
             raise MediaError(f"{media} is damaged: decoding stopped with {error}") from error
-    samples = np.concatenate(chunks).astype(np.float32) if chunks else (np.zeros(0, np.float32) if has_audio else None)
-    duration = max(
-        (frames[-1][0] if frames else 0.0) + (_frame_step(frames) if frames else 0.0),
+        finally:
+            progress.close()
+            if faces is not None:
+                faces.close()
+    samples = None
+    if audio is not None:
+        samples = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+    extracted.duration_s = max(
+        last_frame_time + frame_s if extracted.frames else 0.0,
         len(samples) / SAMPLE_RATE if samples is not None else 0.0,
     )
-    return frames, samples, duration
-
-
-def _frame_step(frames: list[tuple[float, np.ndarray]]) -> float:
-    if len(frames) < 2:
-        return 1 / 30
-    return float(np.median(np.diff([time for time, _ in frames])))
-
-
-def _extract_faces(frames: list[tuple[float, np.ndarray]], extracted: ExtractedMedia) -> None:
-    from tqdm import tqdm
-
-    from .visual import FaceExtractor
-
-    step = _frame_step(frames)
-    with FaceExtractor(static_image=False) as faces:
-        for time, image in tqdm(frames, desc="faces", unit="frame", leave=False):
-            _add_face(extracted, faces.extract(image), time, time + step)
-    extracted.frames = len(frames)
+    return extracted, samples
 
 
 def _add_face(extracted: ExtractedMedia, face, start: float, end: float) -> None:
     if face is None:
         return
-    extracted.visual = extracted.visual.concat(TimedRows(np.array([[start, end]]), face.vector[None]))
-    extracted.boxes = np.concatenate([extracted.boxes, np.array([face.box], np.float32)])
+    extracted.face_spans.append((start, end))
+    extracted.face_vectors.append(face.vector)
+    extracted.face_boxes.append(face.box)
 
 
 def _extract_sound(samples: np.ndarray, extracted: ExtractedMedia, whisper_model: str | None) -> None:
@@ -161,12 +171,13 @@ def _extract_sound(samples: np.ndarray, extracted: ExtractedMedia, whisper_model
 def save_extracted(extracted: ExtractedMedia, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     words = extracted.words
+    visual = extracted.visual
     np.savez_compressed(
         out,
         text_times=extracted.text.times,
         text_values=extracted.text.values,
-        visual_times=extracted.visual.times,
-        visual_values=extracted.visual.values,
+        visual_times=visual.times,
+        visual_values=visual.values,
         visual_boxes=extracted.boxes,
         audio_times=extracted.audio.times,
         audio_values=extracted.audio.values,
@@ -181,7 +192,7 @@ def save_extracted(extracted: ExtractedMedia, out: Path) -> None:
 def summary(media: Path, extracted: ExtractedMedia, out: Path) -> str:
     lines = [f"{media}: {extracted.duration_s:.2f} s"]
     if extracted.frames:
-        lines.append(f"  video frames: {extracted.frames}, with a face: {len(extracted.visual)}")
+        lines.append(f"  video frames: {extracted.frames}, with a face: {len(extracted.face_vectors)}")
     if len(extracted.audio):
         lines.append(f"  acoustic frames: {len(extracted.audio)} ({default_feature_spec().audio.rate_hz:g} per second)")
         transcript = " ".join(w.text for w in extracted.words)

@@ -28,6 +28,7 @@ def launch(settings: EngineSettings, *, engine_factory=None, screenshot: str | N
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("CARAT Live")
     window = MainWindow(settings, engine_factory or real_engine)
+    _report_unexpected_errors_in(window)
     window.show()
     if settings.media is not None or settings.extra.get("autostart"):
         window.start()
@@ -36,6 +37,20 @@ def launch(settings: EngineSettings, *, engine_factory=None, screenshot: str | N
 
         grab_later(window, screenshot, screenshot_after_s)
     return int(app.exec())
+
+
+def _report_unexpected_errors_in(window) -> None:
+    """A bug in a slot must not abort the app (PyQt's default): show it in the window and log it."""
+    import traceback
+
+    def show(kind, error, trace) -> None:
+        traceback.print_exception(kind, error, trace, file=sys.stderr)
+        window.show_message(
+            f"Unexpected error ({kind.__name__}: {error}); the app goes on. Please report it with the console log.",
+            "error",
+        )
+
+    sys.excepthook = show
 
 
 __all__ = ["launch", "real_engine"]

@@ -95,4 +95,4 @@ class EmotionTimeline(pg.PlotWidget):
         self._times.clear()
         for index, label in enumerate(labels):
             pen = pg.mkPen(emotion_color(label, index), width=2)
-            self._curves[label] = plot.plot([], [], pen=pen, name=label)
+            self._curves[label] = plot.plot([], [], pen=pen, name=label, connect="finite")  # NaN: a gap

@@ -271,3 +271,23 @@ def test_a_stream_that_recovers_takes_its_message_away(qtbot, window, factory):
     qtbot.waitUntil(lambda: window.banner.text() == "camera: cannot open camera 0", timeout=3000)
     engine.from_thread(engine.callbacks.on_health, health("camera", "running", fps=30.0))
     qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=3000)
+
+
+def test_a_nan_score_shows_as_an_empty_bar_and_a_gap(qtbot, window, factory):
+    engine = start_live(qtbot, window, factory)
+    engine.callbacks.on_event(make_event(1.0))
+    engine.callbacks.on_event(make_event(2.0, (float("nan"), 0.1, 0.2, 0.6, 0.05, 0.3)))
+    window.timeline.redraw()
+    window.grab()  # paints without raising
+    assert window.bars.bars[0].score != window.bars.bars[0].score  # NaN kept, drawn as an empty bar
+    _, y = window.timeline.series("happy")
+    assert y[0] == 0.8 and np.isnan(y[1])
+
+
+def test_a_preview_frame_of_the_wrong_shape_is_explained(qtbot, window, factory):
+    from app.control import PreviewFrame
+
+    engine = start_live(qtbot, window, factory)
+    engine.from_thread(engine.callbacks.on_frame, PreviewFrame(np.zeros((480, 640), np.uint8), 1.0))
+    qtbot.waitUntil(lambda: "Cannot show a preview frame of shape (480, 640)" in window.video.placeholder,
+                    timeout=3000)

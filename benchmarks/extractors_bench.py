@@ -19,8 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from feature_extractors.acoustic import SAMPLE_RATE, AcousticExtractor, AcousticStream  # noqa: E402
-from feature_extractors.windows import TimedRows, build_window  # noqa: E402
+from feature_extractors.acoustic import SAMPLE_RATE, AcousticExtractor, AcousticStream
+from feature_extractors.windows import TimedRows, build_window
 
 SENTENCES = [
     "Hello, I am very happy to see you today.",
@@ -48,6 +48,10 @@ def espeak_speech(seconds: float) -> np.ndarray:
     return np.concatenate(pieces)
 
 
+def show(label: str, figure: str) -> None:
+    print(f"{label:<72s} {figure}")
+
+
 def timed(function, *args, repeat: int = 1):
     start = time.perf_counter()
     for _ in range(repeat):
@@ -66,24 +70,24 @@ def bench_visual(frames: int) -> None:
         with FaceExtractor(**kwargs) as faces:
             faces.extract(frame)  # warm up: graph start, first detection
             seconds, _ = timed(faces.extract, frame, repeat=frames)
-        print(f"visual  face features, 640x480, {label:24s} {seconds * 1000:7.2f} ms/frame")
+        show(f"visual    face features, 640x480, {label}", f"{seconds * 1000:7.2f} ms/frame")
     with FaceExtractor(static_image=True) as faces:
         faces.extract(frame)
         seconds, _ = timed(faces.extract, frame, repeat=max(frames // 4, 5))
-    print(f"visual  face features, 640x480, {'still mode':24s} {seconds * 1000:7.2f} ms/frame")
+    show("visual    face features, 640x480, still mode", f"{seconds * 1000:7.2f} ms/frame")
 
 
 def bench_acoustic(speech: np.ndarray, duration: float) -> None:
     extractor = AcousticExtractor()
     extractor.extract(speech[:SAMPLE_RATE])
     seconds, frames = timed(extractor.extract, speech)
-    print(f"acoustic eGeMAPS offline ({len(frames)} frames)                    RTF {seconds / duration:.4f}")
+    show(f"acoustic  eGeMAPS offline ({len(frames)} frames)", f"RTF {seconds / duration:.4f}")
     stream = AcousticStream(extractor)
     block = SAMPLE_RATE // 50
     start = time.perf_counter()
     for i in range(0, len(speech), block):
         stream.feed(speech[i : i + block], i / SAMPLE_RATE)
-    print(f"acoustic eGeMAPS streaming, 20 ms blocks                     RTF {(time.perf_counter() - start) / duration:.4f}")
+    show("acoustic  eGeMAPS streaming, 20 ms blocks", f"RTF {(time.perf_counter() - start) / duration:.4f}")
 
 
 def bench_speech_and_text(speech: np.ndarray, duration: float) -> None:
@@ -93,7 +97,10 @@ def bench_speech_and_text(speech: np.ndarray, duration: float) -> None:
     recognizer = SpeechRecognizer()
     recognizer.transcribe(speech[: 2 * SAMPLE_RATE])
     seconds, words = timed(recognizer.transcribe, speech)
-    print(f"ASR     faster-whisper tiny.en int8, 2 threads, {len(words)} words      RTF {seconds / duration:.4f}")
+    show(
+        f"ASR       faster-whisper tiny.en int8, 2 threads, {len(words)} words",
+        f"RTF {seconds / duration:.4f}",
+    )
     block = SAMPLE_RATE // 50
     for pause_s, max_utterance_s in ((0.6, 8.0), (0.4, 3.0)):
         transcriber = StreamingTranscriber(recognizer, pause_s=pause_s, max_utterance_s=max_utterance_s)
@@ -102,10 +109,15 @@ def bench_speech_and_text(speech: np.ndarray, duration: float) -> None:
             now = (i + block) / SAMPLE_RATE
             delays += [now - word.end for word in transcriber.feed(speech[i : i + block], i / SAMPLE_RATE)]
         rtf = (time.perf_counter() - start) / duration
-        print(f"ASR     streaming (pause {pause_s} s, limit {max_utterance_s:g} s), 20 ms blocks      RTF {rtf:.4f}")
+        show(
+            f"ASR       streaming (pause {pause_s} s, limit {max_utterance_s:g} s), 20 ms blocks",
+            f"RTF {rtf:.4f}",
+        )
         if delays:
-            print(f"ASR       word end -> emitted, in audio time: median {np.median(delays):.2f} s, "
-                  f"max {max(delays):.2f} s (add the transcription time when live)")
+            show(
+                "ASR         word end -> emitted (audio time; add transcription time live)",
+                f"median {np.median(delays):.2f} s, max {max(delays):.2f} s",
+            )
 
     import torch
 
@@ -116,10 +128,12 @@ def bench_speech_and_text(speech: np.ndarray, duration: float) -> None:
     for count in sorted({threads, 1}, reverse=True):
         torch.set_num_threads(count)
         seconds, _ = timed(encoder.encode, words, repeat=5)
-        print(f"text    MiniLM per-word vectors, {len(words)} words, {count} torch thread(s)  RTF {seconds / duration:.4f}"
-              f" ({seconds * 1000:.1f} ms)")
+        show(
+            f"text      MiniLM per-word vectors, {len(words)} words, {count} torch thread(s)",
+            f"RTF {seconds / duration:.4f} ({seconds * 1000:.1f} ms)",
+        )
         seconds, _ = timed(encoder.encode, words[:10], repeat=20)
-        print(f"text    one 10-word utterance, {count} torch thread(s)              {seconds * 1000:7.2f} ms")
+        show(f"text      one 10-word utterance, {count} torch thread(s)", f"{seconds * 1000:7.2f} ms")
     torch.set_num_threads(threads)
 
 
@@ -128,20 +142,27 @@ def bench_window() -> None:
     starts = np.arange(0, 4, 0.01)
     audio = TimedRows(np.stack([starts, starts + 0.02], 1), rng.normal(size=(len(starts), 26)))
     frame_starts = np.arange(0, 4, 1 / 30)
-    visual = TimedRows(np.stack([frame_starts, frame_starts + 1 / 30], 1), rng.normal(size=(len(frame_starts), 17)))
+    visual = TimedRows(
+        np.stack([frame_starts, frame_starts + 1 / 30], 1), rng.normal(size=(len(frame_starts), 17))
+    )
     word_starts = np.arange(0, 4, 0.3)
     text = TimedRows(np.stack([word_starts, word_starts + 0.25], 1), rng.normal(size=(len(word_starts), 384)))
     for aligned in (True, False):
         seconds, _ = timed(
-            lambda: build_window(text, visual, audio, 0.0, 4.0, aligned=aligned, lengths=(50, 500, 500)), repeat=200
+            lambda aligned=aligned: build_window(
+                text, visual, audio, 0.0, 4.0, aligned=aligned, lengths=(50, 500, 500)
+            ),
+            repeat=200,
         )
-        print(f"window  4 s window, {'aligned' if aligned else 'unaligned'} {' ' * (32 if aligned else 30)}{seconds * 1000:7.2f} ms")
+        show(f"window    4 s window, {'aligned' if aligned else 'unaligned'}", f"{seconds * 1000:7.2f} ms")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the speech used (default 20)")
-    parser.add_argument("--frames", type=int, default=200, help="video frames per visual figure (default 200)")
+    parser.add_argument(
+        "--frames", type=int, default=200, help="video frames per visual figure (default 200)"
+    )
     args = parser.parse_args()
     speech = espeak_speech(args.seconds)
     duration = len(speech) / SAMPLE_RATE

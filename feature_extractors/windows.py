@@ -56,7 +56,9 @@ class TimedRows:
     def concat(self, other: TimedRows) -> TimedRows:
         if other.dim != self.dim:
             raise ValueError(f"cannot join rows of size {self.dim} and {other.dim}")
-        return TimedRows(np.concatenate([self.times, other.times]), np.concatenate([self.values, other.values]))
+        return TimedRows(
+            np.concatenate([self.times, other.times]), np.concatenate([self.values, other.values])
+        )
 
     def between(self, start: float, end: float) -> TimedRows:
         """Rows whose span overlaps [start, end); a zero-length row counts when its instant lies inside."""

@@ -40,7 +40,9 @@ def write_video(path: Path, rgb: np.ndarray, speech: np.ndarray, face_frames: in
         container.mux(audio.encode(None))
 
 
-def test_extract_on_a_video_with_sound_writes_every_stream(tmp_path, astronaut_rgb, speech, spoken_words, capsys):
+def test_extract_on_a_video_with_sound_writes_every_stream(
+    tmp_path, astronaut_rgb, speech, spoken_words, capsys
+):
     video = tmp_path / "talk.mkv"
     frames = int(len(speech) / SAMPLE_RATE * FPS)
     write_video(video, astronaut_rgb, speech, face_frames=frames - 10, blank_frames=10)

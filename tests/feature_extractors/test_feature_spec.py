@@ -20,7 +20,9 @@ def test_feature_spec_survives_a_json_round_trip():
 
 def test_a_different_visual_size_is_caught_naming_both_sides():
     spec = default_feature_spec()
-    old_visual = dataclasses.replace(spec.visual, feature_names=tuple(f"au{i}" for i in range(35)), version="0")
+    old_visual = dataclasses.replace(
+        spec.visual, feature_names=tuple(f"au{i}" for i in range(35)), version="0"
+    )
     other = dataclasses.replace(spec, visual=old_visual)
     with pytest.raises(FeatureSpecMismatch) as caught:
         spec.check_matches(other, "checkpoint runs/old.safetensors")

@@ -51,7 +51,7 @@ def test_streaming_emits_each_utterance_after_its_pause_with_absolute_times(reco
             batches.append((100.0 + (i + block) / SAMPLE_RATE, words))
     assert transcriber.flush() == []  # both utterances were already emitted during the stream
     assert len(batches) == 2
-    (first_out, first), (second_out, second) = batches
+    (first_out, first), (_, second) = batches
     assert first_out < second_starts  # the first utterance came out during the pause, before the next
     assert all(100.0 + 1.0 < word.start < second_starts for word in first)
     assert all(word.start > second_starts - 0.5 for word in second)

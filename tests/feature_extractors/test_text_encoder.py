@@ -39,7 +39,9 @@ def test_a_word_depends_on_its_context(text_encoder):
 
 def test_encode_and_encode_sentence_agree(text_encoder):
     text = "Hello, this is a good morning."
-    np.testing.assert_allclose(text_encoder.encode(timed(text)).values, text_encoder.encode_sentence(text), atol=1e-5)
+    np.testing.assert_allclose(
+        text_encoder.encode(timed(text)).values, text_encoder.encode_sentence(text), atol=1e-5
+    )
 
 
 def test_more_words_than_the_encoder_takes_at_once_all_get_vectors(text_encoder):

@@ -67,7 +67,9 @@ def test_unaligned_window_cuts_to_the_most_recent_rows():
 
 def test_window_edges_exclude_rows_that_only_touch_them():
     window = build_window(WORDS, VISUAL, AUDIO, 1.0, 1.2, aligned=False, lengths=(2, 3, 2))
-    np.testing.assert_allclose(window["visual"][:, 0], [1, 0, 0])  # frame 0 ends at 1.0, frame 2 starts at 1.2
+    np.testing.assert_allclose(
+        window["visual"][:, 0], [1, 0, 0]
+    )  # frame 0 ends at 1.0, frame 2 starts at 1.2
 
 
 @pytest.mark.parametrize("aligned", [True, False])
@@ -113,15 +115,24 @@ def test_a_window_with_a_missing_modality_runs_through_carat_without_nan(aligned
 
     dims = default_feature_spec().dims
     config = CaratConfig(
-        text_dim=dims["text"], visual_dim=dims["visual"], audio_dim=dims["audio"], aligned=aligned,
-        text_max_len=8, visual_max_len=16, audio_max_len=16, unaligned_steps=8, queue_size=16,
+        text_dim=dims["text"],
+        visual_dim=dims["visual"],
+        audio_dim=dims["audio"],
+        aligned=aligned,
+        text_max_len=8,
+        visual_max_len=16,
+        audio_max_len=16,
+        unaligned_steps=8,
+        queue_size=16,
     )
     generator = np.random.default_rng(0)
     words = TimedRows(np.array([(0.1, 0.4), (0.5, 0.9)]), generator.normal(size=(2, dims["text"])))
     audio_times = np.stack([np.arange(0, 1, 0.1), np.arange(0, 1, 0.1) + 0.1], axis=1)
     audio = TimedRows(audio_times, generator.normal(size=(10, dims["audio"])))
     # Unaligned checkpoints take visual and audio sequences of config.unaligned_steps steps.
-    window = build_window(words, TimedRows.empty(dims["visual"]), audio, 0.0, 1.0, aligned=aligned, lengths=(8, 8, 8))
+    window = build_window(
+        words, TimedRows.empty(dims["visual"]), audio, 0.0, 1.0, aligned=aligned, lengths=(8, 8, 8)
+    )
     inputs = CaratInputs(**{key: torch.from_numpy(value)[None] for key, value in window.items()})
     model = Carat(config).eval()
     with torch.no_grad():

@@ -55,3 +55,15 @@ def test_streaming_in_20ms_blocks_gives_the_offline_frames(acoustic_extractor, s
     assert np.all(np.diff(streamed.times[:, 0]) > 0)  # each frame once, in order
     np.testing.assert_allclose(streamed.times, offline.times[: len(streamed)], atol=1e-6)
     np.testing.assert_allclose(streamed.values, offline.values[: len(streamed)], atol=1e-2, rtol=1e-2)
+
+
+def test_a_hole_in_the_stream_gives_no_frames_inside_it(acoustic_extractor, speech):
+    stream = AcousticStream(acoustic_extractor)
+    block = SAMPLE_RATE // 50
+    first, second = speech[: SAMPLE_RATE * 2], speech[SAMPLE_RATE * 2 : SAMPLE_RATE * 4]
+    rows = [stream.feed(first[i : i + block], i / SAMPLE_RATE) for i in range(0, len(first), block)]
+    rows += [stream.feed(second[i : i + block], 2.5 + i / SAMPLE_RATE) for i in range(0, len(second), block)]
+    starts = np.concatenate([r.times[:, 0] for r in rows])
+    assert np.all(np.diff(starts) > 0)
+    assert not np.any((starts > 2.0) & (starts < 2.5))  # samples 2.0-2.5 s were lost
+    assert starts.max() > 3.5

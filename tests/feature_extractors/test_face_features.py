@@ -117,3 +117,14 @@ def test_tracking_mode_follows_a_face_over_frames_and_reports_when_it_leaves(ast
     assert all(face is not None for face in faces)
     np.testing.assert_allclose(faces[-1].vector, faces[0].vector, atol=0.05)
     assert gone is None
+
+
+def test_a_longer_lower_face_reads_as_a_more_open_mouth_and_jaw(still_face_extractor, astronaut_rgb):
+    """Stretching the photo below the upper lip (y 140) mimics dropping the jaw; the eyes stay as they were."""
+    lower = cv2.resize(astronaut_rgb[140:], (512, int(372 * 1.3)))
+    dropped = np.ascontiguousarray(np.concatenate([astronaut_rgb[:140], lower])[:512])
+    before = still_face_extractor.extract(astronaut_rgb, rgb=True)
+    after = still_face_extractor.extract(dropped, rgb=True)
+    assert feature(after, "mouth_open") > 1.15 * feature(before, "mouth_open")
+    assert feature(after, "jaw_drop") > 1.05 * feature(before, "jaw_drop")
+    assert feature(after, "left_eye_open") == pytest.approx(feature(before, "left_eye_open"), abs=0.05)

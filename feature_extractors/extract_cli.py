@@ -4,7 +4,8 @@ Writes every stream's timestamped features and the transcript to one .npz file (
 media, MEDIA.features.npz) and prints a short summary. Arrays in the file: for each modality M in text,
 visual, audio: M_times [N, 2] (start, end seconds) and M_values [N, D]; visual_boxes [N, 4] (face box in
 pixels); words (the transcript, one word per entry) with word_times [N, 2] and word_probabilities; and
-feature_spec (the FeatureSpec as JSON). Load with np.load(path).
+feature_spec (the FeatureSpec as JSON). Load with np.load(path). With --plot FILE.png it also draws the
+streams over time (a few face features, loudness and pitch, the words).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, default=None, help="the .npz file to write (default MEDIA.features.npz)"
     )
     parser.add_argument(
+        "--plot", type=Path, default=None, help="also draw the streams over time into this PNG"
+    )
+    parser.add_argument(
         "--whisper-model", default=None, help="CTranslate2 Whisper folder or name (default: bundled tiny.en)"
     )
 
@@ -68,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     out = args.out or media.with_name(media.name + ".features.npz")
     save_extracted(extracted, out)
+    if args.plot is not None:
+        plot_extracted(extracted, args.plot, title=media.name)
     print(summary(media, extracted, out))
     return 0
 
@@ -205,3 +211,42 @@ def summary(media: Path, extracted: ExtractedMedia, out: Path) -> str:
         lines.append(f"  words: {len(extracted.words)}" + (f': "{transcript}"' if transcript else ""))
     lines.append(f"  written to {out}")
     return "\n".join(lines)
+
+
+def plot_extracted(extracted: ExtractedMedia, path: Path, *, title: str) -> None:
+    """Three panels over time: face features, loudness and pitch, and the words where they were said."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    spec = default_feature_spec()
+    figure, (face_axes, voice_axes, word_axes) = plt.subplots(3, 1, figsize=(11, 7), sharex=True)
+    visual = extracted.visual
+    for name in ("mouth_open", "right_eye_open", "right_lip_corner_raise", "brow_inner_gap", "head_yaw"):
+        face_axes.plot(
+            visual.times[:, 0], visual.values[:, spec.visual.feature_names.index(name)], ".-", label=name
+        )
+    face_axes.set_ylabel("face")
+    face_axes.legend(loc="upper right", fontsize=7)
+    audio = extracted.audio
+    loudness = spec.audio.feature_names.index("Loudness_sma3")
+    pitch = spec.audio.feature_names.index("F0semitoneFrom27.5Hz_sma3nz")
+    voice_axes.plot(audio.times[:, 0], audio.values[:, loudness], label="loudness (sones)")
+    pitch_axes = voice_axes.twinx()
+    voiced = audio.values[:, pitch] > 0
+    pitch_axes.plot(audio.times[voiced, 0], audio.values[voiced, pitch], ".", color="tab:red", markersize=2)
+    pitch_axes.set_ylabel("pitch (semitones over 27.5 Hz)", color="tab:red")
+    voice_axes.set_ylabel("loudness")
+    for word in extracted.words:
+        word_axes.axvspan(word.start, word.end, alpha=0.2)
+        word_axes.text((word.start + word.end) / 2, 0.5, word.text, rotation=90, ha="center", va="center")
+    word_axes.set_yticks([])
+    word_axes.set_ylabel("words")
+    word_axes.set_xlabel("time (s)")
+    word_axes.set_xlim(0, max(extracted.duration_s, 0.1))
+    face_axes.set_title(title)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

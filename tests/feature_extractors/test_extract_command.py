@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import soundfile
+from matplotlib.image import imread
 
 from feature_extractors.acoustic import SAMPLE_RATE
 from feature_extractors.spec import FeatureSpec, default_feature_spec
@@ -23,8 +24,8 @@ def write_video(path: Path, rgb: np.ndarray, speech: np.ndarray, face_frames: in
     picture = cv2.resize(rgb, (320, 320))
     blank = np.full_like(picture, 120)
     with av.open(str(path), "w") as container:
-        video = container.add_stream("mpeg4", rate=FPS)
-        video.width, video.height, video.pix_fmt = 320, 320, "yuv420p"
+        video = container.add_stream("ffv1", rate=FPS)  # lossless: every frame is the photo
+        video.width, video.height, video.pix_fmt = 320, 320, "yuv444p"
         audio = container.add_stream("pcm_s16le", rate=SAMPLE_RATE)
         audio.layout = "mono"
         for index in range(face_frames + blank_frames):
@@ -47,7 +48,7 @@ def test_extract_on_a_video_with_sound_writes_every_stream(
     frames = int(len(speech) / SAMPLE_RATE * FPS)
     write_video(video, astronaut_rgb, speech, face_frames=frames - 10, blank_frames=10)
     out = tmp_path / "features.npz"
-    assert main(["extract", str(video), "--out", str(out)]) == 0
+    assert main(["extract", str(video), "--out", str(out), "--plot", str(tmp_path / "streams.png")]) == 0
     printed = capsys.readouterr().out
     assert f"video frames: {frames}, with a face: {frames - 10}" in printed
     data = np.load(out)
@@ -65,6 +66,9 @@ def test_extract_on_a_video_with_sound_writes_every_stream(
     assert f"words: {len(data['words'])}" in printed
     for key in ("visual_values", "audio_values", "text_values"):
         assert np.isfinite(data[key]).all()
+    plot = imread(tmp_path / "streams.png")
+    assert plot.shape[:2] == (700, 1100)  # three panels, 11 x 7 inches at 100 dpi
+    assert plot[:, :, :3].std() > 0.05  # something was drawn
 
 
 def test_extract_on_an_image_gives_one_face_and_no_sound(tmp_path, astronaut_rgb, capsys):
@@ -100,3 +104,12 @@ def test_extract_on_a_corrupt_file_says_so(tmp_path, capsys, name, content):
 def test_extract_on_a_missing_file_says_so(tmp_path, capsys):
     assert main(["extract", str(tmp_path / "nothing.mkv")]) == 2
     assert "does not exist" in capsys.readouterr().out
+
+
+def test_every_frame_of_a_still_video_gives_nearly_the_same_face_features(tmp_path, astronaut_rgb, speech):
+    video = tmp_path / "still.mkv"
+    write_video(video, astronaut_rgb, speech[:SAMPLE_RATE], face_frames=15, blank_frames=0)
+    assert main(["extract", str(video), "--out", str(tmp_path / "f.npz")]) == 0
+    values = np.load(tmp_path / "f.npz")["visual_values"]
+    assert len(values) == 15
+    assert np.abs(values - values[0]).max() < 0.05  # tracking jitter only

@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, Qt, pyqtSignal
+from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QCloseEvent, QKeySequence
 from PyQt6.QtWidgets import (
     QFileDialog,
@@ -148,6 +148,8 @@ class MainWindow(QMainWindow):
             self._devices_found(scan)
         else:
             self._scanner.scan()
+        self._display_timer = QTimer(self, interval=1000, timeout=self._report_display)
+        self._frames_at_last_report = 0
         self._runner_state(IDLE)
         self.resize(1280, 720)
 
@@ -453,6 +455,11 @@ class MainWindow(QMainWindow):
 
     def _runner_state(self, state: str) -> None:
         if state == RUNNING:
+            self._frames_at_last_report = self.video.frames_shown
+            self._display_timer.start()
+        else:
+            self._display_timer.stop()
+        if state == RUNNING:
             engine = self.runner.engine
             self.duration = engine.duration if engine is not None else None
             self.replay_bar.set_duration(self.duration)
@@ -476,6 +483,12 @@ class MainWindow(QMainWindow):
         self.replay_bar.play.setText("Pause" if replaying and self.playing else "Play")
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _report_display(self) -> None:
+        """The window's own stream: frames drawn per second and frames skipped to stay current."""
+        shown = self.video.frames_shown
+        fps, self._frames_at_last_report = shown - self._frames_at_last_report, shown
+        self.health.show_health(StreamHealth("display", "running", fps=float(fps), dropped=self.runner.frames_replaced))
 
     def _devices_found(self, scan: DeviceScan) -> None:
         self.source_bar.set_devices(scan.cameras, scan.microphones)

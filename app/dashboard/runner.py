@@ -57,6 +57,12 @@ class EngineRunner(QObject):
         """The running engine, or None while none is running (commands then do nothing)."""
         return self._engine if self.state == RUNNING else None
 
+    @property
+    def frames_replaced(self) -> int:
+        """Preview frames of the current run that the UI had no time to draw."""
+        bridge = self._bridge
+        return bridge.frames_replaced if bridge is not None else 0
+
     def start(self, settings: EngineSettings) -> None:
         self.stop()
         bridge = EngineBridge(self)

@@ -291,3 +291,15 @@ def test_a_preview_frame_of_the_wrong_shape_is_explained(qtbot, window, factory)
     engine.from_thread(engine.callbacks.on_frame, PreviewFrame(np.zeros((480, 640), np.uint8), 1.0))
     qtbot.waitUntil(lambda: "Cannot show a preview frame of shape (480, 640)" in window.video.placeholder,
                     timeout=3000)
+
+
+def test_the_display_reports_frames_drawn_and_skipped(qtbot, window, factory):
+    engine = start_live(qtbot, window, factory)
+
+    def capture_burst():
+        for i in range(10):
+            engine.callbacks.on_frame(make_frame(time=i / 30))
+
+    engine.from_thread(capture_burst)
+    qtbot.waitUntil(lambda: "display" in window.health.streams, timeout=3000)
+    assert window.health.text_of("display", "dropped") == "9"  # one drawn, nine replaced by newer ones

@@ -27,11 +27,11 @@ def test_replaying_a_clip_fills_the_panels_and_closing_stops_every_thread(qtbot,
     window = make_window(qtbot, EngineSettings(camera=None, microphone=None, checkpoint=str(dashboard_checkpoint)))
     window.open_media(dashboard_clip)
     qtbot.waitUntil(lambda: len(window.events) >= 3 and window.video.frames_shown > 0, timeout=60000)
+    qtbot.waitUntil(lambda: {"media", "face", "model"} <= set(window.health.streams), timeout=10000)
     engine = window.runner.engine
     assert window.runner.state == RUNNING and engine.duration == pytest.approx(6.0, abs=0.2)
     assert window.video.frame.face_box is not None  # the astronaut's face is tracked and boxed
     assert window.bars.bars[0].score > 0 and len(window.timeline.series("happy")[0]) >= 1
-    assert {"media", "face", "model"} <= set(window.health.streams)
     window.close()
     assert engine.alive_threads() == []
 

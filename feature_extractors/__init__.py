@@ -1,0 +1,13 @@
+"""Pure functions of media: numpy in, numpy out; no threads, no Qt, nothing from the network.
+
+- spec.py      FeatureSpec: each modality's feature names, size, rate and extractor version
+- visual.py    FaceExtractor: video frame -> FaceObservation (17 face features, box, 478 landmarks) or None
+- acoustic.py  AcousticExtractor / AcousticStream: 16 kHz mono float32 -> eGeMAPS frames at 100 per second
+- speech.py    SpeechRecognizer / StreamingTranscriber: audio -> Words with start and end times
+- text.py      TextEncoder: Words -> one 384-d MiniLM vector per word, times kept
+- windows.py   TimedRows, build_window: the three streams -> one CARAT input (aligned or unaligned)
+- extract_cli.py  `main.py extract MEDIA`: all of the above over an image, audio file or video
+
+Heavy libraries (mediapipe, opensmile, faster-whisper, transformers) are imported only when an extractor
+is built, so importing this package or reading a FeatureSpec is cheap.
+"""

@@ -45,3 +45,28 @@ def test_a_missing_camera_with_the_real_engine_is_a_message(qtbot, dashboard_che
     engine = window.runner.engine
     window.close()
     assert engine is None or engine.alive_threads() == []
+
+
+@pytest.mark.slow
+def test_a_recorded_session_folder_replays_in_the_window(qtbot, dashboard_clip, dashboard_checkpoint, tmp_path):
+    from app.session import is_session_folder
+
+    # A video file stands in for the camera (this machine has none); the record toggle is on.
+    window = MainWindow(
+        EngineSettings(camera=str(dashboard_clip), microphone=None, checkpoint=str(dashboard_checkpoint)),
+        real_engine, scan=NO_DEVICES, record_root=tmp_path,
+    )
+    qtbot.addWidget(window)
+    window.show()
+    window.source_bar.record.setChecked(True)
+    window.start_live()
+    qtbot.waitUntil(lambda: len(window.events) >= 3, timeout=60000)
+    recorded_to = window.runner.settings.record_to
+    window.stop()
+    qtbot.waitUntil(lambda: window.runner.state == "idle", timeout=20000)
+    assert is_session_folder(recorded_to)
+
+    window.open_media(recorded_to)
+    qtbot.waitUntil(lambda: len(window.events) >= 2 and window.video.frames_shown > 0, timeout=60000)
+    assert window.runner.settings.media == recorded_to and window.runner.settings.record_to is None
+    window.close()

@@ -551,11 +551,8 @@ class Engine:
         self._threads.append(window_thread)
         window_thread.start()
         for source in self.sources:
-            source.start(self.clock, self, self._source_health)
+            source.start(self.clock, self, self.report_health)
         self.report_health(StreamHealth("model", "running", details={"device": str(self.predictor.device)}))
-
-    def _source_health(self, health: StreamHealth) -> None:
-        self.report_health(health)
 
     def _build_workers(self) -> None:
         stop = self._stop
@@ -609,7 +606,9 @@ class Engine:
             if now < due - 2 * hop or now > due + 2 * hop:  # a seek, or we fell behind: catch up
                 self.stats.windows_skipped += 1 if now > due else 0
                 due = math.floor(now / hop) * hop
-            if not self._paused.is_set():
+            media_end = self.duration if self.replay else None
+            past_the_end = media_end is not None and due > media_end + hop / 2
+            if not self._paused.is_set() and not past_the_end:  # replay: no windows beyond the media
                 self._emit(due, available_by=math.inf)
             for source in self.sources:
                 if isinstance(source, MediaFileSource):

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .events import EmotionEvent, TimedWord
-from .sources import AUDIO_BLOCK, SAMPLE_RATE, AudioPacket, VideoPacket
+from .sources import SAMPLE_RATE, AudioPacket, VideoPacket
 
 FORMAT = "carat-live-session"
 FORMAT_VERSION = 1
@@ -345,7 +345,6 @@ def _read_lines(path: Path) -> tuple[list[dict[str, Any]], int]:
 
 
 __all__ = [
-    "AUDIO_BLOCK",
     "SessionError",
     "SessionReader",
     "SessionWriter",

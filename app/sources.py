@@ -10,6 +10,7 @@ truncated header) fails once with a message saying what to do. The other sources
 
 from __future__ import annotations
 
+import collections
 import math
 import os
 import queue
@@ -154,7 +155,7 @@ class Source:
         self._on_health: HealthCallback = lambda _h: None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._count_times: list[float] = []
+        self._count_times: collections.deque = collections.deque()
 
     # -- what a subclass provides --------------------------------------------------------------
     def open(self) -> None:
@@ -256,7 +257,7 @@ class Source:
         now = time.monotonic()
         self._count_times.append(now)
         while self._count_times and self._count_times[0] < now - 1.0:
-            self._count_times.pop(0)
+            self._count_times.popleft()
         self.health.fps = float(len(self._count_times))
 
 

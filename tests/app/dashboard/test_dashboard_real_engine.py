@@ -70,3 +70,24 @@ def test_a_recorded_session_folder_replays_in_the_window(qtbot, dashboard_clip, 
     qtbot.waitUntil(lambda: len(window.events) >= 2 and window.video.frames_shown > 0, timeout=60000)
     assert window.runner.settings.media == recorded_to and window.runner.settings.record_to is None
     window.close()
+
+
+@pytest.mark.slow
+def test_pause_and_seek_from_the_window_move_the_real_replay(qtbot, dashboard_clip, dashboard_checkpoint):
+    window = make_window(qtbot, EngineSettings(camera=None, microphone=None, checkpoint=str(dashboard_checkpoint)))
+    window.open_media(dashboard_clip)
+    qtbot.waitUntil(lambda: window.position > 0.5, timeout=60000)
+    window.toggle_play()  # pause
+    qtbot.wait(300)
+    paused_at = window.position
+    qtbot.wait(700)
+    assert window.position == pytest.approx(paused_at, abs=0.1)
+    after_seek: list[float] = []
+    window.runner.position.connect(after_seek.append)
+    window.seek_to(4.5)
+    window.toggle_play()  # resume
+    qtbot.waitUntil(lambda: window.position >= 5.0, timeout=10000)
+    skipped = [p for p in after_seek if paused_at + 0.3 < p < 4.0]
+    assert skipped == []  # it jumped to 4.5 s; it did not play through the middle
+    assert window.replay_bar.slider.value() >= 40
+    window.close()

@@ -71,7 +71,14 @@ class _DeviceScanner(QObject):
     done = pyqtSignal(object)  # DeviceScan
 
     def scan(self) -> None:
-        threading.Thread(target=lambda: self.done.emit(scan_devices()), name="device-scan", daemon=True).start()
+        threading.Thread(target=self._scan, name="device-scan", daemon=True).start()
+
+    def _scan(self) -> None:
+        scan = scan_devices()
+        try:
+            self.done.emit(scan)
+        except RuntimeError:  # the window closed while we were looking: nobody to tell
+            pass
 
 
 class MessageBanner(QFrame):

@@ -23,6 +23,7 @@ class Recorder:
     def __init__(self) -> None:
         self.events, self.words, self.health, self.frames, self.errors = [], [], [], [], []
         self.lock = threading.Lock()
+        self.finished = threading.Event()
 
     def callbacks(self) -> EngineCallbacks:
         def keep(store):
@@ -38,6 +39,7 @@ class Recorder:
             on_health=keep(self.health),
             on_frame=keep(self.frames),
             on_error=keep(self.errors),
+            on_finished=self.finished.set,
         )
 
     def states(self, name: str) -> list[str]:
@@ -285,3 +287,45 @@ def test_live_without_headless_and_without_a_dashboard_says_what_to_do(monkeypat
     )
     assert main.main(["live"]) == 2
     assert "live --headless" in capsys.readouterr().err
+
+
+def test_slow_face_worker_takes_the_newest_frame_so_latency_stays_bounded(
+    short_clip: Path, predictor, extractors, monkeypatch: pytest.MonkeyPatch, wait_for
+) -> None:
+    from feature_extractors.visual import FaceExtractor
+
+    real_extract = FaceExtractor.extract
+
+    def slow_extract(self, frame, **kwargs):  # noqa: ANN001, ANN003, ANN202 - a machine 5x slower than this one
+        time.sleep(0.1)
+        return real_extract(self, frame, **kwargs)
+
+    monkeypatch.setattr(FaceExtractor, "extract", slow_extract)
+    settings = EngineSettings(camera=str(short_clip), microphone=None, extra={"loop": True})
+    engine, seen = start_engine(settings, predictor, extractors)
+    try:
+        assert wait_for(lambda: engine.stats.frames_captured >= 90, 20)
+    finally:
+        stop_cleanly(engine)
+    stats = engine.stats
+    assert stats.frames_dropped > 0.4 * stats.frames_captured, "frames it had no time for were dropped"
+    assert stats.frames_processed + stats.frames_dropped >= stats.frames_captured - 2
+    assert max(list(stats.preview_latency_s)[5:]) < 0.35, "no backlog: each processed frame is a fresh one"
+    face_health = [h for h in seen.health if h.name == "face" and h.dropped]
+    assert face_health and face_health[-1].dropped > 0, "the health panel hears about the drops"
+
+
+def test_exact_replay_uses_every_frame_and_every_audio_sample(clip: Path, predictor, extractors) -> None:
+    recorder = Recorder()
+    engine = Engine(
+        EngineSettings(camera=None, microphone=None, media=str(clip), exact=True),
+        recorder.callbacks(),
+        predictor=predictor,
+        extractors=extractors,
+    )
+    engine.start()
+    assert recorder.finished.wait(60), "the replay reached its end"
+    stop_cleanly(engine)
+    assert engine.stats.frames_captured == engine.stats.frames_processed == 180
+    assert engine.stats.frames_dropped == 0
+    assert engine.stats.audio_packets == 6 * 50, "every 20 ms of audio"

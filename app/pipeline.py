@@ -400,7 +400,7 @@ class Engine:
         self._started = False
         self._finished_reported = False
         self._model_failing = False
-        self._seek_to: float | None = None
+        self._lifecycle = threading.Lock()  # start-up and stop never interleave
         self.error: str | None = None
 
     # -- EngineControl ------------------------------------------------------------------------------
@@ -424,7 +424,8 @@ class Engine:
         thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
+        with self._lifecycle:  # after this, start-up starts nothing more
+            self._stop.set()
         for source in self.sources:
             source.request_stop()
         for worker in self._workers:
@@ -438,7 +439,7 @@ class Engine:
             if thread is not threading.current_thread() and thread.ident is not None:
                 thread.join(max(0.1, deadline - time.monotonic()))
         for worker in self._workers:
-            if isinstance(worker, _FaceWorker):
+            if isinstance(worker, _FaceWorker) and not worker.thread.is_alive():
                 worker.close()
         if self.writer is not None:
             self.writer.close()
@@ -464,7 +465,6 @@ class Engine:
                 "seek works in real-time replay; exact replay processes every frame from the start"
             )
             return
-        self._seek_to = seconds
         for worker in self._workers:
             worker.inbox.clear()
         for buffer in self.buffers.values():
@@ -544,14 +544,20 @@ class Engine:
             self._stop.set()
             self._report_finished()
             return
-        self.clock.jump_to(0.0)  # session time 0: the moment capture (or replay) begins
-        for worker in self._workers:
-            worker.thread.start()
-        window_thread = threading.Thread(target=self._window_loop, name="engine-windows", daemon=True)
-        self._threads.append(window_thread)
-        window_thread.start()
-        for source in self.sources:
-            source.start(self.clock, self, self.report_health)
+        with self._lifecycle:
+            if self._stop.is_set():  # stopped while the models loaded
+                if self.writer is not None:
+                    self.writer.close()
+                    self.writer = None
+                return
+            self.clock.jump_to(0.0)  # session time 0: the moment capture (or replay) begins
+            for worker in self._workers:
+                worker.thread.start()
+            window_thread = threading.Thread(target=self._window_loop, name="engine-windows", daemon=True)
+            self._threads.append(window_thread)
+            window_thread.start()
+            for source in self.sources:
+                source.start(self.clock, self, self.report_health)
         self.report_health(StreamHealth("model", "running", details={"device": str(self.predictor.device)}))
 
     def _build_workers(self) -> None:

@@ -329,3 +329,14 @@ def test_exact_replay_uses_every_frame_and_every_audio_sample(clip: Path, predic
     assert engine.stats.frames_captured == engine.stats.frames_processed == 180
     assert engine.stats.frames_dropped == 0
     assert engine.stats.audio_packets == 6 * 50, "every 20 ms of audio"
+
+
+def test_stop_during_start_up_starts_nothing_and_leaves_no_thread(short_clip: Path, predictor) -> None:
+    settings = EngineSettings(camera=str(short_clip), microphone=None)
+    recorder = Recorder()
+    engine = Engine(settings, recorder.callbacks(), predictor=predictor)  # loads its models on start
+    engine.start()
+    time.sleep(0.2)
+    stop_cleanly(engine)
+    assert engine.stats.frames_captured == 0 and recorder.events == []
+    assert recorder.finished.is_set()

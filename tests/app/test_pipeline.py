@@ -340,3 +340,35 @@ def test_stop_during_start_up_starts_nothing_and_leaves_no_thread(short_clip: Pa
     stop_cleanly(engine)
     assert engine.stats.frames_captured == 0 and recorder.events == []
     assert recorder.finished.is_set()
+
+
+def test_engine_goes_on_while_the_camera_disappears_and_uses_it_again_when_it_returns(
+    short_clip: Path, predictor, extractors, tmp_path: Path, wait_for
+) -> None:
+    import shutil
+
+    from app.sources import RetryPolicy
+
+    camera_file = tmp_path / "camera.mkv"
+    shutil.copy(short_clip, camera_file)
+    camera = CameraSource(str(camera_file), loop=True, retry=RetryPolicy(first_delay_s=0.3, max_delay_s=0.6))
+    microphone = MediaFileSource(short_clip, loop=True, use_video=False, as_live=True, name="microphone")
+    engine, seen = start_engine(
+        EngineSettings(camera=None, microphone=None), predictor, extractors, sources=[camera, microphone]
+    )
+    try:
+        assert wait_for(lambda: len(seen.events) >= 4 and seen.events[-1].present["visual"], 20)
+        camera_file.rename(tmp_path / "unplugged.mkv")  # gone when the camera reopens at the loop point
+        assert wait_for(lambda: "retrying" in seen.states("camera"), 10)
+        assert wait_for(lambda: not seen.events[-1].present["visual"], 10), "the face stream went missing"
+        events_while_gone = len(seen.events)
+        assert wait_for(lambda: len(seen.events) >= events_while_gone + 4, 5), (
+            "events go on without the camera"
+        )
+        assert all(e.present["audio"] for e in seen.events[events_while_gone:])
+        (tmp_path / "unplugged.mkv").rename(camera_file)
+        assert wait_for(lambda: seen.events[-1].present["visual"], 15), "the face came back"
+    finally:
+        stop_cleanly(engine)
+    assert seen.states("camera")[-2:] == ["running", "stopped"]
+    assert "camera.mkv is not there" in seen.messages("camera")[0]

@@ -124,13 +124,11 @@ def supervised_contrastive_loss(
 
     The authors build several full (batch + queue)^2 matrices. Here the positive term comes from
     per-class sums (sum_j s_ij = z_i . (S_class - z_i) / t), and only the log-sum-exp needs pairs:
-    batch rows against everything and queue rows against the batch (with gradient), plus the queue
-    against itself (no gradient: both sides are constants), in chunks.
+    see `log_denominators`.
     """
     queue = queue.to(vectors.dtype)
     contrast = torch.cat([vectors, queue])  # [N, P]
     all_classes = torch.cat([classes.to(queue_classes.dtype), queue_classes])
-    batch = vectors.shape[0]
 
     # Positive term from class sums, in float64: the subtraction S - z_i must not lose digits.
     _, class_index = torch.unique(all_classes, return_inverse=True)
@@ -140,31 +138,72 @@ def supervised_contrastive_loss(
     positives = torch.bincount(class_index)[class_index] - 1  # [N]
     positive_sum = (contrast64 * (class_sums[class_index] - contrast64)).sum(-1) / temperature
 
-    # Denominator: log sum_{k != i} exp(s_ik).
-    diagonal = torch.arange(batch, device=vectors.device)
-    batch_rows = vectors @ contrast.T / temperature  # [b, N]
-    batch_rows = batch_rows.index_put((diagonal, diagonal), batch_rows.new_tensor(float("-inf")))
-    log_denominator_batch = batch_rows.logsumexp(dim=1)
-    queue_vs_batch = (queue @ vectors.T / temperature).logsumexp(dim=1)  # [K]
-    log_denominator_queue = torch.logaddexp(queue_vs_batch, queue_self_logsumexp(queue, temperature))
-    log_denominator = torch.cat([log_denominator_batch, log_denominator_queue]).double()
-
-    has_positive = positives > 0
+    log_denominator = torch.cat(log_denominators(vectors, queue, temperature)).double()
     per_anchor = torch.where(
-        has_positive, log_denominator - positive_sum / positives.clamp(min=1), torch.zeros_like(log_denominator)
+        positives > 0, log_denominator - positive_sum / positives.clamp(min=1), torch.zeros_like(log_denominator)
     )
     return per_anchor.mean().to(vectors.dtype)
 
 
+# exp() of similarities up to this bound cannot overflow float32 sums over any realistic queue.
+_SAFE_EXPONENT = 50.0
+
+
+def log_denominators(vectors: Tensor, queue: Tensor, temperature: float) -> tuple[Tensor, Tensor]:
+    """log sum_{k != i} exp(s_ik) over [batch; queue] for the batch rows and the queue rows.
+
+    With the vectors' norms bounding every s_ik well below overflow (always, for l2-normalised
+    latents), one fused pass shares the batch-queue block between batch rows and queue rows and skips
+    logsumexp's max-shift; otherwise a plain logsumexp does the same sums.
+    """
+    largest_norm = torch.cat([vectors.detach(), queue]).norm(dim=1).max()
+    if float(largest_norm) ** 2 / temperature <= _SAFE_EXPONENT:
+        return _FusedLogDenominators.apply(vectors, queue, 1.0 / temperature)
+    contrast = torch.cat([vectors, queue])
+    similarity = contrast @ contrast.T / temperature
+    similarity = similarity.masked_fill(torch.eye(len(contrast), dtype=torch.bool, device=contrast.device), float("-inf"))
+    log_denominator = similarity.logsumexp(dim=1)
+    return log_denominator[: len(vectors)], log_denominator[len(vectors) :]
+
+
+class _FusedLogDenominators(torch.autograd.Function):
+    """Forward: E_bb = exp(V V^T / t) (diagonal 0), E_bq = exp(V Q^T / t), E_qq (no gradient: both
+    sides are constants) in chunks; batch rows sum E_bb and E_bq, queue rows sum E_bq's columns and E_qq.
+    Backward, with w = grad / row sum: dV = (w_b * (E_bb V) + E_bb (w_b * V) + w_b * (E_bq Q) + E_bq (w_q * Q)) / t,
+    as matrix products against [*, P] operands, never building another [b, N] matrix."""
+
+    @staticmethod
+    def forward(ctx, vectors: Tensor, queue: Tensor, scale: float) -> tuple[Tensor, Tensor]:
+        scaled = vectors * scale
+        batch_batch = (scaled @ vectors.T).exp_()
+        batch_batch.fill_diagonal_(0.0)
+        batch_queue = (scaled @ queue.T).exp_()
+        batch_sum = batch_batch.sum(1) + batch_queue.sum(1)
+        queue_sum = batch_queue.sum(0) + _queue_self_exp_sum(queue, scale)
+        ctx.save_for_backward(vectors, queue, batch_batch, batch_queue, batch_sum, queue_sum)
+        ctx.scale = scale
+        return batch_sum.log(), queue_sum.log()
+
+    @staticmethod
+    def backward(ctx, grad_batch: Tensor, grad_queue: Tensor) -> tuple[Tensor, None, None]:
+        vectors, queue, batch_batch, batch_queue, batch_sum, queue_sum = ctx.saved_tensors
+        w_batch = (grad_batch / batch_sum)[:, None]
+        w_queue = (grad_queue / queue_sum)[:, None]
+        grad = w_batch * (batch_batch @ vectors) + batch_batch @ (w_batch * vectors)
+        grad += w_batch * (batch_queue @ queue) + batch_queue @ (w_queue * queue)
+        return grad * ctx.scale, None, None
+
+
 @torch.no_grad()
-def queue_self_logsumexp(queue: Tensor, temperature: float, chunk: int = 2048) -> Tensor:
-    """log sum_{k != i} exp(q_i . q_k / t) over the queue, for every queue entry i, in row chunks."""
+def _queue_self_exp_sum(queue: Tensor, scale: float, chunk: int = 2048) -> Tensor:
+    """sum_{k != i} exp(q_i . q_k * scale) for every queue entry i, in row chunks (bounded memory)."""
     result = torch.empty(queue.shape[0], dtype=queue.dtype, device=queue.device)
+    scaled = queue * scale
     for start in range(0, queue.shape[0], chunk):
-        rows = queue[start : start + chunk] @ queue.T / temperature
+        rows = (scaled[start : start + chunk] @ queue.T).exp_()
         index = torch.arange(rows.shape[0], device=queue.device)
-        rows[index, start + index] = float("-inf")
-        result[start : start + chunk] = rows.logsumexp(dim=1)
+        rows[index, start + index] = 0.0
+        result[start : start + chunk] = rows.sum(1)
     return result
 
 

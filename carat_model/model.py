@@ -182,6 +182,9 @@ class Carat(nn.Module):
     def __init__(self, config: CaratConfig) -> None:
         super().__init__()
         self.config = config
+        # Skip steps that are padding in every sample: exact (padded keys get exp(-10000) = 0 weight),
+        # and much faster for short live windows. Off where shapes must stay fixed (CUDA graphs).
+        self.trim_padding = True
         c = config
         labels, hidden, projection = c.num_labels, c.hidden, c.projection
 
@@ -230,6 +233,8 @@ class Carat(nn.Module):
                 x = self.aligners[m](x)
             if mask.shape[1] != x.shape[1]:
                 raise ValueError(f"{m} mask has {mask.shape[1]} steps but the {m} sequence has {x.shape[1]}")
+            if self.trim_padding:
+                x, mask = trim_trailing_padding(x, mask)
             states = self.encoders[m](x, mask)
             representations.append(self.label_attention[m](states, mask))
             present.append(mask.bool().any(dim=1))
@@ -364,6 +369,15 @@ class Carat(nn.Module):
         """Per-label decision thresholds (tuned on validation); kept in the config for checkpoints."""
         self.config = self.config.replace(label_thresholds=tuple(float(t) for t in thresholds))
         self.label_thresholds.copy_(torch.tensor(self.config.thresholds()))
+
+
+def trim_trailing_padding(x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Cut the steps after the last real step of any sample (keeping at least one)."""
+    real_steps = mask.bool().any(dim=0).nonzero()
+    length = int(real_steps[-1]) + 1 if len(real_steps) else 1
+    if length == x.shape[1]:
+        return x, mask
+    return x[:, :length], mask[:, :length]
 
 
 def check_finite(inputs: CaratInputs) -> None:

@@ -1,0 +1,206 @@
+"""Reproduce the shipped default checkpoint (models/carat_default.safetensors) from XED.
+
+    .venv/bin/python scripts/train_default.py [--xed ../shared/data/xed] [--work build/default]
+
+Steps: XED's English lines (annotated + neutral) -> our text-corpus layout with our six labels
+(joy->happy, sadness->sad, anger->angry, fear, disgust, surprise; anticipation/trust and the neutral
+lines carry none) -> `main.py prepare` (text-only windows; face and voice missing; a fixed-seed
+80/10/10 train/valid/test split by line) -> `main.py train` on the words branch only -> the chosen epoch
+with thresholds tuned on validation, saved as fp16 into models/ with the held-out metrics, and a
+logistic-regression baseline on mean sentence embeddings scored on the same split; models/MODEL_CARD.md
+is written from those figures. The held-out test lines are copied to models/xed_test.tsv, so
+`main.py prepare` + `main.py evaluate` can reproduce the card's figures anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from carat_model.config import MOSEI_LABELS  # noqa: E402
+
+PLUTCHIK_TO_OURS = {1: "angry", 3: "disgust", 4: "fear", 5: "happy", 6: "sad", 7: "surprise"}  # 2, 8: none
+CREDIT = (
+    "Öhman, E., Pàmies, M., Kajava, K. and Tiedemann, J. (2020). XED: A Multilingual Dataset for "
+    "Sentiment Analysis and Emotion Detection. COLING 2020. CC BY 4.0."
+)
+SEED = 0
+
+
+def xed_corpus(xed: Path, out: Path) -> int:
+    """Write XED as `sentence<TAB>labels` lines (our label names); returns the line count."""
+    lines = []
+    for raw in (xed / "en-annotated.tsv").read_text(encoding="utf-8").splitlines():
+        sentence, _, ids = raw.rpartition("\t")
+        names = sorted({PLUTCHIK_TO_OURS[i] for i in map(int, ids.split(",")) if i in PLUTCHIK_TO_OURS})
+        lines.append(f"{_clean(sentence)}\t{','.join(names)}")
+    for raw in (xed / "neu_en.txt").read_text(encoding="utf-8").splitlines():
+        _, _, sentence = raw.partition("\t")
+        lines.append(f"{_clean(sentence)}\t")
+    lines = [line for line in lines if line.split("\t")[0].strip()]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(lines)
+
+
+def _clean(sentence: str) -> str:
+    return " ".join(sentence.replace("\t", " ").split())
+
+
+def default_config():
+    """A modest CARAT for the words branch: trains in minutes on two CPU cores. Visual and acoustic
+    encoders exist (the checkpoint has the live FeatureSpec's sizes) but are never trained or used."""
+    from carat_model import CaratConfig
+    from feature_extractors.spec import default_feature_spec
+    from trainer.prepare import DEFAULT_WINDOW
+
+    dims = default_feature_spec().dims
+    return CaratConfig(
+        text_dim=dims["text"],
+        visual_dim=dims["visual"],
+        audio_dim=dims["audio"],
+        aligned=DEFAULT_WINDOW.aligned,
+        text_max_len=DEFAULT_WINDOW.text_steps,
+        visual_max_len=DEFAULT_WINDOW.text_steps,
+        audio_max_len=DEFAULT_WINDOW.text_steps,
+        text_layers=2,
+        visual_layers=1,
+        audio_layers=1,
+        hidden=64,
+        intermediate=128,
+        heads=4,
+        projection=32,
+        queue_size=1024,
+        dropout=0.1,
+        labels=MOSEI_LABELS,
+    )
+
+
+def train_settings(epochs: int):
+    from trainer.loop import TrainSettings
+
+    return TrainSettings(
+        epochs=epochs,
+        batch_size=64,
+        lr=1e-3,
+        warmup=0.1,
+        seed=SEED,
+        absent_modalities=("visual", "audio"),  # never trained: the predictor will not let them vote
+        progress=True,
+    )
+
+
+def baseline_metrics(dataset) -> dict:
+    """Logistic regression on each sample's mean word embedding (same features, same split), one
+    classifier per label, thresholds tuned on validation like CARAT's."""
+    from sklearn.linear_model import LogisticRegression
+
+    from trainer.metrics import compute_metrics, tune_thresholds
+
+    def mean_embedding(split):
+        weights = split.text_mask[:, :, None]
+        return (split.text * weights).sum(1) / np.maximum(weights.sum(1), 1.0)
+
+    train, valid, test = (dataset.split(s) for s in ("train", "valid", "test"))
+    x_train, x_valid, x_test = map(mean_embedding, (train, valid, test))
+    valid_scores = np.zeros_like(valid.labels)
+    test_scores = np.zeros_like(test.labels)
+    for label in range(train.labels.shape[1]):
+        classifier = LogisticRegression(max_iter=2000, C=1.0).fit(x_train, train.labels[:, label])
+        valid_scores[:, label] = classifier.predict_proba(x_valid)[:, 1]
+        test_scores[:, label] = classifier.predict_proba(x_test)[:, 1]
+    thresholds = tune_thresholds(valid.labels, valid_scores)
+    metrics = compute_metrics(test.labels, test_scores > np.asarray(thresholds))
+    return {"thresholds": thresholds, **metrics.as_dict()}
+
+
+def held_out_lines(corpus: Path, out: Path, seed: int) -> int:
+    """Copy the test split's lines (the same assignment prepare made) to `out`."""
+    from trainer.prepare import split_of
+
+    kept = []
+    for number, line in enumerate(corpus.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip() and split_of(f"{corpus.name}:{number}", seed, 0.1, 0.1) == "test":
+            kept.append(line)
+    out.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return len(kept)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--xed", type=Path, default=ROOT.parent / "shared" / "data" / "xed")
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "default")
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=ROOT / "models")
+    args = parser.parse_args()
+    import torch
+
+    from carat_model import load_checkpoint, save_checkpoint
+    from trainer.datasets import load_prepared_dataset
+    from trainer.loop import fit, predict_scores
+    from trainer.metrics import compute_metrics
+    from trainer.prepare import prepare_dataset
+
+    started = time.time()
+    corpus = args.work / "xed_corpus.tsv"
+    print(f"XED lines: {xed_corpus(args.xed, corpus)}")
+    summary = prepare_dataset(corpus, args.work / "xed_prepared", seed=SEED, workers=args.workers, chunk_size=1024)
+    print(f"prepared: {summary.samples}, skipped {len(summary.failures)} ({time.time() - started:.0f} s)")
+    dataset = load_prepared_dataset(args.work / "xed_prepared")
+
+    torch.set_num_threads(2)
+    settings = train_settings(args.epochs)
+    result = fit(dataset, default_config(), settings, args.work / "run")
+    model, info = load_checkpoint(result.checkpoint)
+    training_seconds = time.time() - started
+
+    # Ship fp16; the card's figures are those of the shipped (fp16) weights.
+    args.out.mkdir(parents=True, exist_ok=True)
+    target = args.out / "carat_default.safetensors"
+    save_checkpoint(target, model, feature_spec=info.feature_spec, extra=info.extra, dtype=torch.float16)
+    shipped, _ = load_checkpoint(target)
+    test = dataset.split("test")
+    scores = predict_scores(shipped, test)
+    carat = compute_metrics(test.labels, scores > np.asarray(shipped.config.thresholds())).as_dict()
+    baseline = baseline_metrics(dataset)
+    extra = dict(info.extra)
+    extra.update(
+        trained_modalities=["text"],
+        data="XED English subtitle lines (annotated + neutral), text only",
+        data_license="CC BY 4.0",
+        data_credit=CREDIT,
+        split={"seed": SEED, "samples": summary.samples, "valid_fraction": 0.1, "test_fraction": 0.1},
+        test_metrics_fp16=carat,
+        baseline_test_metrics=baseline,
+    )
+    extra.pop("dataset_source", None)  # a path on the training machine
+    save_checkpoint(target, shipped, feature_spec=info.feature_spec, extra=extra, dtype=torch.float16)
+    lines = held_out_lines(corpus, args.out / "xed_test.tsv", SEED)
+    figures = {
+        "carat": carat,
+        "baseline": baseline,
+        "thresholds": list(shipped.config.thresholds()),
+        "labels": list(shipped.config.labels),
+        "samples": summary.samples,
+        "held_out_lines": lines,
+        "best_epoch": result.best_epoch,
+        "epochs": settings.epochs,
+        "minutes": round(training_seconds / 60, 1),
+        "config": shipped.config.to_dict(),
+    }
+    (args.out / "default_metrics.json").write_text(json.dumps(figures, indent=1), encoding="utf-8")
+    print(json.dumps({k: figures[k] for k in ("carat", "baseline", "samples", "best_epoch")}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

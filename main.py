@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "replay": "app.replay_cli",
     "devices": "app.devices_cli",
     "extract": "feature_extractors.extract_cli",
+    "prepare": "trainer.prepare_cli",
 }
 
 DESCRIPTION = (

@@ -20,9 +20,7 @@ def full_matrix_supervised_contrastive_loss(
     anchor_dot_contrast = features @ features.T / temperature
     logits_max, _ = anchor_dot_contrast.max(dim=1, keepdim=True)
     logits = anchor_dot_contrast - logits_max.detach()
-    logits_mask = torch.scatter(
-        torch.ones_like(mask), 1, torch.arange(features.shape[0]).view(-1, 1), 0
-    )
+    logits_mask = torch.scatter(torch.ones_like(mask), 1, torch.arange(features.shape[0]).view(-1, 1), 0)
     mask = mask * logits_mask
     exp_logits = torch.exp(logits) * logits_mask
     log_prob = logits - torch.log(exp_logits.sum(1, keepdim=True))
@@ -32,9 +30,7 @@ def full_matrix_supervised_contrastive_loss(
 
 
 @torch.no_grad()
-def looped_prototype_update(
-    pos: Tensor, neg: Tensor, latent: Tensor, labels: Tensor, momentum: float
-) -> None:
+def looped_prototype_update(pos: Tensor, neg: Tensor, latent: Tensor, labels: Tensor, momentum: float) -> None:
     """pos/neg [3, C, P], latent [B, 3, C, P]: one sample, modality and label at a time."""
     z = F.normalize(latent, dim=-1)
     for b in range(latent.shape[0]):

@@ -42,8 +42,12 @@ def make_inputs(config: CaratConfig, batch: int, real_steps: int = STEPS, device
         return torch.randn(batch, STEPS, dim, generator=generator)
 
     inputs = CaratInputs(
-        features(config.text_dim), mask.clone(), features(config.visual_dim), mask.clone(),
-        features(config.audio_dim), mask.clone(),
+        features(config.text_dim),
+        mask.clone(),
+        features(config.visual_dim),
+        mask.clone(),
+        features(config.audio_dim),
+        mask.clone(),
     )
     return inputs.to(device)
 
@@ -120,13 +124,18 @@ def loss_timings(model: Carat, inputs: CaratInputs, labels: torch.Tensor, repeat
         leaf = vectors.detach().requires_grad_()
         full_matrix_supervised_contrastive_loss(leaf, classes, queue, queue_classes, temperature).backward()
         looped_prototype_update(
-            model.pos_prototypes.clone(), model.neg_prototypes.clone(), output.latent, labels,
+            model.pos_prototypes.clone(),
+            model.neg_prototypes.clone(),
+            output.latent,
+            labels,
             model.config.prototype_momentum,
         )
 
     with torch.no_grad():
         ours_value = float(supervised_contrastive_loss(vectors, classes, queue, queue_classes, temperature))
-        authors_value = float(full_matrix_supervised_contrastive_loss(vectors, classes, queue, queue_classes, temperature))
+        authors_value = float(
+            full_matrix_supervised_contrastive_loss(vectors, classes, queue, queue_classes, temperature)
+        )
     return {
         "anchors": vectors.shape[0] + queue.shape[0],
         "loss_ours_s": median_seconds(ours, repeats),
@@ -149,7 +158,9 @@ def cpu_benchmark(threads: int, repeats: int) -> dict[str, float]:
 
     results: dict[str, float] = {"threads": threads}
     with PeakRss() as memory:
-        results["train_step_s"] = median_seconds(lambda: training_step(model, optimizer, inputs, labels), repeats, warmup=0)
+        results["train_step_s"] = median_seconds(
+            lambda: training_step(model, optimizer, inputs, labels), repeats, warmup=0
+        )
     results["train_step_peak_rss_mib"] = memory.peak / 2**20
     results["train_step_rss_growth_mib"] = (memory.peak - memory.baseline) / 2**20
     results.update(loss_timings(model, inputs, labels, repeats))
@@ -206,24 +217,43 @@ def cuda_benchmark(repeats: int) -> dict[str, float]:
 
 def print_table(results: dict[str, float]) -> None:
     rows = [
-        ("training step, batch 64", f"{results['train_step_s']:.2f} s", f"{AUTHORS_TRAIN_STEP_S:.1f} s (issue)",
-         f"{AUTHORS_TRAIN_STEP_S / results['train_step_s']:.1f}x"),
-        (f"contrastive loss + prototypes ({results['anchors']} anchors)", f"{results['loss_ours_s']:.3f} s",
-         f"{results['loss_authors_style_s']:.3f} s (this run)",
-         f"{results['loss_authors_style_s'] / results['loss_ours_s']:.1f}x"),
-        ("inference, batch 1, 50 real steps", f"{results['infer_b1_ms']:.2f} ms", f"{AUTHORS_INFER_B1_MS:.0f} ms (issue)",
-         f"{AUTHORS_INFER_B1_MS / results['infer_b1_ms']:.1f}x"),
-        ("inference, batch 1, 20 real of 50 steps", f"{results['infer_b1_20_of_50_steps_ms']:.2f} ms",
-         f"{AUTHORS_INFER_B1_MS:.0f} ms (issue)", f"{AUTHORS_INFER_B1_MS / results['infer_b1_20_of_50_steps_ms']:.1f}x"),
+        (
+            "training step, batch 64",
+            f"{results['train_step_s']:.2f} s",
+            f"{AUTHORS_TRAIN_STEP_S:.1f} s (issue)",
+            f"{AUTHORS_TRAIN_STEP_S / results['train_step_s']:.1f}x",
+        ),
+        (
+            f"contrastive loss + prototypes ({results['anchors']} anchors)",
+            f"{results['loss_ours_s']:.3f} s",
+            f"{results['loss_authors_style_s']:.3f} s (this run)",
+            f"{results['loss_authors_style_s'] / results['loss_ours_s']:.1f}x",
+        ),
+        (
+            "inference, batch 1, 50 real steps",
+            f"{results['infer_b1_ms']:.2f} ms",
+            f"{AUTHORS_INFER_B1_MS:.0f} ms (issue)",
+            f"{AUTHORS_INFER_B1_MS / results['infer_b1_ms']:.1f}x",
+        ),
+        (
+            "inference, batch 1, 20 real of 50 steps",
+            f"{results['infer_b1_20_of_50_steps_ms']:.2f} ms",
+            f"{AUTHORS_INFER_B1_MS:.0f} ms (issue)",
+            f"{AUTHORS_INFER_B1_MS / results['infer_b1_20_of_50_steps_ms']:.1f}x",
+        ),
     ]
     print(f"CARAT model benchmark: aligned MOSEI preset, {results['threads']} CPU threads, torch {torch.__version__}")
     print(f"{'':<48} {'ours':>10}   {'authors':>22}   {'speed-up':>8}")
     for name, ours, theirs, ratio in rows:
         print(f"{name:<48} {ours:>10}   {theirs:>22}   {ratio:>8}")
-    print(f"contrastive loss value {results['loss_value']:.6f}; ours vs the authors' way: "
-          f"|difference| = {results['loss_value_difference']:.2e}")
-    print(f"training step peak RSS {results['train_step_peak_rss_mib']:.0f} MiB "
-          f"(+{results['train_step_rss_growth_mib']:.0f} MiB over the steady state)")
+    print(
+        f"contrastive loss value {results['loss_value']:.6f}; ours vs the authors' way: "
+        f"|difference| = {results['loss_value_difference']:.2e}"
+    )
+    print(
+        f"training step peak RSS {results['train_step_peak_rss_mib']:.0f} MiB "
+        f"(+{results['train_step_rss_growth_mib']:.0f} MiB over the steady state)"
+    )
     for key, value in results.items():
         if key.startswith("cuda_"):
             print(f"{key}: {value:.3f}")

@@ -119,7 +119,9 @@ def load_checkpoint(
         check_compatible(info.config, expected, source=str(path))
     model = Carat(info.config)
     tensors = load_file(str(path))
-    load_state_dict_checked(model, {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}, str(path))
+    load_state_dict_checked(
+        model, {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}, str(path)
+    )
     return model.to(device), info
 
 

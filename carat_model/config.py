@@ -60,9 +60,7 @@ class CaratConfig:
         if self.hidden % self.heads:
             raise ValueError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads})")
         if self.label_thresholds is not None and len(self.label_thresholds) != len(self.labels):
-            raise ValueError(
-                f"{len(self.label_thresholds)} label thresholds for {len(self.labels)} labels"
-            )
+            raise ValueError(f"{len(self.label_thresholds)} label thresholds for {len(self.labels)} labels")
         # JSON gives lists; keep the dataclass hashable and comparable.
         object.__setattr__(self, "labels", tuple(self.labels))
         if self.label_thresholds is not None:

@@ -161,7 +161,9 @@ def log_denominators(vectors: Tensor, queue: Tensor, temperature: float) -> tupl
         return _FusedLogDenominators.apply(vectors, queue, 1.0 / temperature)
     contrast = torch.cat([vectors, queue])
     similarity = contrast @ contrast.T / temperature
-    similarity = similarity.masked_fill(torch.eye(len(contrast), dtype=torch.bool, device=contrast.device), float("-inf"))
+    similarity = similarity.masked_fill(
+        torch.eye(len(contrast), dtype=torch.bool, device=contrast.device), float("-inf")
+    )
     log_denominator = similarity.logsumexp(dim=1)
     return log_denominator[: len(vectors)], log_denominator[len(vectors) :]
 

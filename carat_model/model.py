@@ -217,9 +217,7 @@ class Carat(nn.Module):
         self.register_buffer("queue_labels", torch.full((c.queue_size,), -1.0))
         self.register_buffer("queue_ptr", torch.zeros(1, dtype=torch.long))
         # Derived from the config (which the checkpoint header stores), so not saved with the weights.
-        self.register_buffer(
-            "label_thresholds", torch.tensor(c.thresholds(), dtype=torch.float32), persistent=False
-        )
+        self.register_buffer("label_thresholds", torch.tensor(c.thresholds(), dtype=torch.float32), persistent=False)
 
     # -- pieces of the forward pass -------------------------------------------------------------
 
@@ -345,12 +343,15 @@ class Carat(nn.Module):
         z = F.normalize(latent.float(), dim=-1)  # [B, 3, C, P]
         positive = labels.bool()[:, None, :].expand(-1, 3, -1)  # [B, 3, C]
         usable = present[:, :, None].expand_as(positive) if present is not None else torch.ones_like(positive)
-        for prototypes, selected in ((self.pos_prototypes, positive & usable), (self.neg_prototypes, ~positive & usable)):
+        for prototypes, selected in (
+            (self.pos_prototypes, positive & usable),
+            (self.neg_prototypes, ~positive & usable),
+        ):
             selected = selected.to(z.dtype)
             count = selected.sum(0)  # [3, C]
             later = count - selected.cumsum(0)  # updates after sample b's own
             weights = selected * (1 - mu) * mu**later  # [B, 3, C]
-            prototypes.mul_(mu**count[..., None]).add_((weights[..., None] * z).sum(0))
+            prototypes.mul_(mu ** count[..., None]).add_((weights[..., None] * z).sum(0))
 
     @torch.no_grad()
     def enqueue(self, vectors: Tensor, classes: Tensor) -> None:
@@ -393,4 +394,3 @@ def check_finite(inputs: CaratInputs) -> None:
 
 def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
-

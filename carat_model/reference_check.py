@@ -80,7 +80,9 @@ def compare(reference: dict) -> list[Difference]:
     update_training_state(model, output, labels, loss)
     expected = reference["train"]
     differences.append(Difference("train.loss", _largest(loss.total.detach(), expected["loss"]), LOSS_TOLERANCE))
-    differences.append(Difference("train.scores", _largest(output.scores.detach(), expected["scores"]), SCORE_TOLERANCE))
+    differences.append(
+        Difference("train.scores", _largest(output.scores.detach(), expected["scores"]), SCORE_TOLERANCE)
+    )
     after = expected["buffers_after"]
     for i, m in enumerate(MODALITIES):
         for kind, ours in (("pos", model.pos_prototypes), ("neg", model.neg_prototypes)):

@@ -20,9 +20,21 @@ def reference() -> dict:
 def small_config(**changes) -> CaratConfig:
     """A CARAT small enough for fast tests, with every part of the real one."""
     base = CaratConfig(
-        text_dim=12, visual_dim=7, audio_dim=5, text_max_len=16, visual_max_len=16, audio_max_len=16,
-        text_layers=2, visual_layers=1, audio_layers=1, hidden=16, intermediate=16, heads=2,
-        projection=8, queue_size=64, dropout=0.0,
+        text_dim=12,
+        visual_dim=7,
+        audio_dim=5,
+        text_max_len=16,
+        visual_max_len=16,
+        audio_max_len=16,
+        text_layers=2,
+        visual_layers=1,
+        audio_layers=1,
+        hidden=16,
+        intermediate=16,
+        heads=2,
+        projection=8,
+        queue_size=64,
+        dropout=0.0,
     )
     return base.replace(**changes)
 
@@ -36,7 +48,10 @@ def random_inputs(config: CaratConfig, batch: int = 3, steps: int = 10, seed: in
         return torch.randn(batch, steps, dim, generator=generator)
 
     return CaratInputs(
-        text=features(config.text_dim), text_mask=mask.clone(),
-        visual=features(config.visual_dim), visual_mask=mask.clone(),
-        audio=features(config.audio_dim), audio_mask=mask.clone(),
+        text=features(config.text_dim),
+        text_mask=mask.clone(),
+        visual=features(config.visual_dim),
+        visual_mask=mask.clone(),
+        audio=features(config.audio_dim),
+        audio_mask=mask.clone(),
     )

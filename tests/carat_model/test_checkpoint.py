@@ -33,7 +33,9 @@ def trained_looking_model(config=None) -> Carat:
 def test_round_trip_is_bit_exact_with_config_spec_and_extra(tmp_path):
     model = trained_looking_model()
     spec = {"version": 1, "visual": {"dim": 7}}
-    path = save_checkpoint(tmp_path / "model.safetensors", model, feature_spec=spec, extra={"trained_modalities": ["text"]})
+    path = save_checkpoint(
+        tmp_path / "model.safetensors", model, feature_spec=spec, extra={"trained_modalities": ["text"]}
+    )
     loaded, info = load_checkpoint(path)
     assert info.config == model.config
     assert info.feature_spec == spec and info.extra == {"trained_modalities": ["text"]}
@@ -66,8 +68,8 @@ def test_checkpoint_for_other_feature_sizes_is_refused_naming_both_sizes(tmp_pat
 
 
 def test_tensor_shapes_that_disagree_with_the_header_name_both_shapes(tmp_path):
-    from safetensors.torch import load_file, save_file
     from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
 
     path = save_checkpoint(tmp_path / "model.safetensors", Carat(small_config()))
     with safe_open(str(path), framework="pt") as handle:
@@ -75,7 +77,9 @@ def test_tensor_shapes_that_disagree_with_the_header_name_both_shapes(tmp_path):
     tensors = load_file(str(path))
     tensors["encoders.visual.embed.weight"] = torch.zeros(16, 9)
     save_file(tensors, str(path), metadata=metadata)
-    with pytest.raises(CheckpointError, match=r"encoders\.visual\.embed\.weight has shape \(16, 9\) but this model expects \(16, 7\)"):
+    with pytest.raises(
+        CheckpointError, match=r"encoders\.visual\.embed\.weight has shape \(16, 9\) but this model expects \(16, 7\)"
+    ):
         load_checkpoint(path)
 
 

@@ -21,7 +21,10 @@ def slow_supervised_contrastive_loss(vectors, classes, queue, queue_classes, tem
         if not positives:
             continue  # counts 0, still in the mean
         log_denominator = torch.logsumexp(torch.stack([everything[i] @ everything[k] / temperature for k in others]), 0)
-        total = total - torch.stack([everything[i] @ everything[j] / temperature - log_denominator for j in positives]).mean()
+        total = (
+            total
+            - torch.stack([everything[i] @ everything[j] / temperature - log_denominator for j in positives]).mean()
+        )
     return total / len(everything)
 
 
@@ -109,10 +112,13 @@ def test_objective_parts_are_finite_and_weighted_into_the_total():
     loss = carat_objective(model, model(inputs), labels, torch.Generator().manual_seed(0))
     assert all(torch.isfinite(v) for v in loss.parts.values())
     expected = (
-        config.lsr_clf_weight * loss.parts["clf_lsr"] + config.aug_clf_weight * loss.parts["clf_aug"]
+        config.lsr_clf_weight * loss.parts["clf_lsr"]
+        + config.aug_clf_weight * loss.parts["clf_aug"]
         + config.total_clf_weight * (loss.parts["clf_beta"] + loss.parts["aggregation"])
-        + config.shuffle_clf_weight * loss.parts["shuffle"] + config.recon_mse_weight * loss.parts["recon_mse"]
-        + config.aug_mse_weight * loss.parts["aug_mse"] + config.contrastive_weight * loss.parts["contrastive"]
+        + config.shuffle_clf_weight * loss.parts["shuffle"]
+        + config.recon_mse_weight * loss.parts["recon_mse"]
+        + config.aug_mse_weight * loss.parts["aug_mse"]
+        + config.contrastive_weight * loss.parts["contrastive"]
     )
     torch.testing.assert_close(loss.total, expected)
     assert loss.parts["shuffle"] > 0

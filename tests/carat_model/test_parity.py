@@ -61,7 +61,9 @@ def test_loss_gradient_reaches_every_trained_parameter(reference):
 def test_check_reference_command_passes_on_the_shared_file():
     result = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), "check-reference", str(ALIGNED_REFERENCE)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "eval.scores" in result.stdout and "all within tolerance" in result.stdout
@@ -74,7 +76,9 @@ def test_check_reference_command_fails_when_the_reference_disagrees(reference, t
     torch.save(tampered, path)
     result = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), "check-reference", str(path)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 1
     assert "FAIL" in result.stdout and "eval.scores" in result.stdout.split("beyond tolerance")[1]
@@ -124,9 +128,12 @@ def test_unaligned_import_runs_the_soft_aligner_on_500_step_inputs():
     from carat_model import CaratInputs
 
     inputs = CaratInputs(
-        text=torch.randn(batch, 50, 300, generator=generator), text_mask=torch.ones(batch, 50),
-        visual=torch.randn(batch, 500, 35, generator=generator), visual_mask=torch.ones(batch, 500),
-        audio=torch.randn(batch, 500, 74, generator=generator), audio_mask=torch.ones(batch, 500),
+        text=torch.randn(batch, 50, 300, generator=generator),
+        text_mask=torch.ones(batch, 50),
+        visual=torch.randn(batch, 500, 35, generator=generator),
+        visual_mask=torch.ones(batch, 500),
+        audio=torch.randn(batch, 500, 74, generator=generator),
+        audio_mask=torch.ones(batch, 500),
     )
     with torch.no_grad():
         output = model(inputs)
@@ -146,9 +153,9 @@ def test_soft_aligner_mixes_input_steps_by_the_lstm_softmax_without_the_blank():
     x = torch.randn(2, 6, 3)
     scores, _ = aligner.lstm(x)  # [2, 6, 5]
     weights = scores.softmax(-1)[..., 1:]  # blank dropped: [2, 6, 4]
-    expected = torch.stack([
-        torch.stack([sum(weights[b, l, t] * x[b, l] for l in range(6)) for t in range(4)]) for b in range(2)
-    ])
+    expected = torch.stack(
+        [torch.stack([sum(weights[b, step, t] * x[b, step] for step in range(6)) for t in range(4)]) for b in range(2)]
+    )
     torch.testing.assert_close(aligner(x), expected)
 
 
@@ -157,19 +164,39 @@ def test_check_reference_works_for_an_unaligned_file_of_another_batch_size(tmp_p
     shared set is aligned): the command reads its config, imports, runs both passes and compares."""
     state = authors_state_dict_from_table("unaligned")
     authors_config = {
-        "num_classes": 6, "aligned": False, "proto_m": 0.99, "text_dim": 300, "video_dim": 35, "audio_dim": 74,
-        "hidden_size": 256, "proj_size": 64, "moco_queue": 8192, "binary_threshold": 0.25,
-        "text_num_hidden_layers": 6, "visual_num_hidden_layers": 4, "audio_num_hidden_layers": 4,
-        "lsr_clf_weight": 0.01, "recon_clf_weight": 0.0, "aug_clf_weight": 0.1, "cl_weight": 1.0,
-        "aug_mse_weight": 1.0, "beta_mse_weight": 0.0, "recon_mse_weight": 1.0, "total_aug_clf_weight": 1.0,
-        "shuffle_aug_clf_weight": 0.0, "unaligned_mask_same_length": False,
+        "num_classes": 6,
+        "aligned": False,
+        "proto_m": 0.99,
+        "text_dim": 300,
+        "video_dim": 35,
+        "audio_dim": 74,
+        "hidden_size": 256,
+        "proj_size": 64,
+        "moco_queue": 8192,
+        "binary_threshold": 0.25,
+        "text_num_hidden_layers": 6,
+        "visual_num_hidden_layers": 4,
+        "audio_num_hidden_layers": 4,
+        "lsr_clf_weight": 0.01,
+        "recon_clf_weight": 0.0,
+        "aug_clf_weight": 0.1,
+        "cl_weight": 1.0,
+        "aug_mse_weight": 1.0,
+        "beta_mse_weight": 0.0,
+        "recon_mse_weight": 1.0,
+        "total_aug_clf_weight": 1.0,
+        "shuffle_aug_clf_weight": 0.0,
+        "unaligned_mask_same_length": False,
     }
     batch = 2
     generator = torch.Generator().manual_seed(2)
     inputs = {
-        "text": torch.randn(batch, 50, 300, generator=generator), "text_mask": torch.ones(batch, 50, dtype=torch.long),
-        "visual": torch.randn(batch, 500, 35, generator=generator), "visual_mask": torch.ones(batch, 500, dtype=torch.long),
-        "audio": torch.randn(batch, 500, 74, generator=generator), "audio_mask": torch.ones(batch, 500, dtype=torch.long),
+        "text": torch.randn(batch, 50, 300, generator=generator),
+        "text_mask": torch.ones(batch, 50, dtype=torch.long),
+        "visual": torch.randn(batch, 500, 35, generator=generator),
+        "visual_mask": torch.ones(batch, 500, dtype=torch.long),
+        "audio": torch.randn(batch, 500, 74, generator=generator),
+        "audio_mask": torch.ones(batch, 500, dtype=torch.long),
         "labels": torch.tensor([[1.0, 0, 0, 1, 0, 0], [0, 1, 0, 0, 0, 1]]),
     }
     reference = {"state_dict": state, "config": authors_config, "inputs": inputs}
@@ -185,14 +212,23 @@ def test_check_reference_works_for_an_unaligned_file_of_another_batch_size(tmp_p
     output = model(carat_inputs)
     loss = carat_objective(model, output, labels)
     update_training_state(model, output, labels, loss)
-    after = {f"{m}_{k}_protos": getattr(model, f"{k}_prototypes")[i].clone() for i, m in enumerate(MODALITIES) for k in ("pos", "neg")}
-    after.update(queue=model.queue.clone(), queue_label=model.queue_labels[:, None].clone(), queue_ptr=model.queue_ptr.clone())
+    after = {
+        f"{m}_{k}_protos": getattr(model, f"{k}_prototypes")[i].clone()
+        for i, m in enumerate(MODALITIES)
+        for k in ("pos", "neg")
+    }
+    after.update(
+        queue=model.queue.clone(), queue_label=model.queue_labels[:, None].clone(), queue_ptr=model.queue_ptr.clone()
+    )
     reference["train"] = {"loss": loss.total.detach(), "scores": output.scores.detach(), "buffers_after": after}
     assert all(d.ok for d in compare(reference))
     path = tmp_path / "unaligned.pt"
     torch.save(reference, path)
     result = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "check-reference", str(path)], capture_output=True, text=True, timeout=300
+        [sys.executable, str(ROOT / "main.py"), "check-reference", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "unaligned, batch 2" in result.stdout

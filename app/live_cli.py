@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 
 from .control import EngineCallbacks, EngineSettings
 from .events import EmotionEvent, StreamHealth, TimedWord
@@ -16,7 +18,10 @@ from .events import EmotionEvent, StreamHealth, TimedWord
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--headless", action="store_true", help="no window: print events to the terminal")
     parser.add_argument(
-        "--camera", default="0", help="camera index, video file or stream URL; 'none' for no camera"
+        "--camera",
+        default=None,
+        help="camera index, video file or stream URL; 'none' for no camera "
+        "(default: the first camera; with none, the window replays the bundled sample clip)",
     )
     parser.add_argument(
         "--microphone", default="default", help="sounddevice input device; 'none' for no microphone"
@@ -39,7 +44,7 @@ def settings_from(args: argparse.Namespace) -> EngineSettings:
         return int(value) if value.isdigit() else value
 
     return EngineSettings(
-        camera=device(args.camera),
+        camera=device(args.camera if args.camera is not None else "0"),
         microphone=device(args.microphone),
         checkpoint=args.checkpoint,
         record_to=args.record,
@@ -47,8 +52,36 @@ def settings_from(args: argparse.Namespace) -> EngineSettings:
     )
 
 
+def has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM") or sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def first_run_settings(args: argparse.Namespace, settings: EngineSettings) -> EngineSettings:
+    """No camera asked for and none attached: replay the bundled sample so the app shows what it does
+    (the window's pickers still offer live mode when a camera appears)."""
+    if args.camera is not None:
+        return settings
+    from .defaults import sample_clip
+    from .sources import list_cameras
+
+    if list_cameras() or not sample_clip().is_file():
+        return settings
+    print(f"no camera found: replaying the bundled sample {sample_clip()}", file=sys.stderr)
+    return replace(settings, camera=None, microphone=None, media=str(sample_clip()))
+
+
 def run(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
+    settings = first_run_settings(args, settings_from(args))
+    if not args.headless and not has_display():
+        print(
+            "no display found (DISPLAY/WAYLAND_DISPLAY unset), so the dashboard cannot open; running headless. "
+            "On a desktop, `./start.sh` opens the window; here, `main.py live --headless` or "
+            "`main.py replay FILE` work too.",
+            file=sys.stderr,
+        )
+        args.headless = True
     if not args.headless:
         if importlib.util.find_spec("app.dashboard") is None or not hasattr(
             importlib.import_module("app.dashboard"), "launch"

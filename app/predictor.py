@@ -36,7 +36,9 @@ from carat_model import (
 )
 from carat_model.config import MODALITIES
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "models" / "carat_default.safetensors"
+from .defaults import default_checkpoint
+
+DEFAULT_CHECKPOINT = default_checkpoint()
 
 
 class PredictorError(RuntimeError):

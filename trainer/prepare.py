@@ -2,7 +2,8 @@
 
 Inputs (`read_items`):
 - a CSV with columns `path,start,end,labels` (start/end in seconds, optional; labels by name separated by
-  `;` or `,` inside the cell, empty or "neutral" for none) over video, audio or `.txt` files;
+  `;` or `,` inside the cell, empty or "neutral" for none) over video, audio or `.txt` files, and an
+  optional `split` column (train/valid/test) for data whose split is given;
 - a text corpus: one sample a line, `sentence<TAB>labels` (labels comma-separated names);
 - a folder whose sub-folders are named by label (`happy/`, `sad/` ... `neutral/`), holding media or `.txt`.
 
@@ -82,6 +83,7 @@ class Item:
     start: float | None = None
     end: float | None = None
     text: str | None = None
+    split: str | None = None  # given by the input (a CSV `split` column); else drawn from the key
 
 
 @dataclass
@@ -136,8 +138,13 @@ def _csv_items(path: Path, labels: tuple[str, ...]) -> list[Item]:
             end = _seconds(row.get("end", ""), where)
             if start is not None and end is not None and end <= start:
                 raise PrepareError(f"{where}: end ({end}) must be after start ({start})")
+            split = row.get("split") or None
+            if split is not None and split not in SPLITS:
+                raise PrepareError(f"{where}: split '{split}' is not one of {list(SPLITS)}")
             key = f"{row['path']}@{start}-{end}"
-            items.append(Item(key, parse_labels(row["labels"], labels, where), str(media), start, end))
+            items.append(
+                Item(key, parse_labels(row["labels"], labels, where), str(media), start, end, split=split)
+            )
     return items
 
 
@@ -363,7 +370,7 @@ def prepare_dataset(
     }
     _check_or_write_settings(out / SETTINGS_FILE, settings)
     splits = [
-        only_split or split_of(item.key, seed, valid_fraction, test_fraction) for item in items
+        only_split or item.split or split_of(item.key, seed, valid_fraction, test_fraction) for item in items
     ]
     chunks = range((len(items) + chunk_size - 1) // chunk_size)
     done = {n for n in chunks if (parts_dir / f"part-{n:06d}.json").is_file()}
@@ -412,7 +419,8 @@ def _map_jobs(jobs: list[_ChunkJob], workers: int) -> Iterator[tuple[int, int, l
 def _merge_parts(
     out: Path, chunks: int, labels: tuple[str, ...], shape: WindowShape, feature_spec: dict[str, Any]
 ) -> dict[str, int]:
-    """Concatenate every part into train/valid/test (each written, empty if it has no sample)."""
+    """Concatenate every part into its split. An empty train split is still written (the reader needs
+    one, e.g. for a test-only dataset to evaluate on); an empty valid or test split is left out."""
     per_split: dict[str, dict[str, list[np.ndarray]]] = {s: {} for s in SPLITS}
     for number in range(chunks):
         part = out / PARTS_DIR / f"part-{number:06d}"
@@ -434,7 +442,7 @@ def _merge_parts(
     for split, arrays in per_split.items():
         if arrays:
             result[split] = FeatureSplit(**{k: np.concatenate(v) for k, v in arrays.items()})
-        else:  # an empty split keeps the dataset readable (the reader needs train, the trainer valid)
+        elif split == "train":
             empty = {m: np.zeros((0, steps[m], dims[m]), np.float32) for m in MODALITIES}
             empty |= {f"{m}_mask": np.zeros((0, steps[m]), np.float32) for m in MODALITIES}
             result[split] = FeatureSplit(**empty, labels=np.zeros((0, len(labels)), np.float32))

@@ -97,9 +97,13 @@ class PeakRss:
         self._thread.join()
 
 
-def training_step(model: Carat, optimizer: torch.optim.Optimizer, inputs: CaratInputs, labels: torch.Tensor) -> None:
-    output = model(inputs)
-    loss = carat_objective(model, output, labels)
+def training_step(
+    model: Carat, optimizer: torch.optim.Optimizer, inputs: CaratInputs, labels: torch.Tensor, bf16: bool = False
+) -> None:
+    """Forward, objective, backward, update, then the prototypes and queue (bf16 autocast on CUDA)."""
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16):
+        output = model(inputs)
+        loss = carat_objective(model, output, labels)
     optimizer.zero_grad(set_to_none=True)
     loss.total.backward()
     optimizer.step()
@@ -185,13 +189,7 @@ def cuda_benchmark(repeats: int) -> dict[str, float]:
     synchronise = torch.cuda.synchronize
 
     def step() -> None:
-        with torch.autocast("cuda", dtype=torch.bfloat16):
-            output = model(inputs)
-            loss = carat_objective(model, output, labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.total.backward()
-        optimizer.step()
-        update_training_state(model, output, labels, loss)
+        training_step(model, optimizer, inputs, labels, bf16=True)
 
     torch.cuda.reset_peak_memory_stats()
     results = {"cuda_train_step_s": median_seconds(step, repeats, warmup=3, synchronise=synchronise)}

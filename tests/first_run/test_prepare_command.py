@@ -1,0 +1,180 @@
+"""`main.py prepare`: real XED text and espeak-ng media become the windows the live predictor takes,
+through the live extractors; shards, resume and bad files; a few training steps; the predictor loads it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.defaults import default_checkpoint
+from carat_model import MODALITIES, read_checkpoint_info
+from trainer.datasets import load_prepared_dataset
+from trainer.prepare import DEFAULT_WINDOW, WORD_SECONDS
+
+
+def test_default_window_shape_is_the_default_checkpoints(default_predictor) -> None:
+    config = read_checkpoint_info(default_checkpoint()).config
+    assert config.aligned is DEFAULT_WINDOW.aligned
+    assert default_predictor.lengths == DEFAULT_WINDOW.lengths
+
+
+def test_text_corpus_becomes_text_only_live_windows(xed_lines, tmp_path: Path, cli) -> None:
+    from feature_extractors.spec import default_feature_spec
+    from feature_extractors.text import TextEncoder
+    from feature_extractors.windows import TimedRows, build_window
+
+    corpus = tmp_path / "xed.tsv"
+    corpus.write_text("\n".join(xed_lines) + "\n", encoding="utf-8")
+    code, out, err = cli(["prepare", str(corpus), "--out", str(tmp_path / "ds"), "--quiet"])
+    assert code == 0, err
+    dataset = load_prepared_dataset(tmp_path / "ds")
+    assert dataset.aligned and dataset.feature_spec == default_feature_spec().to_dict()
+    total = sum(len(s) for s in dataset.splits.values())
+    assert total == len(xed_lines)
+    assert len(dataset.split("train")) > len(xed_lines) // 2
+    for split in dataset.splits.values():
+        assert split.text.shape[1:] == (DEFAULT_WINDOW.text_steps, 384)
+        assert not split.visual_mask.any() and not split.visual.any(), "text-only: no face"
+        assert not split.audio_mask.any() and not split.audio.any(), "text-only: no voice"
+    # Each line's labels and word count survive; one window equals what the live functions make.
+    encoder = TextEncoder()
+    sentence, labels = xed_lines[0].split("\t")
+    vectors = encoder.encode_sentence(sentence)
+    starts = np.arange(len(vectors)) * WORD_SECONDS
+    dims = default_feature_spec().dims
+    expected = build_window(
+        TimedRows(np.stack([starts, starts + WORD_SECONDS], 1), vectors),
+        TimedRows.empty(dims["visual"]),
+        TimedRows.empty(dims["audio"]),
+        0.0,
+        len(vectors) * WORD_SECONDS,
+        aligned=True,
+        lengths=DEFAULT_WINDOW.lengths,
+    )
+    all_splits = np.concatenate([s.text for s in dataset.splits.values()])
+    all_labels = np.concatenate([s.labels for s in dataset.splits.values()])
+    match = np.flatnonzero(np.abs(all_splits - expected["text"]).max(axis=(1, 2)) < 1e-5)
+    assert len(match) >= 1, "the first line's window is in the dataset, exactly as build_window makes it"
+    wanted = {name for name in labels.split(",") if name}
+    assert {dataset.labels[i] for i in np.flatnonzero(all_labels[match[0]])} == wanted
+
+
+def test_shards_resume_and_refuse_changed_settings(xed_lines, tmp_path: Path, cli) -> None:
+    corpus = tmp_path / "xed.tsv"
+    corpus.write_text("\n".join(xed_lines[:20]) + "\n", encoding="utf-8")
+    out = tmp_path / "ds"
+    common = ["prepare", str(corpus), "--out", str(out), "--chunk-size", "4", "--quiet"]
+    code, text, _ = cli(common + ["--shard", "0/2"])
+    assert code == 0 and "3 chunks done now" in text and "not every chunk is done" in text
+    assert not (out / "index.json").exists(), "no dataset until every shard is in"
+    code, text, _ = cli(common + ["--shard", "1/2"])
+    assert code == 0 and "2 chunks done now" in text and "dataset written" in text
+    first = load_prepared_dataset(out)
+    code, text, _ = cli(common)
+    assert code == 0 and "0 chunks done now, 5 were done before" in text
+    again = load_prepared_dataset(out)
+    for name in first.splits:
+        assert np.array_equal(first.split(name).text, again.split(name).text)
+    code, _, err = cli(common[:-1] + ["--seed", "7", "--quiet"])
+    assert code == 2 and "seed" in err and "new --out" in err
+
+
+def test_bad_files_are_reported_and_skipped(tmp_path: Path, cli) -> None:
+    (tmp_path / "words.txt").write_text("What a wonderful surprise, thank you so much!", encoding="utf-8")
+    (tmp_path / "broken.mp4").write_bytes(b"\x00\x01not a video at all" * 100)
+    (tmp_path / "list.csv").write_text(
+        "path,start,end,labels\nbroken.mp4,,,sad\nwords.txt,,,happy;surprise\nmissing.wav,,,angry\n",
+        encoding="utf-8",
+    )
+    code, out, err = cli(
+        ["prepare", tmp_path / "list.csv", "--out", tmp_path / "ds", "--split", "train", "--quiet"]
+    )
+    assert code == 0, err
+    assert "2 samples skipped" in out
+    assert "broken.mp4" in out and "missing.wav" in out and "does not exist" in out
+    dataset = load_prepared_dataset(tmp_path / "ds")
+    train = dataset.split("train")
+    assert len(train) == 1 and int(train.text_mask.sum()) == 8
+    assert [dataset.labels[i] for i in np.flatnonzero(train.labels[0])] == ["happy", "surprise"]
+    record = json.loads((tmp_path / "ds" / "parts" / "part-000000.json").read_text())
+    assert {f["key"].split("@")[0] for f in record["failures"]} == {"broken.mp4", "missing.wav"}
+
+
+def test_unknown_label_names_the_line(tmp_path: Path, cli) -> None:
+    (tmp_path / "c.tsv").write_text("fine words\thappy\nodd words\tjoyful\n", encoding="utf-8")
+    code, _, err = cli(["prepare", str(tmp_path / "c.tsv"), "--out", str(tmp_path / "ds")])
+    assert code == 2 and "line 2" in err and "joyful" in err
+
+
+@pytest.fixture(scope="module")
+def media_dataset(media_corpus: Path, tmp_path_factory: pytest.TempPathFactory):
+    import main
+
+    out = tmp_path_factory.mktemp("media_ds") / "ds"
+    assert main.main(["prepare", str(media_corpus), "--out", str(out), "--quiet"]) == 0
+    return load_prepared_dataset(out)
+
+
+def test_media_windows_carry_face_voice_and_words(media_dataset) -> None:
+    train, valid, test = (media_dataset.split(s) for s in ("train", "valid", "test"))
+    assert (len(train), len(valid), len(test)) == (2, 1, 1)
+    for row in range(2):  # face clip: every word has a face and a voice under it
+        words = int(train.text_mask[row].sum())
+        assert 3 <= words <= 6
+        assert train.visual_mask[row].sum() == words and train.audio_mask[row].sum() == words
+    happy, sad = media_dataset.labels.index("happy"), media_dataset.labels.index("sad")
+    assert train.labels[0, happy] == 1 and train.labels[1, sad] == 1
+    assert valid.text_mask[0].sum() >= 3 and valid.audio_mask[0].any(), "audio file: words and voice"
+    assert not valid.visual_mask[0].any(), "audio file: face missing"
+    assert test.labels[0, happy] == 1 and test.labels[0, sad] == 1
+
+
+def test_a_few_training_steps_give_checkpoints_the_predictor_loads(
+    media_dataset, xed_lines, tmp_path: Path, cli
+) -> None:
+    from app.predictor import Predictor
+    from trainer.loop import TrainSettings, config_for_dataset, default_small_config, fit
+
+    base = default_small_config().replace(
+        text_max_len=DEFAULT_WINDOW.text_steps, visual_max_len=32, audio_max_len=32, queue_size=8
+    )
+    settings = TrainSettings(epochs=2, batch_size=2, lr=1e-3, progress=False, eval_batch_size=4)
+    media_run = fit(media_dataset, config_for_dataset(media_dataset, base), settings, tmp_path / "media")
+    corpus = tmp_path / "xed.tsv"
+    corpus.write_text("\n".join(xed_lines) + "\n", encoding="utf-8")
+    assert cli(["prepare", str(corpus), "--out", str(tmp_path / "text"), "--quiet"])[0] == 0
+    text_dataset = load_prepared_dataset(tmp_path / "text")
+    text_settings = dataclasses.replace(settings, batch_size=8, absent_modalities=("visual", "audio"))
+    text_run = fit(text_dataset, config_for_dataset(text_dataset, base), text_settings, tmp_path / "text_run")
+
+    window = {k: getattr(media_dataset.split("train"), k)[0] for k in
+              [f"{m}{suffix}" for m in MODALITIES for suffix in ("", "_mask")]}
+    media_predictor = Predictor(media_run.checkpoint, smoothing_s=0)
+    assert media_predictor.trained == {"text": True, "visual": True, "audio": True}
+    assert media_predictor.lengths == DEFAULT_WINDOW.lengths
+    scored = media_predictor.predict(window, 4.0)
+    assert all(0 <= s <= 1 for s in scored.scores) and all(scored.scored.values())
+
+    text_predictor = Predictor(text_run.checkpoint, smoothing_s=0)
+    assert text_predictor.trained == {"text": True, "visual": False, "audio": False}
+    only_words = text_predictor.predict(window, 4.0)
+    assert only_words.present == {"text": True, "visual": True, "audio": True}
+    assert only_words.scored == {"text": True, "visual": False, "audio": False}
+
+
+def test_folders_named_by_label(tmp_path: Path, cli) -> None:
+    root = tmp_path / "labelled"
+    for folder, text in (("happy", "We won, this is the best day ever"), ("neutral", "The bus leaves at nine")):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "line.txt").write_text(text, encoding="utf-8")
+    code, out, err = cli(["prepare", root, "--out", tmp_path / "ds", "--split", "train", "--quiet"])
+    assert code == 0, err
+    dataset = load_prepared_dataset(tmp_path / "ds")
+    train = dataset.split("train")
+    assert train.labels.sum(axis=1).tolist() == [1.0, 0.0]  # happy/ first, neutral/ carries no label
+    assert train.labels[0, dataset.labels.index("happy")] == 1
+    assert train.text_mask.sum(axis=1).tolist() == [8.0, 5.0]

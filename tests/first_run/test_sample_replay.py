@@ -1,0 +1,50 @@
+"""The first run: replaying the bundled sample clip with the default checkpoint hears the clip's words,
+and the scores follow them (happy words raise happy, sad words raise sad); the face is seen, not scored."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.defaults import default_checkpoint, sample_clip
+
+HAPPY_SPAN, SAD_SPAN = (0.5, 5.1), (7.0, 12.3)  # samples/README.md
+SPOKEN = {"happy", "wonderful", "news", "love", "sad", "lonely", "miss", "family", "cry", "furious", "outrageous", "hate"}
+
+
+@pytest.fixture(scope="module")
+def replayed(default_predictor):
+    from app.replay import replay
+
+    assert sample_clip().stat().st_size < 2e6
+    return replay(sample_clip(), predictor=default_predictor, exact=True, timeout_s=240)
+
+
+def mean_scores(events, span: tuple[float, float], labels: tuple[str, ...]) -> dict[str, float]:
+    """Mean raw score per label over windows ending from the sentence's end to 1.5 s after it (the
+    words reach the stream once the utterance ends) and still holding its words."""
+    chosen = [e for e in events if span[1] <= e.window_end <= span[1] + 1.5 and e.present["text"]]
+    assert chosen, f"no window with words after {span}"
+    scores = np.mean([e.raw_scores for e in chosen], axis=0)
+    return dict(zip(labels, scores))
+
+
+def test_the_sample_replays_with_its_words(replayed) -> None:
+    assert replayed.error is None and len(replayed.events) >= 70
+    heard = {w.text.strip(" .,!?").lower() for w in replayed.words}
+    assert len(heard & SPOKEN) >= 9, heard
+    # Aligned windows take the face under each word: wherever words are, the face is there too.
+    with_words = [e for e in replayed.events if e.present["text"]]
+    assert len(with_words) >= 12 and all(e.present["visual"] and e.present["audio"] for e in with_words)
+    assert all(not e.scored["visual"] and not e.scored["audio"] for e in replayed.events)
+    assert any(e.scored["text"] for e in replayed.events)
+
+
+def test_scores_respond_to_the_words(replayed) -> None:
+    labels = replayed.events[0].labels
+    after_happy = mean_scores(replayed.events, HAPPY_SPAN, labels)
+    after_sad = mean_scores(replayed.events, SAD_SPAN, labels)
+    assert after_happy["happy"] > 2 * after_sad["happy"], (after_happy, after_sad)
+    assert after_sad["sad"] > 2 * after_happy["sad"], (after_happy, after_sad)
+    silent = [e for e in replayed.events if e.window_end < 0.5]
+    assert all(not any(e.decided) for e in silent), "before anyone speaks, no emotion is claimed"

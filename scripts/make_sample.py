@@ -56,7 +56,8 @@ def make_sample(path: Path) -> list[tuple[float, float, str]]:
             container.mux(video.encode(frame))
         pcm = np.clip(track, -1, 1)[None, :]
         for first in range(0, pcm.shape[1], 1024):
-            chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, first : first + 1024]), format="fltp", layout="mono")
+            samples = np.ascontiguousarray(pcm[:, first : first + 1024])
+            chunk = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
             chunk.sample_rate, chunk.pts = SAMPLE_RATE, first
             container.mux(audio.encode(chunk))
         container.mux(video.encode(None))

@@ -18,7 +18,9 @@ from .prepare import DEFAULT_WINDOW, PrepareError, WindowShape, prepare_dataset
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", type=Path, help="a .csv (path,start,end,labels), a text corpus, or a folder of label folders")
+    parser.add_argument(
+        "input", type=Path, help="a .csv (path,start,end,labels), a text corpus, or a folder of label folders"
+    )
     parser.add_argument("--out", type=Path, required=True, help="the prepared dataset folder (resumed if it exists)")
     parser.add_argument("--shard", default="0/1", help="i/n: prepare only chunks i, i+n, ... (default 0/1: all)")
     parser.add_argument("--workers", type=int, default=1, help="processes working in parallel (default 1)")

@@ -178,3 +178,30 @@ def test_folders_named_by_label(tmp_path: Path, cli) -> None:
     assert train.labels.sum(axis=1).tolist() == [1.0, 0.0]  # happy/ first, neutral/ carries no label
     assert train.labels[0, dataset.labels.index("happy")] == 1
     assert train.text_mask.sum(axis=1).tolist() == [8.0, 5.0]
+
+
+def test_workers_in_parallel_give_the_same_dataset(xed_lines, tmp_path: Path, cli) -> None:
+    corpus = tmp_path / "xed.tsv"
+    corpus.write_text("\n".join(xed_lines[:16]) + "\n", encoding="utf-8")
+    for workers in (1, 2):
+        args = ["prepare", corpus, "--out", tmp_path / f"w{workers}", "--chunk-size", "4", "--quiet"]
+        assert cli(args + ["--workers", workers])[0] == 0
+    one, two = load_prepared_dataset(tmp_path / "w1"), load_prepared_dataset(tmp_path / "w2")
+    assert one.splits.keys() == two.splits.keys()
+    for name in one.splits:
+        assert np.allclose(one.split(name).text, two.split(name).text, atol=1e-5)
+        assert np.array_equal(one.split(name).labels, two.split(name).labels)
+
+
+def test_unaligned_media_windows_keep_the_most_recent_rows(media_corpus: Path, tmp_path: Path, cli) -> None:
+    code, _, err = cli(
+        ["prepare", media_corpus, "--out", tmp_path / "ds", "--unaligned", "--media-steps", "128", "--quiet"]
+    )
+    assert code == 0, err
+    dataset = load_prepared_dataset(tmp_path / "ds")
+    assert not dataset.aligned
+    first = dataset.split("train")
+    assert first.visual.shape[1:] == (128, 17) and first.audio.shape[1:] == (128, 26)
+    assert first.visual_mask[0].sum() == 60, "4 s of 15 fps video with a face in every frame"
+    assert first.audio_mask[0].sum() == 128, "400 acoustic frames, the most recent 128 kept"
+    assert not dataset.split("valid").visual_mask.any(), "the audio file has no face"

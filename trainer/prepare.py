@@ -10,7 +10,8 @@ Inputs (`read_items`):
 Each sample becomes one CARAT input window built by `feature_extractors.windows.build_window` from the
 extractors' timed rows. Text-only samples (a corpus line, a `.txt` file) have no face or voice: those
 modalities are all-zero with an all-zero mask, i.e. missing, exactly as live when nobody is in view.
-Words of a text-only sample get consecutive spans of `WORD_SECONDS` each (the text has no times).
+Words of a text-only sample get consecutive spans of `WORD_SECONDS` each (the text has no times). A
+sample longer than the window keeps its most recent steps, as a live window does.
 
 Work is cut into chunks of samples. Each finished chunk is written to `parts/` (its arrays, then a small
 JSON record last, so a chunk cut off half-way is redone); a rerun skips finished chunks (resume), and
@@ -145,7 +146,8 @@ def _csv_items(path: Path, labels: tuple[str, ...]) -> list[Item]:
             items.append(
                 Item(key, parse_labels(row["labels"], labels, where), str(media), start, end, split=split)
             )
-    return items
+    # Rows of one file next to each other: each file is decoded and transcribed once, not once a row.
+    return sorted(items, key=lambda item: (item.path, item.start or 0.0))
 
 
 def _seconds(cell: str, where: str) -> float | None:

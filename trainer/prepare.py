@@ -208,11 +208,6 @@ class _Extractors:
     """Heavy extractors, made once per process on first use."""
 
     def __init__(self, whisper_model: str | None) -> None:
-        import torch
-
-        # One intra-op thread per process: parallelism comes from --workers, and two threads fighting
-        # over a busy core made the text encoder ten times slower (measured).
-        torch.set_num_threads(1)
         self.whisper_model = whisper_model
         self._text = None
         self._media: dict[str, Any] = {}
@@ -301,6 +296,11 @@ _PROCESS_EXTRACTORS: _Extractors | None = None
 def _run_chunk(job: _ChunkJob) -> tuple[int, int, list[dict[str, str]]]:
     """Prepare one chunk and write its part; returns (chunk number, samples written, failures)."""
     global _PROCESS_EXTRACTORS
+    import torch
+
+    # One intra-op thread per process: parallelism comes from --workers, and two threads fighting over
+    # a busy core made the text encoder ten times slower (measured).
+    torch.set_num_threads(1)
     if _PROCESS_EXTRACTORS is None or _PROCESS_EXTRACTORS.whisper_model != job.whisper_model:
         _PROCESS_EXTRACTORS = _Extractors(job.whisper_model)
     arrays: dict[str, list[np.ndarray]] = {}
@@ -410,7 +410,13 @@ def prepare_dataset(
 
 def _map_jobs(jobs: list[_ChunkJob], workers: int) -> Iterator[tuple[int, int, list[dict[str, str]]]]:
     if workers <= 1 or len(jobs) <= 1:
-        yield from map(_run_chunk, jobs)
+        import torch
+
+        threads = torch.get_num_threads()  # the extractors use one; give the caller its own back
+        try:
+            yield from map(_run_chunk, jobs)
+        finally:
+            torch.set_num_threads(threads)
         return
     import multiprocessing
 

@@ -227,7 +227,8 @@ CARAT column:
     python main.py prepare models/xed_test.tsv --split test --out build/xed_test
     python main.py evaluate --checkpoint models/carat_default.safetensors --data build/xed_test
 
-and the whole checkpoint with `python scripts/train_default.py` (needs XED in ../shared/data/xed).
+and the whole checkpoint with `python scripts/train_default.py` (needs XED in ../shared/data/xed); on the
+CPU a second run gave bit-identical weights and the same figures (checked on 2026-11-23).
 `tests/first_run/test_default_model.py` checks that `main.py evaluate` gives the table's CARAT figures.
 
 ## Limits

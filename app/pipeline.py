@@ -46,6 +46,9 @@ from .sources import (
 @dataclass
 class EngineOptions:
     window_s: float = 3.0  # how much of each stream one prediction sees
+    # Words arrive only after their utterance ends (and are recognised), so a 3 s window would rarely
+    # hold any: the words stream keeps the speech of the last `text_window_s` in view.
+    text_window_s: float = 8.0
     hop_s: float = 0.25  # a prediction every hop (4 a second)
     video_size: tuple[int, int] = (640, 480)
     fps: float = 30.0
@@ -647,20 +650,28 @@ class Engine:
     def _emit(self, end: float, available_by: float) -> None:
         from feature_extractors.windows import TimedRows, build_window
 
-        start = end - self.options.window_s
-        rows = {m: TimedRows(*self.buffers[m].rows(start, end, available_by)) for m in MODALITY_NAMES}
         predictor = self.predictor
+        start = end - self.options.window_s
+        text_start = min(start, end - self.options.text_window_s)
+        # Aligned inputs average face and voice over each word's span, so they follow the words' window.
+        stream_start = text_start if predictor.aligned else start
+        rows = {
+            m: TimedRows(*self.buffers[m].rows(text_start if m == "text" else stream_start, end, available_by))
+            for m in MODALITY_NAMES
+        }
         began = time.perf_counter()
         try:
             window = build_window(
-                rows["text"],
-                rows["visual"],
-                rows["audio"],
-                start,
-                end,
-                aligned=predictor.aligned,
-                lengths=predictor.lengths,
+                rows["text"], rows["visual"], rows["audio"], stream_start, end,
+                aligned=predictor.aligned, lengths=predictor.lengths,
             )
+            if stream_start > text_start:
+                words_only = build_window(
+                    rows["text"], TimedRows.empty(rows["visual"].values.shape[1]),
+                    TimedRows.empty(rows["audio"].values.shape[1]), text_start, end,
+                    aligned=False, lengths=predictor.lengths,
+                )
+                window["text"], window["text_mask"] = words_only["text"], words_only["text_mask"]
             prediction = predictor.predict(window, end)
         except (PredictorError, ValueError) as error:
             self._model_failing = True
@@ -684,9 +695,9 @@ class Engine:
             words = tuple(
                 w
                 for w, available in self._words
-                if available <= available_by and w.end > start and w.start < end
+                if available <= available_by and w.end > text_start and w.start < end
             )
-            while self._words and self._words[0][0].end < start - self.options.window_s:
+            while self._words and self._words[0][0].end < text_start - self.options.window_s:
                 self._words.popleft()
         event = EmotionEvent(
             window_start=start,
@@ -708,7 +719,7 @@ class Engine:
             self.writer.write_event(event)
         self.callbacks.on_event(event)
         for buffer in self.buffers.values():
-            buffer.prune(start - self.options.window_s)
+            buffer.prune(text_start - self.options.window_s)
 
     def _report_finished(self) -> None:
         if not self._finished_reported:

@@ -279,6 +279,7 @@ def test_live_without_headless_and_without_a_dashboard_says_what_to_do(monkeypat
 
     import main
 
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # a display exists, but the dashboard does not
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util,

@@ -379,7 +379,7 @@ def write_prepared_dataset(
             shards.append({"file": file_name, "samples": len(part)})
         index["splits"][split_name] = {"samples": len(split), "shards": shards}
     index["feature_dims"] = dims
-    _write_json_atomically(path / INDEX_FILE, index)
+    write_json_atomically(path / INDEX_FILE, index)
     return path
 
 
@@ -471,7 +471,8 @@ def _check_split_shapes(split: FeatureSplit, split_name: str, num_labels: int, s
         )
 
 
-def _write_json_atomically(path: Path, value: Any) -> None:
+def write_json_atomically(path: Path, value: Any) -> None:
+    """Replace `path` with `value` as JSON; a crash leaves the old file or the new one, never half."""
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

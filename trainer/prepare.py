@@ -28,8 +28,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -42,7 +40,12 @@ from tqdm import tqdm
 
 from carat_model.config import MODALITIES, MOSEI_LABELS
 
-from .datasets import SPLITS, FeatureSplit, write_prepared_dataset
+from .datasets import (
+    SPLITS,
+    FeatureSplit,
+    write_json_atomically,
+    write_prepared_dataset,
+)
 
 WORD_SECONDS = 0.4  # a text-only word's span (about 150 words a minute)
 NO_LABEL_NAMES = {"", "neutral", "none"}
@@ -320,7 +323,7 @@ def _run_chunk(job: _ChunkJob) -> tuple[int, int, list[dict[str, str]]]:
     part = Path(job.parts_dir) / f"part-{job.number:06d}"
     if kept_splits:
         save_file({k: np.stack(v) for k, v in arrays.items()}, f"{part}.safetensors")
-    _write_json_atomically(
+    write_json_atomically(
         Path(f"{part}.json"), {"chunk": job.number, "splits": kept_splits, "failures": failures}
     )
     return job.number, len(kept_splits), failures
@@ -468,15 +471,4 @@ def _check_or_write_settings(path: Path, settings: dict[str, Any]) -> None:
                 "use a new --out folder, or the same input and options to resume"
             )
         return
-    _write_json_atomically(path, settings)
-
-
-def _write_json_atomically(path: Path, value: Any) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, indent=1)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    write_json_atomically(path, settings)

@@ -20,8 +20,6 @@ holding `text`, `text_mask`, `visual`, `visual_mask`, `audio`, `audio_mask`, `la
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from safetensors.numpy import load_file, save_file
 
 from carat_model import MODALITIES, CaratInputs
 
+from .atomic import write_atomically
 from .safe_pickle import load_feature_file
 
 SPLITS = ("train", "valid", "test")
@@ -473,14 +472,7 @@ def _check_split_shapes(split: FeatureSplit, split_name: str, num_labels: int, s
 
 def write_json_atomically(path: Path, value: Any) -> None:
     """Replace `path` with `value` as JSON; a crash leaves the old file or the new one, never half."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, indent=2)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    write_atomically(path, lambda temporary: Path(temporary).write_text(json.dumps(value, indent=2), encoding="utf-8"))
 
 
 # -- one entry point --------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from carat_model import (
     save_checkpoint,
 )
 
+from .atomic import write_atomically
 from .datasets import Batch, FeatureDataset, FeatureSplit, SplitDataset, make_batch
 from .distributed import DistributedContext, start_distributed, update_shared_training_state
 from .metrics import MultiLabelMetrics, compute_metrics, tune_thresholds
@@ -554,14 +555,7 @@ def save_training_state(
             "modality_dropout": dropout_generator.get_state(),
         },
     }
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(descriptor)
-    try:
-        torch.save(state, temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    write_atomically(path, lambda temporary: torch.save(state, temporary))
 
 
 def load_training_state(path: Path, config: CaratConfig, settings: TrainSettings) -> dict[str, Any]:

@@ -14,8 +14,6 @@ split (it knows the other modalities' bits exactly), so a test bar above it mean
 from __future__ import annotations
 
 import itertools
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import torch
 
 from carat_model import MODALITIES
 
+from .atomic import write_atomically
 from .datasets import FIRST_LABEL_ID, MOSEI_LABELS, SPLITS
 from .metrics import compute_metrics
 
@@ -140,14 +139,7 @@ def write_official_aligned(path: str | Path, layout: dict) -> Path:
     """torch.save the layout as the official file is stored (numpy arrays in lists), atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(descriptor)
-    try:
-        torch.save(layout, temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    write_atomically(path, lambda temporary: torch.save(layout, temporary))
     return path
 
 

@@ -17,6 +17,16 @@ from .conftest import ALIGNED_REFERENCE, STATE_DICT_TABLE
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def run_check_reference(path) -> subprocess.CompletedProcess:
+    """`main.py check-reference PATH` as a user runs it."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "check-reference", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def test_eval_scores_match_the_authors_to_1e_5_and_labels_exactly(reference):
     inputs, _ = reference_inputs(reference)
     model = reference_model(reference).eval()
@@ -59,12 +69,7 @@ def test_loss_gradient_reaches_every_trained_parameter(reference):
 
 
 def test_check_reference_command_passes_on_the_shared_file():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "check-reference", str(ALIGNED_REFERENCE)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_check_reference(ALIGNED_REFERENCE)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "eval.scores" in result.stdout and "all within tolerance" in result.stdout
 
@@ -74,12 +79,7 @@ def test_check_reference_command_fails_when_the_reference_disagrees(reference, t
     tampered["eval"] = dict(reference["eval"], scores=reference["eval"]["scores"] + 1e-3)
     path = tmp_path / "tampered.pt"
     torch.save(tampered, path)
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "check-reference", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_check_reference(path)
     assert result.returncode == 1
     assert "FAIL" in result.stdout and "eval.scores" in result.stdout.split("beyond tolerance")[1]
 
@@ -224,11 +224,6 @@ def test_check_reference_works_for_an_unaligned_file_of_another_batch_size(tmp_p
     assert all(d.ok for d in compare(reference))
     path = tmp_path / "unaligned.pt"
     torch.save(reference, path)
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "check-reference", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_check_reference(path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "unaligned, batch 2" in result.stdout

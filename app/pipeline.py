@@ -6,8 +6,9 @@ Threads (each one's job, and the invariant it keeps):
   latency stays bounded; in exact replay it takes every frame in order.
 - voice worker: every audio packet -> acoustic frames (openSMILE). Audio is never dropped.
 - speech worker: every audio packet -> words when a pause ends an utterance -> word vectors.
-- window loop: every hop, cuts the last `window_s` of each modality's buffer into one CARAT input,
-  predicts, and emits an EmotionEvent (to the callbacks and the session writer).
+- window loop: every hop, cuts the last `window_s` of each modality's buffer into one CARAT input
+  (words: the latest utterance within `text_window_s`), predicts, and emits an EmotionEvent (to the
+  callbacks and the session writer).
 Queues between them are bounded; `stop()` joins every thread and closes every device.
 
 Every feature row remembers when it became available. Live, a window at time t uses what is available
@@ -49,6 +50,9 @@ class EngineOptions:
     # Words arrive only after their utterance ends (and are recognised), so a 3 s window would rarely
     # hold any: the words stream keeps the speech of the last `text_window_s` in view.
     text_window_s: float = 8.0
+    # ...but only the words since the last pause this long: one sentence at a time, as text models are
+    # trained, so a sad sentence is not scored mixed with the happy one before it. 0 keeps them all.
+    utterance_pause_s: float = 1.0
     hop_s: float = 0.25  # a prediction every hop (4 a second)
     video_size: tuple[int, int] = (640, 480)
     fps: float = 30.0
@@ -648,17 +652,21 @@ class Engine:
             step += 1
 
     def _emit(self, end: float, available_by: float) -> None:
-        from feature_extractors.windows import TimedRows, build_window
+        from feature_extractors.windows import TimedRows, build_window, latest_utterance
 
         predictor = self.predictor
         start = end - self.options.window_s
-        text_start = min(start, end - self.options.text_window_s)
+        oldest = min(start, end - self.options.text_window_s)  # the earliest time any stream still needs
+        words_in_view = latest_utterance(
+            TimedRows(*self.buffers["text"].rows(oldest, end, available_by)), self.options.utterance_pause_s
+        )
+        text_start = max(oldest, float(words_in_view.times[:, 0].min())) if len(words_in_view) else oldest
         # Aligned inputs average face and voice over each word's span, so they follow the words' window.
         stream_start = text_start if predictor.aligned else start
         rows = {
-            m: TimedRows(*self.buffers[m].rows(text_start if m == "text" else stream_start, end, available_by))
-            for m in MODALITY_NAMES
+            m: TimedRows(*self.buffers[m].rows(stream_start, end, available_by)) for m in MODALITY_NAMES if m != "text"
         }
+        rows["text"] = words_in_view
         began = time.perf_counter()
         try:
             window = build_window(
@@ -697,7 +705,7 @@ class Engine:
                 for w, available in self._words
                 if available <= available_by and w.end > text_start and w.start < end
             )
-            while self._words and self._words[0][0].end < text_start - self.options.window_s:
+            while self._words and self._words[0][0].end < oldest - self.options.window_s:
                 self._words.popleft()
         event = EmotionEvent(
             window_start=start,
@@ -719,7 +727,7 @@ class Engine:
             self.writer.write_event(event)
         self.callbacks.on_event(event)
         for buffer in self.buffers.values():
-            buffer.prune(text_start - self.options.window_s)
+            buffer.prune(oldest - self.options.window_s)
 
     def _report_finished(self) -> None:
         if not self._finished_reported:

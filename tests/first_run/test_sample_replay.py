@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.defaults import default_checkpoint, sample_clip
+from app.defaults import sample_clip
 
-HAPPY_SPAN, SAD_SPAN = (0.5, 5.1), (7.0, 12.3)  # samples/README.md
+HAPPY_SPAN, SAD_SPAN, ANGRY_SPAN = (0.5, 5.1), (7.0, 12.3), (13.5, 17.4)  # samples/README.md
+SENTENCES = (HAPPY_SPAN, SAD_SPAN, ANGRY_SPAN)
 SPOKEN = {"happy", "wonderful", "news", "love", "sad", "lonely", "miss", "family", "cry", "furious", "outrageous"}
 
 
@@ -38,6 +39,20 @@ def test_the_sample_replays_with_its_words(replayed) -> None:
     assert len(with_words) >= 12 and all(e.present["visual"] and e.present["audio"] for e in with_words)
     assert all(not e.scored["visual"] and not e.scored["audio"] for e in replayed.events)
     assert any(e.scored["text"] for e in replayed.events)
+
+
+def test_each_window_scores_one_sentence_at_a_time(replayed) -> None:
+    """The three sentences come 1.5-2 s apart, within the 8 s the words stay in view: a window holds the
+    latest one only (the speech worker's word times may start a little early, hence the margin)."""
+
+    def sentence(word) -> int:
+        middle = (word.start + word.end) / 2
+        return next(i for i, (start, end) in enumerate(SENTENCES) if start - 1 <= middle <= end)
+
+    with_words = [e for e in replayed.events if e.words]
+    assert {sentence(w) for e in with_words for w in e.words} == {0, 1, 2}
+    mixed = [(e.window_end, [w.text for w in e.words]) for e in with_words if len({sentence(w) for w in e.words}) > 1]
+    assert not mixed, mixed
 
 
 def test_scores_respond_to_the_words(replayed) -> None:

@@ -39,12 +39,12 @@ def grab_screen(window, path: str | Path) -> Path:
 
 
 def grab_later(window, path: str | Path, after_s: float, *, patience_s: float = 30.0) -> None:
-    """Grab after `after_s` once the window has shown an event, waiting up to `patience_s` more for
-    the first one (a slow machine loads the models slowly), then close the window."""
+    """Grab after `after_s` once the window has shown an event and a video frame, waiting up to
+    `patience_s` more for the first of each (a slow machine loads the models slowly), then close the window."""
     waited = [0.0]
 
     def grab_when_ready() -> None:
-        if not window.events and waited[0] < patience_s:
+        if not (window.events and window.video.frames_shown) and waited[0] < patience_s:
             waited[0] += 0.5
             QTimer.singleShot(500, grab_when_ready)
             return

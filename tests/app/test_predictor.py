@@ -119,3 +119,31 @@ def test_model_stays_on_its_device_with_a_preallocated_batch(predictor) -> None:
     assert predictor._batch.visual.data_ptr() == batch.data_ptr(), (
         "the input batch is reused, not reallocated"
     )
+
+
+def test_a_window_equal_to_the_last_one_reuses_its_scores_without_running_the_model(tmp_path: Path) -> None:
+    words_only = Predictor(build_untrained_checkpoint(tmp_path / "t.safetensors", trained_modalities=("text",)))
+    runs = words_only.forward_passes
+    first = words_only.predict(window_for(words_only, seed=1), 1.0)
+    assert words_only.forward_passes == runs + 1
+    # Same words, another face and voice: the checkpoint does not score them, so the input is unchanged.
+    moved = window_for(words_only, seed=1)
+    for modality in ("visual", "audio"):
+        moved[modality] = window_for(words_only, seed=3)[modality]
+    again = words_only.predict(moved, 1.25)
+    assert words_only.forward_passes == runs + 1
+    assert again.raw_scores == first.raw_scores
+    # New words: the model runs, and gives what a fresh predictor gives for that window.
+    new_words = window_for(words_only, seed=4)
+    changed = words_only.predict(new_words, 1.5)
+    assert words_only.forward_passes == runs + 2
+    fresh = Predictor(words_only.checkpoint).predict(new_words, 1.5)
+    assert changed.raw_scores == pytest.approx(fresh.raw_scores, abs=1e-6)
+
+
+def test_the_caller_reusing_its_window_arrays_never_gets_stale_scores(predictor) -> None:
+    window = window_for(predictor, seed=5)
+    first = predictor.predict(window, 1.0).raw_scores
+    window["text"][:] = window_for(predictor, seed=6)["text"]  # changed in place
+    second = predictor.predict(window, 1.25).raw_scores
+    assert second != first

@@ -265,7 +265,7 @@ def cuda_benchmark(repeats: int) -> dict[str, float]:
     results["cuda_train_step_peak_mib"] = torch.cuda.max_memory_allocated() / 2**20
 
     model.eval()
-    model.trim_padding = False  # fixed shapes, so the graph can replay
+    model.prepare_for_graph_capture()  # fixed shapes and no host syncs, so the graph can replay
     static = make_inputs(config, 1, device=device)
     with torch.inference_mode():
         results["cuda_infer_b1_eager_ms"] = 1000 * median_seconds(lambda: model(static), 200, 20, synchronise)

@@ -185,6 +185,9 @@ class Carat(nn.Module):
         # Skip steps that are padding in every sample: exact (padded keys get exp(-10000) = 0 weight),
         # and much faster for short live windows. Off where shapes must stay fixed (CUDA graphs).
         self.trim_padding = True
+        # Checks that read values back from the device (NaN/inf inputs; is any modality missing?).
+        # CUDA graphs and torch.compile(fullgraph=True) cannot hold them: see prepare_for_graph_capture.
+        self.host_checks = True
         c = config
         labels, hidden, projection = c.num_labels, c.hidden, c.projection
 
@@ -262,16 +265,26 @@ class Carat(nn.Module):
         best, modality = logits.max(dim=1)
         return best, modality
 
+    def prepare_for_graph_capture(self) -> Carat:
+        """Fixed shapes and no reads back to the host, so one CUDA graph (or torch.compile with
+        fullgraph=True) holds the whole forward pass. The scores do not change; the missing-modality repair
+        is then computed for every sample, and the caller checks inputs for NaN/inf (check_finite) before
+        copying them into the graph's static inputs."""
+        self.trim_padding = False
+        self.host_checks = False
+        return self
+
     # -- the forward pass -------------------------------------------------------------------------
 
     def forward(self, inputs: CaratInputs) -> CaratOutput:
-        check_finite(inputs)
+        if self.host_checks:
+            check_finite(inputs)
         lsr, present = self.encode(inputs)  # [B, 3, C, H], [B, 3]
         latent = self.per_modality(self.project, lsr)  # [B, 3, C, P]
 
         # A missing modality: decode the midpoint of its prototypes (see the module docstring).
         missing = ~present[:, :, None, None]
-        if missing.any():
+        if not self.host_checks or missing.any():
             midpoint = self.per_modality(
                 self.deproject, ((self.pos_prototypes + self.neg_prototypes) / 2).expand_as(latent)
             )

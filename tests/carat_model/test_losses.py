@@ -123,3 +123,30 @@ def test_objective_parts_are_finite_and_weighted_into_the_total():
     torch.testing.assert_close(loss.total, expected)
     assert loss.parts["shuffle"] > 0
     assert loss.contrast_vectors.shape == (4 * 9 * config.num_labels, config.projection)
+
+
+def test_a_bf16_autocast_step_gives_the_fp32_loss_and_keeps_the_buffers_fp32():
+    """The mixed-precision path the trainer and benchmark take on CUDA, run under CPU autocast: the loss
+    (custom autograd included) accepts bf16 latents, and prototypes and queue stay fp32."""
+    from carat_model import update_training_state
+
+    torch.manual_seed(0)
+    config = small_config()
+    full, mixed = Carat(config).train(), Carat(config).train()
+    mixed.load_state_dict(full.state_dict())
+    inputs = random_inputs(config, batch=8)
+    labels = (torch.rand(8, config.num_labels, generator=torch.Generator().manual_seed(1)) < 0.4).float()
+    torch.manual_seed(2)  # the same dropout masks and shuffles for both
+    full_loss = carat_objective(full, full(inputs), labels).total
+    torch.manual_seed(2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        output = mixed(inputs)
+        loss = carat_objective(mixed, output, labels)
+    assert output.latent.dtype == torch.bfloat16
+    loss.total.backward()
+    update_training_state(mixed, output, labels, loss)
+    assert abs(loss.total.item() - full_loss.item()) < 0.02 * abs(full_loss.item())
+    assert all(torch.isfinite(p.grad).all() for p in mixed.parameters() if p.grad is not None)
+    for buffer in (mixed.pos_prototypes, mixed.neg_prototypes, mixed.queue):
+        assert buffer.dtype == torch.float32 and torch.isfinite(buffer).all()
+    assert mixed.pos_prototypes.abs().sum() > 0

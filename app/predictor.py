@@ -4,8 +4,8 @@
 - The model, its buffers and one pre-allocated input batch stay on the GPU when there is one (the CPU
   otherwise); each window goes in with one copy (non-blocking from pinned memory on a GPU).
 - A warm-up forward pass runs at load, so the first real window is not the slow one.
-- Modalities the checkpoint was not trained on (`extra["trained_modalities"]`) never vote: their mask
-  is zeroed before the model, and `scored` says so.
+- Modalities the checkpoint was not trained on (`extra["trained_modalities"]`) never vote: their
+  features and mask are zeroed before the model, and `scored` says so.
 - A window whose model input equals the previous one's (words unchanged, and face and voice not scored
   or unchanged: most windows between two utterances with a words-only checkpoint) reuses its output
   instead of running the model again; the model is deterministic in eval mode, so nothing changes.
@@ -180,6 +180,7 @@ class Predictor:
             window[f"{modality}_mask"] = np.ones(steps, np.float32)
         for _ in range(2):
             self._forward(window)
+            self._previous = None  # run the model both times, and keep nothing for the first real window
 
     def _model_input(self, window: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The window checked against the model's sizes, with untrained modalities blanked (no vote)."""

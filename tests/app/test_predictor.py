@@ -124,6 +124,7 @@ def test_model_stays_on_its_device_with_a_preallocated_batch(predictor) -> None:
 def test_a_window_equal_to_the_last_one_reuses_its_scores_without_running_the_model(tmp_path: Path) -> None:
     words_only = Predictor(build_untrained_checkpoint(tmp_path / "t.safetensors", trained_modalities=("text",)))
     runs = words_only.forward_passes
+    assert runs == 2, "the warm-up runs the model twice, the second time not answered from the first"
     first = words_only.predict(window_for(words_only, seed=1), 1.0)
     assert words_only.forward_passes == runs + 1
     # Same words, another face and voice: the checkpoint does not score them, so the input is unchanged.

@@ -31,6 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--window", type=float, default=3.0, help="seconds each prediction sees")
     parser.add_argument("--hop", type=float, default=0.25, help="seconds between predictions")
+    parser.add_argument(
+        "--utterance-pause",
+        type=float,
+        default=1.0,
+        help="words each prediction sees: those after the last pause this long (seconds) in the last 8 s; "
+        "0 keeps them all",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             path,
             checkpoint=args.checkpoint,
             exact=args.exact,
-            options=EngineOptions(window_s=args.window, hop_s=args.hop),
+            options=EngineOptions(window_s=args.window, hop_s=args.hop, utterance_pause_s=args.utterance_pause),
             progress=True,
         )
     except (MediaError, ValueError, RuntimeError, OSError) as error:

@@ -63,3 +63,16 @@ def test_scores_respond_to_the_words(replayed) -> None:
     assert after_sad["sad"] > 2 * after_happy["sad"], (after_happy, after_sad)
     silent = [e for e in replayed.events if e.window_end < 0.5]
     assert all(not any(e.decided) for e in silent), "before anyone speaks, no emotion is claimed"
+
+
+def test_replay_command_with_utterance_pause_0_keeps_every_word_of_the_last_8_s(tmp_path, cli) -> None:
+    """The replay command's switch back to the plain 8 s of words: the last window then holds the sad
+    sentence's end with the angry sentence (its export's words column shows what each window scored)."""
+    import csv
+
+    out = tmp_path / "out"
+    code, _, err = cli(["replay", str(sample_clip()), "--out", str(out), "--utterance-pause", "0"])
+    assert code == 0, err
+    with open(out / "events.csv", encoding="utf-8") as handle:
+        last_words = list(csv.DictReader(handle))[-1]["words"].lower()
+    assert "cry" in last_words and "hate" in last_words, last_words

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from carat_model import Carat, carat_objective
+from carat_model import Carat, carat_objective, update_training_state
 from carat_model.losses import shuffle_aggregation, supervised_contrastive_loss
 
 from .conftest import random_inputs, small_config
@@ -128,8 +128,6 @@ def test_objective_parts_are_finite_and_weighted_into_the_total():
 def test_a_bf16_autocast_step_gives_the_fp32_loss_and_keeps_the_buffers_fp32():
     """The mixed-precision path the trainer and benchmark take on CUDA, run under CPU autocast: the loss
     (custom autograd included) accepts bf16 latents, and prototypes and queue stay fp32."""
-    from carat_model import update_training_state
-
     torch.manual_seed(0)
     config = small_config()
     full, mixed = Carat(config).train(), Carat(config).train()

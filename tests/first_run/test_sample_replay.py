@@ -3,6 +3,8 @@ and the scores follow them (happy words raise happy, sad words raise sad); the f
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
 
@@ -68,8 +70,6 @@ def test_scores_respond_to_the_words(replayed) -> None:
 def test_replay_command_with_utterance_pause_0_keeps_every_word_of_the_last_8_s(tmp_path, cli) -> None:
     """The replay command's switch back to the plain 8 s of words: the last window then holds the sad
     sentence's end with the angry sentence (its export's words column shows what each window scored)."""
-    import csv
-
     out = tmp_path / "out"
     code, _, err = cli(["replay", str(sample_clip()), "--out", str(out), "--utterance-pause", "0"])
     assert code == 0, err

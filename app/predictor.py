@@ -119,14 +119,20 @@ class Predictor:
                 f"{self.checkpoint} records no FeatureSpec, so nothing says what it was trained on; "
                 "use a checkpoint written by main.py train"
             )
+        trained = info.extra.get("trained_modalities") or list(MODALITIES)
+        unknown = sorted(set(trained) - set(MODALITIES))
+        if unknown:
+            raise CheckpointError(f"{self.checkpoint} names unknown trained modalities {unknown}")
+        self.trained = {m: m in trained for m in MODALITIES}
         self.feature_spec = default_feature_spec()
+        # Only the streams the checkpoint learnt must match today's extractors; an untrained stream keeps
+        # the checkpoint's own size and is fed zeros (no vote), so a new face or voice extractor does not
+        # retire a words-only checkpoint.
         self.feature_spec.check_matches(
-            FeatureSpec.from_dict(info.feature_spec), f"checkpoint {self.checkpoint}"
+            FeatureSpec.from_dict(info.feature_spec), f"checkpoint {self.checkpoint}", trained
         )
         dims = self.feature_spec.dims
-        expected = info.config.replace(
-            text_dim=dims["text"], visual_dim=dims["visual"], audio_dim=dims["audio"]
-        )
+        expected = info.config.replace(**{f"{m}_dim": dims[m] for m in MODALITIES if self.trained[m]})
         self.device = choose_device(device)
         if self.device.type == "cpu":
             # Two cores are shared with capture and the extractors: one intra-op thread by default.
@@ -134,11 +140,6 @@ class Predictor:
         self.model, self.info = load_checkpoint(self.checkpoint, expected=expected, device=self.device)
         self.model.eval()
         self.config: CaratConfig = self.info.config
-        trained = self.info.extra.get("trained_modalities") or list(MODALITIES)
-        unknown = sorted(set(trained) - set(MODALITIES))
-        if unknown:
-            raise CheckpointError(f"{self.checkpoint} names unknown trained modalities {unknown}")
-        self.trained = {m: m in trained for m in MODALITIES}
         self.labels = tuple(self.config.labels)
         self.thresholds = tuple(float(t) for t in self.config.thresholds())
         self.smoother = ScoreSmoother(smoothing_s)
@@ -186,6 +187,10 @@ class Predictor:
         """The window checked against the model's sizes, with untrained modalities blanked (no vote)."""
         model_input = {}
         for key, target in vars(self._batch).items():
+            if not self.trained[key.removesuffix("_mask")]:
+                # Not trained on: no vote, whatever the live extractor's size for it.
+                model_input[key] = np.zeros(tuple(target.shape[1:]), np.float32)
+                continue
             values = window[key]
             if values.shape != tuple(target.shape[1:]):
                 raise PredictorError(
@@ -195,8 +200,6 @@ class Predictor:
                 raise PredictorError(
                     f"{key} features hold NaN or infinite values; the {key} extractor is broken"
                 )
-            if not self.trained[key.removesuffix("_mask")]:
-                values = np.zeros_like(values)  # not trained on: no vote
             model_input[key] = np.array(values, dtype=np.float32)  # a copy: the caller may reuse its arrays
         return model_input
 

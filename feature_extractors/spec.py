@@ -137,11 +137,14 @@ class FeatureSpec:
             raise ValueError(f"feature spec lacks the modalities {missing}; it holds {sorted(data)}")
         return cls(**{name: ModalitySpec.from_dict(data[name]) for name in MODALITY_NAMES})
 
-    def check_matches(self, other: FeatureSpec, source: str) -> None:
+    def check_matches(
+        self, other: FeatureSpec, source: str, modalities: tuple[str, ...] | list[str] = MODALITY_NAMES
+    ) -> None:
         """Raise FeatureSpecMismatch unless `other` (described by `source`, e.g. "checkpoint runs/a")
-        holds the same features as this spec (the extractors in use)."""
+        holds the same features as this spec (the extractors in use) for each of `modalities` (a
+        checkpoint need only match the streams it was trained on: the others never vote)."""
         problems = []
-        for name in MODALITY_NAMES:
+        for name in modalities:
             ours, theirs = self.modality(name), other.modality(name)
             if ours.feature_names != theirs.feature_names or ours.version != theirs.version:
                 problems.append(

@@ -38,6 +38,31 @@ def test_checkpoint_with_another_feature_spec_is_refused_naming_both_sides(tmp_p
         Predictor(path)
 
 
+def test_words_only_checkpoint_survives_new_face_and_voice_extractors(tmp_path: Path, predictor) -> None:
+    # Face and voice were never trained here: their old, differently sized features must not retire it.
+    spec = default_feature_spec().to_dict()
+    for modality in ("visual", "audio"):
+        spec[modality].update(feature_names=["old_a", "old_b", "old_c"], version="0-old")
+    config = predictor.config.replace(visual_dim=3, audio_dim=3)
+    torch.manual_seed(0)
+    path = save_checkpoint(
+        tmp_path / "words.safetensors", Carat(config), feature_spec=spec, extra={"trained_modalities": ["text"]}
+    )
+    words_only = Predictor(path)
+    assert words_only.config.visual_dim == 3 and words_only.config.audio_dim == 3
+    live = window_for(predictor)  # live sizes for every stream
+    prediction = words_only.predict(live, 1.0)
+    assert prediction.scored == {"text": True, "visual": False, "audio": False}
+    assert all(0.0 <= s <= 1.0 for s in prediction.raw_scores)
+    # A stream it was trained on must still match exactly.
+    spec["text"]["version"] = "0-old"
+    stale = save_checkpoint(
+        tmp_path / "stale.safetensors", Carat(config), feature_spec=spec, extra={"trained_modalities": ["text"]}
+    )
+    with pytest.raises(FeatureSpecMismatch, match=r"text: checkpoint .*stale\.safetensors expects .*0-old"):
+        Predictor(stale)
+
+
 def test_checkpoint_without_a_feature_spec_is_refused(tmp_path: Path, predictor) -> None:
     path = save_checkpoint(tmp_path / "bare.safetensors", Carat(predictor.config), feature_spec=None)
     with pytest.raises(CheckpointError, match="records no FeatureSpec"):

@@ -374,7 +374,8 @@ def write_prepared_dataset(
         for number, start in enumerate(range(0, max(len(split), 1), shard_samples)):
             part = split.subset(np.arange(start, min(start + shard_samples, len(split))))
             file_name = f"{split_name}-{number:05d}.safetensors"
-            save_file({k: np.ascontiguousarray(v) for k, v in vars(part).items()}, str(path / file_name))
+            arrays = compact_absent_modalities(vars(part))
+            save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(path / file_name))
             shards.append({"file": file_name, "samples": len(part)})
         index["splits"][split_name] = {"samples": len(split), "shards": shards}
     index["feature_dims"] = dims
@@ -435,19 +436,38 @@ def load_prepared_dataset(path: str | Path) -> FeatureDataset:
     return dataset
 
 
+def compact_absent_modalities(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Samples stacked as {modality: [N, L, D], modality_mask: [N, L], ...}, with every modality that no
+    sample has (an all-zero mask) cut to one step. A words-only set then stores no face or voice
+    padding (at 64 steps of wide voice features that padding would be most of the file), and nothing
+    changes for the model: a missing modality's features are never read (carat_model replaces them).
+    Present modalities keep their length, padding included (the soft aligner sees the padded rows)."""
+    compact = dict(arrays)
+    for m in MODALITIES:
+        if m in arrays and not arrays[f"{m}_mask"].any():
+            compact[m], compact[f"{m}_mask"] = arrays[m][:, :1], arrays[f"{m}_mask"][:, :1]
+    return compact
+
+
+def concatenate_padded(values: list[np.ndarray]) -> np.ndarray:
+    """Concatenate [N, L, ...] arrays along N, zero-padding L to the longest (shards and parts may
+    differ in padded length, e.g. after `compact_absent_modalities`)."""
+    if values[0].ndim >= 2:
+        steps = max(v.shape[1] for v in values)
+        values = [np.pad(v, [(0, 0), (0, steps - v.shape[1])] + [(0, 0)] * (v.ndim - 2)) for v in values]
+    return np.concatenate(values).astype(np.float32)
+
+
 def _concatenate_shards(parts: list[dict[str, np.ndarray]], path: Path, split_name: str) -> FeatureSplit:
     keys = [f.name for f in FeatureSplit.__dataclass_fields__.values()]
     arrays = {}
     for key in keys:
         if any(key not in part for part in parts):
             raise DatasetError(f"{path} split '{split_name}': a shard lacks '{key}'")
-        values = [part[key] for part in parts]
-        if values[0].ndim >= 2:  # shards may differ in padded length
-            steps = max(v.shape[1] for v in values)
-            values = [np.pad(v, [(0, 0), (0, steps - v.shape[1])] + [(0, 0)] * (v.ndim - 2)) for v in values]
-        arrays[key] = np.concatenate(values).astype(np.float32)
-    if "labels" in arrays:  # labels [N, C] must not be padded along C
-        arrays["labels"] = np.concatenate([part["labels"] for part in parts]).astype(np.float32)
+        if key == "labels":  # labels [N, C] must not be padded along C
+            arrays[key] = np.concatenate([part[key] for part in parts]).astype(np.float32)
+        else:
+            arrays[key] = concatenate_padded([part[key] for part in parts])
     return FeatureSplit(**arrays)
 
 

@@ -43,6 +43,8 @@ from carat_model.config import MODALITIES, MOSEI_LABELS
 from .datasets import (
     SPLITS,
     FeatureSplit,
+    compact_absent_modalities,
+    concatenate_padded,
     write_json_atomically,
     write_prepared_dataset,
 )
@@ -322,7 +324,8 @@ def _run_chunk(job: _ChunkJob) -> tuple[int, int, list[dict[str, str]]]:
         kept_splits.append(split)
     part = Path(job.parts_dir) / f"part-{job.number:06d}"
     if kept_splits:
-        save_file({k: np.stack(v) for k, v in arrays.items()}, f"{part}.safetensors")
+        stacked = compact_absent_modalities({k: np.stack(v) for k, v in arrays.items()})
+        save_file(stacked, f"{part}.safetensors")
     write_json_atomically(
         Path(f"{part}.json"), {"chunk": job.number, "splits": kept_splits, "failures": failures}
     )
@@ -452,7 +455,9 @@ def _merge_parts(
     result: dict[str, FeatureSplit] = {}
     for split, arrays in per_split.items():
         if arrays:
-            result[split] = FeatureSplit(**{k: np.concatenate(v) for k, v in arrays.items()})
+            result[split] = FeatureSplit(
+                **{k: np.concatenate(v) if k == "labels" else concatenate_padded(v) for k, v in arrays.items()}
+            )
         elif split == "train":
             empty = {m: np.zeros((0, steps[m], dims[m]), np.float32) for m in MODALITIES}
             empty |= {f"{m}_mask": np.zeros((0, steps[m]), np.float32) for m in MODALITIES}

@@ -144,6 +144,34 @@ def test_prepared_dataset_round_trips_with_feature_spec_and_labels(tiny_file, tm
             np.testing.assert_array_equal(getattr(prepared.split(name), key), value, err_msg=f"{name}/{key}")
 
 
+def test_a_modality_no_sample_has_is_stored_as_one_step_and_reads_back_padded(tiny_file, tmp_path):
+    official = load_dataset(tiny_file).split("train")
+    words_only = FeatureSplit(
+        **{
+            **vars(official),
+            "audio": np.zeros_like(official.audio),
+            "audio_mask": np.zeros_like(official.audio_mask),
+        }
+    )
+    words_only.visual[40:] = 0.0  # the second shard has no face at all, the first one has
+    words_only.visual_mask[40:] = 0.0
+    folder = write_prepared_dataset(
+        tmp_path / "words", {"train": words_only}, labels=load_dataset(tiny_file).labels, aligned=True, feature_spec=SPEC,
+        shard_samples=40,
+    )
+    from safetensors.numpy import load_file
+
+    first, second = (load_file(str(folder / f"train-0000{n}.safetensors")) for n in (0, 1))
+    assert first["audio"].shape[1] == 1 and second["visual"].shape[1] == 1  # no padding stored
+    assert first["visual"].shape[1] == official.visual.shape[1]  # present: full length, padding kept
+    read = load_prepared_dataset(folder).split("train")
+    np.testing.assert_array_equal(read.visual, words_only.visual)  # padded back where shards differ
+    np.testing.assert_array_equal(read.visual_mask, words_only.visual_mask)
+    assert read.audio.shape[1] == 1 and not read.audio_mask.any()
+    batch = make_batch(read, [0, 50])
+    assert batch.inputs.audio.shape[:2] == (2, 1) and not batch.inputs.audio_mask.any()
+
+
 def test_prepared_folder_without_index_is_refused(tmp_path):
     (tmp_path / "train-00000.safetensors").write_bytes(b"")
     with pytest.raises(DatasetError, match="no index.json"):

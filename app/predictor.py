@@ -10,11 +10,15 @@
   or unchanged: most windows between two utterances with a words-only checkpoint) reuses its output
   instead of running the model again; the model is deterministic in eval mode, so nothing changes.
 
-Smoothing rule (documented for users in the event's `scores` versus `raw_scores`): an exponential
-moving average in time, score <- score + a * (raw - score) with a = 1 - exp(-dt / tau), where dt is the
-time between the two windows' ends and tau = `smoothing_s` (1 s by default; 0 turns smoothing off).
-The first window, or one after a gap longer than 5 tau (a pause or seek), starts afresh from its raw
-scores. Decisions (`decided`) compare the smoothed score with each label's threshold.
+Smoothing rule (documented for users in the event's `scores` versus `raw_scores`): scores rise at once
+and fall smoothly. score <- max(raw, score + a * (raw - score)) with a = 1 - exp(-dt / tau), where dt is
+the time between the two windows' ends and tau = `smoothing_s` (1 s by default; 0 turns smoothing off):
+a raw score above the shown one is shown as it is, a lower one is approached exponentially. So the
+shown score is never below the raw one, and when a sentence's raw score passes its threshold the decision
+shows it in that same window, and holds while the sentence (and so its raw score) stays in the window;
+smoothing only keeps a decision a moment after its cause has gone. The first window, or one after a gap
+longer than 5 tau (a pause or seek), starts afresh from its raw scores. Decisions (`decided`) compare the
+smoothed score with each label's threshold.
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ class Prediction:
 
 
 class ScoreSmoother:
-    """Exponential moving average over time (see the module docstring for the rule)."""
+    """Rises at once, falls as an exponential moving average over time (the module docstring's rule)."""
 
     def __init__(self, time_constant_s: float) -> None:
         self.time_constant_s = time_constant_s
@@ -76,7 +80,7 @@ class ScoreSmoother:
             self._scores = raw.astype(np.float64).copy()
         else:
             weight = 1.0 - math.exp(-(time - self._time) / tau)
-            self._scores = self._scores + weight * (raw - self._scores)
+            self._scores = np.maximum(raw, self._scores + weight * (raw - self._scores))
         self._time = time
         return self._scores.copy()
 

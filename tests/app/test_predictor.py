@@ -103,16 +103,31 @@ def test_no_modality_at_all_gives_zero_scores_and_no_deciding_modality(predictor
     assert prediction.decided == (False,) * 6
 
 
-def test_smoothing_follows_the_documented_exponential_rule(predictor) -> None:
+def test_smoothing_follows_the_documented_rule_rising_at_once_and_falling_exponentially(predictor) -> None:
     predictor.smoother.reset()
     first = predictor.predict(window_for(predictor, seed=1), 10.0)
     second = predictor.predict(window_for(predictor, seed=2), 10.25)
     weight = 1 - math.exp(-0.25 / predictor.smoother.time_constant_s)
-    expected = np.array(first.scores) + weight * (np.array(second.raw_scores) - np.array(first.scores))
+    moving_average = np.array(first.scores) + weight * (np.array(second.raw_scores) - np.array(first.scores))
+    expected = np.maximum(np.array(second.raw_scores), moving_average)
     assert first.scores == first.raw_scores  # the first window starts from its raw scores
     assert np.allclose(second.scores, expected)
     after_gap = predictor.predict(window_for(predictor, seed=3), 60.0)  # a pause or seek: start afresh
     assert after_gap.scores == after_gap.raw_scores
+
+
+def test_a_raw_score_passing_its_threshold_is_decided_at_once_and_held_while_it_stays() -> None:
+    """Smoothing never hides a scored sentence: the shown score is never below the raw one."""
+    smoother, threshold = ScoreSmoother(1.0), 0.3
+    for t in np.arange(0.0, 2.0, 0.25):
+        smoother.update(np.array([0.05]), t)  # silence, then a neutral sentence
+    rise = smoother.update(np.array([0.35]), 2.0)  # a sad sentence comes into the window
+    assert rise == pytest.approx([0.35]) and rise[0] > threshold
+    held = [smoother.update(np.array([0.35]), 2.0 + 0.25 * k)[0] for k in range(1, 30)]
+    assert min(held) > threshold  # held for as long as the sentence stays in the window
+    after = [smoother.update(np.array([0.05]), 9.5 + 0.25 * k)[0] for k in range(8)]
+    assert all(a > b for a, b in zip(after, after[1:])) and after[-1] < threshold  # then it falls smoothly
+    assert after[0] > 0.05  # ...not at once
 
 
 def test_smoother_with_zero_time_constant_passes_raw_scores() -> None:

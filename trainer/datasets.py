@@ -75,6 +75,10 @@ class FeatureSplit:
     def subset(self, indices: np.ndarray) -> FeatureSplit:
         return FeatureSplit(**{name: value[indices] for name, value in vars(self).items()})
 
+    def batch(self, indices: list[int] | np.ndarray, aligned_steps: int | None = None) -> Batch:
+        """The samples at `indices` as model inputs (`make_batch`); a MixedSplit answers the same call."""
+        return make_batch(self, indices, aligned_steps)
+
 
 @dataclass
 class FeatureDataset:

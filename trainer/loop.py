@@ -47,9 +47,10 @@ from carat_model import (
 )
 
 from .atomic import write_atomically
-from .datasets import Batch, FeatureDataset, FeatureSplit, SplitDataset, make_batch
+from .datasets import Batch, FeatureDataset, FeatureSplit, SplitDataset
 from .distributed import DistributedContext, start_distributed, update_shared_training_state
 from .metrics import MultiLabelMetrics, compute_metrics, tune_thresholds
+from .mixing import MixedSplit, SourceShareSampler
 from .optim import make_optimizer, make_schedule
 
 STATE_FILE = "training_state.pt"
@@ -185,9 +186,7 @@ def predict_scores(
     scores = []
     starts = range(0, len(split), batch_size)
     for start in tqdm(starts, desc="evaluate", leave=False, disable=not progress):
-        batch = make_batch(
-            split, np.arange(start, min(start + batch_size, len(split))), _aligned_steps(model.config)
-        )
+        batch = split.batch(np.arange(start, min(start + batch_size, len(split))), _aligned_steps(model.config))
         inputs = hide_modalities(batch.inputs, absent).to(device)
         scores.append(model(inputs).scores.float().cpu())
     model.train(was_training)
@@ -249,22 +248,32 @@ def _fit(
     model = Carat(config).to(device)
     optimizer = make_optimizer(model, settings.recipe, settings.lr, settings.weight_decay)
 
-    sampler = torch.utils.data.DistributedSampler(
-        SplitDataset(train_split),
-        num_replicas=context.world_size,
-        rank=context.rank,
-        shuffle=True,
-        seed=settings.seed,
-        drop_last=True,
-    )
     aligned_steps = _aligned_steps(config)
-    loader = torch.utils.data.DataLoader(
-        SplitDataset(train_split),
-        batch_size=settings.batch_size,
-        sampler=sampler,
-        drop_last=True,
-        collate_fn=lambda indices: make_batch(train_split, indices, aligned_steps),
-    )
+    if isinstance(train_split, MixedSplit):  # several sources: fixed shares of each batch (mixing.py)
+        if context.active:
+            raise ValueError("training on mixed sources runs in one process; start it without torchrun")
+        sampler = SourceShareSampler(train_split, settings.batch_size, settings.seed)
+        loader = torch.utils.data.DataLoader(
+            SplitDataset(train_split),
+            batch_sampler=sampler,
+            collate_fn=lambda indices: train_split.batch(indices, aligned_steps),
+        )
+    else:
+        sampler = torch.utils.data.DistributedSampler(
+            SplitDataset(train_split),
+            num_replicas=context.world_size,
+            rank=context.rank,
+            shuffle=True,
+            seed=settings.seed,
+            drop_last=True,
+        )
+        loader = torch.utils.data.DataLoader(
+            SplitDataset(train_split),
+            batch_size=settings.batch_size,
+            sampler=sampler,
+            drop_last=True,
+            collate_fn=lambda indices: train_split.batch(indices, aligned_steps),
+        )
     steps_per_epoch = len(loader)
     if steps_per_epoch == 0:
         raise ValueError(
@@ -352,8 +361,13 @@ def _fit(
                 empty_match=settings.empty_match,
             )
             record.update({f"valid_{k}": v for k, v in valid.as_dict().items() if k != "per_label_f1"})
-            if valid.micro_f1 > best_f1:
-                best_epoch, best_f1 = epoch, valid.micro_f1
+            choice = valid.micro_f1
+            if isinstance(valid_split, MixedSplit):  # each source counts the same, whatever its size
+                per_source = per_source_micro_f1(model, valid_split, settings, device)
+                record.update({f"valid_{name}_micro_f1": f1 for name, f1 in per_source.items()})
+                choice = record["valid_choice"] = float(np.mean(list(per_source.values())))
+            if choice > best_f1:
+                best_epoch, best_f1 = epoch, choice
                 save_checkpoint(
                     run_dir / BEST_FILE,
                     model,
@@ -395,6 +409,23 @@ def _fit(
             finish_run(result, dataset, settings, device)
     context.barrier()
     return result
+
+
+def per_source_micro_f1(
+    model: Carat, split: MixedSplit, settings: TrainSettings, device: torch.device
+) -> dict[str, float]:
+    """Validation micro-F1 of each source of a mixed split, at the config's threshold."""
+    return {
+        name: score_split(
+            model,
+            part,
+            batch_size=settings.eval_batch_size,
+            device=device,
+            absent=settings.absent_modalities,
+            empty_match=settings.empty_match,
+        ).micro_f1
+        for name, part in zip(split.names, split.parts)
+    }
 
 
 def train_step(

@@ -1,0 +1,99 @@
+"""Mixed-source training: sources kept apart, fixed shares of every batch, one model trained on all."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from carat_model import MODALITIES
+from trainer.datasets import FeatureDataset, FeatureSplit, load_dataset, make_batch
+from trainer.loop import TrainSettings, config_for_dataset, default_small_config, fit
+from trainer.mixing import MixedSplit, SourceSampling, SourceShareSampler, mix_datasets, share_counts
+
+
+def only(split: FeatureSplit, keep: str, steps: int | None = None) -> FeatureSplit:
+    """The split with every stream but `keep` missing (stored as one step, as prepare stores it)."""
+    arrays = dict(vars(split))
+    for m in MODALITIES:
+        if m != keep:
+            arrays[m] = np.zeros((len(split), 1, split.features(m).shape[2]), np.float32)
+            arrays[f"{m}_mask"] = np.zeros((len(split), 1), np.float32)
+    return FeatureSplit(**arrays)
+
+
+@pytest.fixture(scope="module")
+def sources(tiny_file):
+    """Two single-stream sources cut from the synthetic set: words only, and face only."""
+    official = load_dataset(tiny_file)
+
+    def source(keep):
+        splits = {name: only(split, keep) for name, split in official.splits.items()}
+        return FeatureDataset(keep, official.labels, official.aligned, splits, feature_spec=None)
+
+    return {"words": source("text"), "faces": source("visual")}
+
+
+def test_share_counts_fill_the_batch_and_keep_every_source():
+    assert share_counts({"a": 0.5, "b": 0.3, "c": 0.2}, ("a", "b", "c"), 10) == {"a": 5, "b": 3, "c": 2}
+    counts = share_counts({"a": 0.98, "b": 0.01, "c": 0.01}, ("a", "b", "c"), 16)
+    assert sum(counts.values()) == 16 and counts["b"] >= 1 and counts["c"] >= 1
+
+
+def test_mixed_batch_equals_each_source_batch_in_the_asked_order(sources):
+    mixed = mix_datasets(sources, SourceSampling({"words": 1, "faces": 1}, steps_per_epoch=3)).split("train")
+    words, faces = mixed.part("words"), mixed.part("faces")
+    indices = np.array([len(words) + 2, 0, len(words), 5])  # face, word, face, word
+    batch = mixed.batch(indices)
+    expected_faces = make_batch(faces, [2, 0])
+    expected_words = make_batch(words, [0, 5])
+    steps = batch.inputs.visual.shape[1]
+    assert torch.equal(batch.inputs.visual[[0, 2], : expected_faces.inputs.visual.shape[1]], expected_faces.inputs.visual)
+    assert not batch.inputs.visual[[1, 3]].any() and not batch.inputs.visual_mask[[1, 3]].any()
+    assert torch.equal(batch.inputs.text[[1, 3], : expected_words.inputs.text.shape[1]], expected_words.inputs.text)
+    assert not batch.inputs.text_mask[[0, 2]].any()
+    assert torch.equal(batch.labels, torch.from_numpy(mixed.labels[indices]))
+    assert batch.inputs.visual_mask.shape == (4, steps)
+
+
+def test_every_batch_holds_each_source_share_and_the_order_follows_seed_and_epoch(sources):
+    mixed = mix_datasets(sources, SourceSampling({"words": 3, "faces": 1}, steps_per_epoch=20)).split("train")
+    sampler = SourceShareSampler(mixed, batch_size=8, seed=4)
+    batches = list(sampler)
+    assert len(batches) == 20
+    first_face = len(mixed.part("words"))
+    for batch in batches:
+        assert sum(i >= first_face for i in batch) == 2 and sum(i < first_face for i in batch) == 6
+    # Each source is drawn without replacement until it runs out.
+    faces = [i for batch in batches for i in batch if i >= first_face][: len(mixed.part("faces"))]
+    assert len(set(faces)) == len(faces)
+    sampler.set_epoch(1)
+    assert list(sampler) != batches
+    sampler.set_epoch(0)
+    assert list(sampler) == batches
+
+
+def test_one_model_learns_from_both_sources_and_chooses_its_epoch_by_both(sources, tmp_path):
+    mixed = mix_datasets(sources, SourceSampling({"words": 1, "faces": 1}, steps_per_epoch=12))
+    assert isinstance(mixed.split("valid"), MixedSplit)
+    config = config_for_dataset(sources["words"], default_small_config())
+    settings = TrainSettings(epochs=3, batch_size=16, lr=3e-3, seed=1, progress=False)
+    result = fit(mixed, config, settings, tmp_path / "run")
+    assert result.finished and result.checkpoint is not None
+    for record in result.history:
+        assert {"valid_words_micro_f1", "valid_faces_micro_f1"} <= set(record)
+        assert record["valid_choice"] == pytest.approx(
+            (record["valid_words_micro_f1"] + record["valid_faces_micro_f1"]) / 2
+        )
+    chosen = max(result.history, key=lambda r: r["valid_choice"])
+    assert result.best_epoch == chosen["epoch"]
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert "valid_faces_micro_f1" in json.loads(lines[-1])
+
+
+def test_sources_whose_stream_sizes_differ_are_refused_naming_both(sources):
+    wide = sources["faces"].splits["train"]
+    narrow = FeatureSplit(**{**vars(wide), "visual": wide.visual[:, :, :3]})
+    other = FeatureDataset("narrow", sources["faces"].labels, True, {"train": narrow})
+    with pytest.raises(ValueError, match=r"visual features are 3 wide in source narrow but 6 in faces"):
+        mix_datasets({"faces": sources["faces"], "narrow": other}, SourceSampling({"faces": 1}, 1))

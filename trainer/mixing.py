@@ -1,0 +1,218 @@
+"""One CARAT trained on several single-stream sources at once (faces, voices, sentences).
+
+No labelled data holds face, voice and words together, so the default model learns from sources that
+each carry one stream: a face-only FER+ window, a voice-only EmoDB window, a words-only sentence.
+CARAT's missing-modality rule lets such windows train one model: each sample's absent streams are
+rebuilt from prototypes and never vote.
+
+`MixedSplit` keeps each source's samples apart in memory, so a source stores only its own stream (a
+words source's absent face is one step, not 64 rows of zeros, see `compact_absent_modalities`), and
+builds a batch by padding each modality to the longest among the batch's sources.
+
+Sampling (`SourceShareSampler`): every training batch takes a fixed share of its samples from each
+source, drawn without replacement within the source and reshuffled when that source runs out (a small
+source cycles more often). Why not one shuffled pool: in a pool, a few hundred voice clips beside
+60,000 sentences would put a voice sample in one batch out of three; the voice encoder and classifier
+would get a gradient rarely while the shared parts (aggregator, reconstructions, prototypes) keep moving
+with the words, and the voice stream would drift away from what it learnt. With fixed shares every
+stream's encoder gets a gradient at every step. An epoch is a fixed number of steps; the order is a
+function of (seed, epoch), so a resumed run draws the same batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from carat_model import MODALITIES, CaratInputs
+
+from .datasets import Batch, DatasetError, FeatureDataset, FeatureSplit, make_batch
+
+
+@dataclass
+class SourceSampling:
+    """How training batches mix the sources: each source's share of a batch, and steps per epoch."""
+
+    shares: dict[str, float]
+    steps_per_epoch: int
+
+    def __post_init__(self) -> None:
+        if self.steps_per_epoch < 1:
+            raise ValueError(f"steps_per_epoch must be >= 1, got {self.steps_per_epoch}")
+        if not self.shares or any(share <= 0 for share in self.shares.values()):
+            raise ValueError(f"every source needs a share > 0, got {self.shares}")
+
+
+@dataclass
+class MixedSplit:
+    """One split of several sources, each a FeatureSplit of its own (same labels and feature sizes)."""
+
+    names: tuple[str, ...]
+    parts: tuple[FeatureSplit, ...]
+    sampling: SourceSampling | None = None  # training splits only
+    offsets: np.ndarray = field(init=False)
+    labels: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.offsets = np.cumsum([0] + [len(part) for part in self.parts])
+        self.labels = np.concatenate([part.labels for part in self.parts])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def part(self, name: str) -> FeatureSplit:
+        return self.parts[self.names.index(name)]
+
+    def source_indices(self, name: str) -> np.ndarray:
+        number = self.names.index(name)
+        return np.arange(self.offsets[number], self.offsets[number + 1])
+
+    def batch(self, indices: list[int] | np.ndarray, aligned_steps: int | None = None) -> Batch:
+        """The samples at `indices` (in that order) as one batch, padded to the longest source."""
+        indices = np.asarray(indices)
+        source = np.searchsorted(self.offsets, indices, side="right") - 1
+        order = np.argsort(source, kind="stable")
+        pieces = []
+        for number in np.unique(source):
+            chosen = indices[order][source[order] == number] - self.offsets[number]
+            pieces.append(make_batch(self.parts[number], chosen, aligned_steps))
+        restore = torch.from_numpy(np.argsort(order, kind="stable"))
+        tensors = {}
+        for key in [m for m in MODALITIES] + [f"{m}_mask" for m in MODALITIES]:
+            values = [getattr(piece.inputs, key) for piece in pieces]
+            steps = max(v.shape[1] for v in values)
+            padded = [torch.nn.functional.pad(v, _pad_steps(v, steps)) for v in values]
+            tensors[key] = torch.cat(padded)[restore]
+        labels = torch.cat([piece.labels for piece in pieces])[restore]
+        return Batch(CaratInputs(**tensors), labels)
+
+
+def _pad_steps(values: torch.Tensor, steps: int) -> tuple[int, ...]:
+    # F.pad counts from the last dimension: features [B, L, D] pad L (the middle), masks [B, L] pad L.
+    missing = steps - values.shape[1]
+    return (0, 0, 0, missing) if values.ndim == 3 else (0, missing)
+
+
+class SourceShareSampler:
+    """Batches of indices into a MixedSplit with each source's fixed share (see the module docstring)."""
+
+    def __init__(self, split: MixedSplit, batch_size: int, seed: int) -> None:
+        if split.sampling is None:
+            raise ValueError("this split has no SourceSampling; only a mixed training split can be sampled")
+        unknown = sorted(set(split.sampling.shares) - set(split.names))
+        if unknown:
+            raise ValueError(f"shares name unknown sources {unknown}; the sources are {list(split.names)}")
+        self.split, self.seed, self.epoch = split, seed, 0
+        self.counts = share_counts(split.sampling.shares, split.names, batch_size)
+        empty = [name for name, count in self.counts.items() if count and not len(split.part(name))]
+        if empty:
+            raise DatasetError(f"sources {empty} have a share of each batch but no training samples")
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.split.sampling.steps_per_epoch
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.epoch])
+        queues = {name: np.zeros(0, np.int64) for name in self.split.names}
+        for _ in range(len(self)):
+            batch = []
+            for name, count in self.counts.items():
+                while len(queues[name]) < count:  # refill with a fresh shuffle of the whole source
+                    queues[name] = np.concatenate([queues[name], rng.permutation(self.split.source_indices(name))])
+                batch.extend(queues[name][:count].tolist())
+                queues[name] = queues[name][count:]
+            yield batch
+
+
+def share_counts(shares: dict[str, float], names: tuple[str, ...], batch_size: int) -> dict[str, int]:
+    """Samples per batch for each source: shares scaled to the batch (largest remainders round up), at
+    least one for every source with a share, taken from the largest when the minimum overfills."""
+    wanted = [name for name in names if shares.get(name, 0.0) > 0]
+    if len(wanted) > batch_size:
+        raise ValueError(f"a batch of {batch_size} cannot hold one sample of each of {len(wanted)} sources")
+    total = sum(shares[name] for name in wanted)
+    exact = {name: batch_size * shares[name] / total for name in wanted}
+    counts = {name: max(int(value), 1) for name, value in exact.items()}
+    for name in sorted(wanted, key=lambda n: exact[n] - int(exact[n]), reverse=True):
+        if sum(counts.values()) >= batch_size:
+            break
+        counts[name] += 1
+    while sum(counts.values()) > batch_size:
+        counts[max(counts, key=counts.get)] -= 1
+    return {name: counts.get(name, 0) for name in names}
+
+
+def mix_datasets(sources: dict[str, FeatureDataset], sampling: SourceSampling) -> FeatureDataset:
+    """One dataset whose splits are MixedSplits of `sources` (name -> prepared dataset). The sources
+    must share labels and alignment, and the feature size of every stream that any of them carries; a
+    stream a source never has is rebuilt at the common size (it is all padding anyway)."""
+    first = next(iter(sources.values()))
+    for name, dataset in sources.items():
+        if dataset.labels != first.labels or dataset.aligned != first.aligned:
+            raise DatasetError(
+                f"source {name} has labels {dataset.labels} (aligned {dataset.aligned}), but "
+                f"{next(iter(sources))} has {first.labels} (aligned {first.aligned}); prepare them alike"
+            )
+    dims = _common_dims(sources)
+    splits = {}
+    for split_name in ("train", "valid", "test"):
+        names = tuple(name for name, dataset in sources.items() if split_name in dataset.splits)
+        if not names:
+            continue
+        parts = tuple(_with_dims(sources[name].split(split_name), dims) for name in names)
+        splits[split_name] = MixedSplit(names, parts, sampling if split_name == "train" else None)
+    return FeatureDataset(
+        name="+".join(sources),
+        labels=first.labels,
+        aligned=first.aligned,
+        splits=splits,
+        feature_spec=_carried_spec(sources),
+        source=", ".join(dataset.source or name for name, dataset in sources.items()),
+    )
+
+
+def carried_modalities(dataset: FeatureDataset) -> set[str]:
+    """The streams some training sample of the dataset has."""
+    train = dataset.split("train")
+    return {m for m in MODALITIES if train.mask(m).any()}
+
+
+def _common_dims(sources: dict[str, FeatureDataset]) -> dict[str, int]:
+    dims: dict[str, tuple[int, str]] = {}
+    for name, dataset in sources.items():
+        for m in carried_modalities(dataset):
+            size = dataset.feature_dims()[m]
+            if m in dims and dims[m][0] != size:
+                raise DatasetError(
+                    f"{m} features are {size} wide in source {name} but {dims[m][0]} in {dims[m][1]}; "
+                    "prepare both with the same extractors"
+                )
+            dims[m] = (size, name)
+    fallback = first_dims = next(iter(sources.values())).feature_dims()
+    return {m: dims[m][0] if m in dims else fallback[m] for m in first_dims}
+
+
+def _with_dims(split: FeatureSplit, dims: dict[str, int]) -> FeatureSplit:
+    arrays = dict(vars(split))
+    for m in MODALITIES:
+        if arrays[m].shape[2] != dims[m]:  # only possible for a stream this source never has
+            arrays[m] = np.zeros((len(split), 1, dims[m]), np.float32)
+            arrays[f"{m}_mask"] = np.zeros((len(split), 1), np.float32)
+    return FeatureSplit(**arrays)
+
+
+def _carried_spec(sources: dict[str, FeatureDataset]) -> dict | None:
+    """The FeatureSpec of the mix: each stream's entry from a source that carries it."""
+    spec = None
+    for dataset in sources.values():
+        if dataset.feature_spec is None:
+            continue
+        spec = dict(spec or dataset.feature_spec)
+        for m in carried_modalities(dataset):
+            spec[m] = dataset.feature_spec[m]
+    return spec

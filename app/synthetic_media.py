@@ -58,6 +58,23 @@ def face_frame(index: int, fps: float, size: tuple[int, int] = (640, 480)) -> np
 _ASTRONAUT: np.ndarray | None = None
 
 
+def still_frame(picture: np.ndarray, size: tuple[int, int] = (640, 480)) -> np.ndarray:
+    """A BGR frame of `size` with `picture` (grey or BGR) centred on mid-grey, scaled to 80 % of the height."""
+    import cv2
+
+    image = np.asarray(picture, np.uint8)
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    width, height = size
+    side = int(height * 0.8)
+    scale = side / max(image.shape[:2])
+    scaled = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    frame = np.full((height, width, 3), 128, np.uint8)
+    top, left = (height - scaled.shape[0]) // 2, (width - scaled.shape[1]) // 2
+    frame[top : top + scaled.shape[0], left : left + scaled.shape[1]] = scaled
+    return frame
+
+
 @dataclass(frozen=True)
 class Utterance:
     text: str
@@ -75,14 +92,24 @@ def write_clip(
     video: bool = True,
     audio: bool = True,
     face: bool = True,
+    picture: np.ndarray | None = None,
+    sound: np.ndarray | None = None,
 ) -> list[Utterance]:
     """Write a clip (container from the suffix: .mkv, .mp4, .wav ...) with the face and, at each
-    (start second, text), that text spoken. Returns where each utterance lies."""
+    (start second, text), that text spoken. Returns where each utterance lies.
+
+    `picture` (an image, grey or BGR) replaces the astronaut with that still face, centred and scaled to
+    fill most of the frame's height; `sound` (float32 mono 16 kHz samples) is laid under the clip from
+    0 s, e.g. a recorded voice."""
     import av
 
     path = Path(path)
     total = int(round(duration_s * SAMPLE_RATE))
     track = np.zeros(total, np.float32)
+    if sound is not None:
+        laid = np.asarray(sound, np.float32)[:total]
+        track[: len(laid)] += laid
+    still = None if picture is None else still_frame(picture, size)
     spoken = []
     for start, text in speech:
         samples = speak(text)
@@ -106,7 +133,12 @@ def write_clip(
         written = 0
         for index in range(frames):
             if video_stream is not None:
-                image = face_frame(index, fps, size) if face else np.full((size[1], size[0], 3), 40, np.uint8)
+                if still is not None:
+                    image = still
+                elif face:
+                    image = face_frame(index, fps, size)
+                else:
+                    image = np.full((size[1], size[0], 3), 40, np.uint8)
                 frame = av.VideoFrame.from_ndarray(image, format="bgr24")
                 frame.pts = index
                 frame.time_base = Fraction(1000, int(round(fps * 1000)))

@@ -93,14 +93,27 @@ def read_checkpoint_info(path: str | Path) -> CheckpointInfo:
         ) from error
     if "carat" not in metadata:
         raise CheckpointError(f"{path} is a safetensors file but not a CARAT Live checkpoint (no 'carat' header)")
-    header = json.loads(metadata["carat"])
+    damaged = f"{path} has a damaged CARAT Live header"
+    remedy = "re-save it with main.py train, or pick another checkpoint"
+    try:
+        header = json.loads(metadata["carat"])
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{damaged} (not JSON: {error}); {remedy}") from error
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{damaged} (a JSON {type(header).__name__}, not an object); {remedy}")
     if header.get("format") != FORMAT or header.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(
             f"{path} has format {header.get('format')} v{header.get('format_version')}; this version reads "
             f"{FORMAT} up to v{FORMAT_VERSION}: update CARAT Live"
         )
+    if not isinstance(header.get("config"), dict):
+        raise CheckpointError(f"{damaged} (no model 'config' in it); {remedy}")
+    try:
+        config = CaratConfig.from_dict(header["config"])
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{damaged} (its model config is unusable: {error}); {remedy}") from error
     return CheckpointInfo(
-        config=CaratConfig.from_dict(header["config"]),
+        config=config,
         feature_spec=header.get("feature_spec"),
         extra=header.get("extra") or {},
         versions=header.get("versions") or {},

@@ -91,6 +91,27 @@ def test_truncated_checkpoint_gives_a_clear_error(tmp_path):
         load_checkpoint(path)
 
 
+@pytest.mark.parametrize(
+    ("header", "says"),
+    [
+        ("{not json", "not JSON"),
+        ('["a", "list"]', "not an object"),
+        ('{"format": "carat-live-checkpoint", "format_version": 1}', "no model 'config'"),
+        ('{"format": "carat-live-checkpoint", "format_version": 1, "config": {"layers": 2}}', "unusable"),
+    ],
+)
+def test_damaged_checkpoint_header_names_the_file_and_what_to_do(tmp_path, header, says):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "damaged.safetensors"
+    save_file({"w": torch.zeros(1)}, str(path), metadata={"carat": header})
+    with pytest.raises(CheckpointError) as raised:
+        load_checkpoint(path)
+    message = str(raised.value)
+    assert str(path) in message and says in message and "main.py train" in message
+    assert "\n" not in message
+
+
 def test_missing_checkpoint_says_how_to_get_one(tmp_path):
     with pytest.raises(CheckpointError, match="main.py train"):
         read_checkpoint_info(tmp_path / "nowhere.safetensors")

@@ -43,6 +43,21 @@ def check_audio(samples: np.ndarray, what: str = "audio") -> np.ndarray:
     return samples
 
 
+def silence_non_finite(samples: np.ndarray) -> tuple[np.ndarray, int]:
+    """Decoded media may hold NaN or infinite samples (a float file gone wrong); the commands replace
+    them with silence, count them and say so, so `extract`, `replay` and `live` treat them alike
+    (the extractors themselves refuse them)."""
+    bad = ~np.isfinite(samples)
+    count = int(bad.sum())
+    if count:
+        samples = np.where(bad, np.float32(0.0), samples).astype(np.float32, copy=False)
+    return samples, count
+
+
+def non_finite_warning(count: int, what: str) -> str:
+    return f"{count} audio samples of {what} were NaN or infinite and were replaced by silence"
+
+
 def check_sample_rate(sample_rate: int) -> None:
     if int(sample_rate) != SAMPLE_RATE:
         raise ValueError(

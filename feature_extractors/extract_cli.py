@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .acoustic import SAMPLE_RATE
+from .acoustic import SAMPLE_RATE, non_finite_warning, silence_non_finite
 from .spec import default_feature_spec
 from .speech import Word
 from .windows import TimedRows
@@ -35,6 +35,7 @@ class ExtractedMedia:
     audio: TimedRows = field(default_factory=lambda: TimedRows.empty(default_feature_spec().audio.dim))
     words: list[Word] = field(default_factory=list)
     text: TimedRows = field(default_factory=lambda: TimedRows.empty(default_feature_spec().text.dim))
+    warnings: list[str] = field(default_factory=list)  # what was read only in part, and why
 
     @property
     def visual(self) -> TimedRows:
@@ -75,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         plot_extracted(extracted, args.plot, title=media.name)
     print(summary(media, extracted, out))
+    for warning in extracted.warnings:
+        print(f"warning: {warning}")
     return 0
 
 
@@ -144,7 +147,14 @@ def _extract_video_and_decode_sound(media: Path) -> tuple[ExtractedMedia, np.nda
             if audio is not None:
                 chunks.extend(r.to_ndarray().reshape(-1) for r in resampler.resample(None))
         except av.error.FFmpegError as error:
-            raise MediaError(f"{media} is damaged: decoding stopped with {error}") from error
+            if not (extracted.frames or chunks):
+                raise MediaError(f"{media} is damaged: decoding stopped with {error}") from error
+            # A cut-off or damaged file: keep what decoded, as replay does, and say where it stopped.
+            stopped_at = max(last_frame_time, sum(len(c) for c in chunks) / SAMPLE_RATE)
+            extracted.warnings.append(
+                f"{media} could not be decoded past {stopped_at:.1f} s ({error}); it is damaged or was cut "
+                "off. Everything before that point was used."
+            )
         finally:
             progress.close()
             if faces is not None:
@@ -152,6 +162,9 @@ def _extract_video_and_decode_sound(media: Path) -> tuple[ExtractedMedia, np.nda
     samples = None
     if audio is not None:
         samples = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+        samples, non_finite = silence_non_finite(samples)
+        if non_finite:
+            extracted.warnings.append(non_finite_warning(non_finite, str(media)))
     extracted.duration_s = max(
         last_frame_time + frame_s if extracted.frames else 0.0,
         len(samples) / SAMPLE_RATE if samples is not None else 0.0,

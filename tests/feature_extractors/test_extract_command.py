@@ -113,3 +113,35 @@ def test_every_frame_of_a_still_video_gives_nearly_the_same_face_features(tmp_pa
     values = np.load(tmp_path / "f.npz")["visual_values"]
     assert len(values) == 15
     assert np.abs(values - values[0]).max() < 0.05  # tracking jitter only
+
+
+def test_extract_on_audio_with_nan_and_inf_samples_silences_them_and_says_how_many(tmp_path, speech, capsys):
+    samples = speech.astype(np.float32).copy()
+    samples[1000:1100] = np.nan
+    samples[5000:5050] = np.inf
+    media = tmp_path / "float.wav"
+    soundfile.write(media, samples, SAMPLE_RATE, subtype="FLOAT")
+    out = tmp_path / "float.npz"
+    assert main(["extract", str(media), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "150 audio samples" in printed and "NaN or infinite" in printed and "silence" in printed
+    data = np.load(out)
+    assert len(data["audio_values"]) > 0 and np.isfinite(data["audio_values"]).all()
+
+
+def test_extract_on_a_cut_off_video_keeps_what_decoded_and_says_where_it_stopped(
+    tmp_path, astronaut_rgb, speech, capsys
+):
+    whole = tmp_path / "whole.mkv"
+    frames = int(len(speech) / SAMPLE_RATE * FPS)
+    write_video(whole, astronaut_rgb, speech, face_frames=frames, blank_frames=0)
+    cut = tmp_path / "cut.mkv"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    out = tmp_path / "cut.npz"
+    assert main(["extract", str(cut), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    kept = np.load(out)
+    assert 0 < len(kept["visual_values"]) < frames, "the frames before the cut, not all of them"
+    if "warning:" in printed:  # FFmpeg may end a cut file quietly or with a read error: both are fine
+        assert "cut.mkv could not be decoded past" in printed

@@ -5,10 +5,12 @@ Threads (each one's job, and the invariant it keeps):
 - face worker: takes the *newest* frame (live) and counts the frames it had no time for, so visual
   latency stays bounded; in exact replay it takes every frame in order.
 - voice worker: every audio packet -> acoustic frames (openSMILE). Audio is never dropped.
-- speech worker: every audio packet -> words when a pause ends an utterance -> word vectors.
-- window loop: every hop, cuts the last `window_s` of each modality's buffer into one CARAT input
-  (words: the latest utterance within `text_window_s`), predicts, and emits an EmotionEvent (to the
-  callbacks and the session writer).
+- speech worker: every audio packet -> words, at each short pause and, during a long utterance, the
+  words two recognition passes agree on (feature_extractors/speech.py).
+- window loop: every hop, cuts the last `window_s` of face and voice into one CARAT input with the words
+  of the current utterance, whole (feature_extractors/utterances.py, the policy prepare uses too),
+  encoded together as one sentence; predicts, and emits an EmotionEvent (to the callbacks and the
+  session writer) whose words are the ones it scored.
 Queues between them are bounded; `stop()` joins every thread and closes every device.
 
 Every feature row remembers when it became available. Live, a window at time t uses what is available
@@ -29,8 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from feature_extractors.utterances import UTTERANCE_PAUSE_S
+
 from .control import EngineCallbacks, EngineSettings, PreviewFrame
-from .events import MODALITY_NAMES, EmotionEvent, StreamHealth, TimedWord
+from .events import EmotionEvent, StreamHealth, TimedWord
 from .predictor import Predictor, PredictorError
 from .session import MEDIA_NAME, SessionWriter, is_session_folder
 from .sources import (
@@ -47,12 +51,11 @@ from .sources import (
 @dataclass
 class EngineOptions:
     window_s: float = 3.0  # how much of each stream one prediction sees
-    # Words arrive only after their utterance ends (and are recognised), so a 3 s window would rarely
-    # hold any: the words stream keeps the speech of the last `text_window_s` in view.
+    # The words stream scores the current utterance (a sentence, or the words since a pause this long),
+    # whole, as text models are trained: never a fragment, never two sentences mixed. It stays in view
+    # until `text_window_s` after its last word. utterance_pause_s 0: every word of the last text_window_s.
     text_window_s: float = 8.0
-    # ...but only the words since the last pause this long: one sentence at a time, as text models are
-    # trained, so a sad sentence is not scored mixed with the happy one before it. 0 keeps them all.
-    utterance_pause_s: float = 1.0
+    utterance_pause_s: float = UTTERANCE_PAUSE_S
     hop_s: float = 0.25  # a prediction every hop (4 a second)
     video_size: tuple[int, int] = (640, 480)
     fps: float = 30.0
@@ -60,7 +63,7 @@ class EngineOptions:
     audio_queue_s: float = 60.0  # bound on audio waiting for one worker (the producer waits beyond it)
     exact_video_queue: int = 16
     asr_threads: int = 2
-    asr_pause_s: float = 0.6  # silence that ends an utterance (and sends it to speech recognition)
+    asr_pause_s: float = 0.3  # silence after which the words heard so far are given out
 
 
 @dataclass
@@ -343,8 +346,13 @@ class _SpeechWorker(_Worker):
     def recover(self) -> None:
         from feature_extractors.speech import StreamingTranscriber
 
+        options = self.engine.options
+        # Audio is kept as context across pauses shorter than an utterance pause, so a sentence the
+        # speaker breathes in is heard whole (and punctuated as one).
         self.transcriber = StreamingTranscriber(
-            self.engine.extractors.recognizer, pause_s=self.engine.options.asr_pause_s
+            self.engine.extractors.recognizer,
+            pause_s=options.asr_pause_s,
+            context_pause_s=max(options.utterance_pause_s, UTTERANCE_PAUSE_S),
         )
 
     def process(self, packet: AudioPacket) -> None:
@@ -359,10 +367,8 @@ class _SpeechWorker(_Worker):
         if not words:
             return
         engine = self.engine
-        rows = engine.extractors.text_encoder.encode(words)
         available = engine.clock.now() if available is None else available
         timed = [TimedWord(w.text, float(w.start), float(w.end), float(w.probability)) for w in words]
-        engine.buffers["text"].add(rows.times, rows.values, available)
         engine.add_words(timed, available)
         if not engine.exact:
             now = engine.clock.now()
@@ -394,11 +400,12 @@ class Engine:
         self.clock = SessionClock()
         self.stats = EngineStats()
         spec = self.predictor.feature_spec
-        self.buffers = {m: StreamBuffer(spec.dims[m]) for m in MODALITY_NAMES}
+        self.buffers = {m: StreamBuffer(spec.dims[m]) for m in ("visual", "audio")}  # words: self._words
         self.health: dict[str, StreamHealth] = {}
         self.writer: SessionWriter | None = None
         self._words: collections.deque = collections.deque()  # (TimedWord, available_at)
         self._words_lock = threading.Lock()
+        self._encoded: tuple[tuple[TimedWord, ...], Any] | None = None  # (utterance, its word vectors)
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._progress = threading.Condition()
@@ -652,21 +659,25 @@ class Engine:
             step += 1
 
     def _emit(self, end: float, available_by: float) -> None:
-        from feature_extractors.windows import TimedRows, build_window, latest_utterance
+        from feature_extractors.utterances import current_utterance
+        from feature_extractors.windows import TimedRows, build_window
 
         predictor = self.predictor
         start = end - self.options.window_s
-        oldest = min(start, end - self.options.text_window_s)  # the earliest time any stream still needs
-        words_in_view = latest_utterance(
-            TimedRows(*self.buffers["text"].rows(oldest, end, available_by)), self.options.utterance_pause_s
-        )
-        text_start = max(oldest, float(words_in_view.times[:, 0].min())) if len(words_in_view) else oldest
+        with self._words_lock:
+            heard = [w for w, available in self._words if available <= available_by]
+        words = tuple(
+            current_utterance(
+                heard, end, pause_s=self.options.utterance_pause_s, max_words=predictor.lengths[0],
+                view_s=self.options.text_window_s,
+            )
+        )  # fmt: skip
+        text_start = words[0].start if words else end - self.options.text_window_s
+        oldest = min(start, text_start)  # the earliest time any stream still needs
         # Aligned inputs average face and voice over each word's span, so they follow the words' window.
         stream_start = text_start if predictor.aligned else start
-        rows = {
-            m: TimedRows(*self.buffers[m].rows(stream_start, end, available_by)) for m in MODALITY_NAMES if m != "text"
-        }
-        rows["text"] = words_in_view
+        rows = {m: TimedRows(*self.buffers[m].rows(stream_start, end, available_by)) for m in ("visual", "audio")}
+        rows["text"] = self._utterance_rows(words)
         began = time.perf_counter()
         try:
             window = build_window(
@@ -700,11 +711,6 @@ class Engine:
             if newest_visual is not None:
                 self.stats.visual_latency_s.append(created - float(newest_visual))
         with self._words_lock:
-            words = tuple(
-                w
-                for w, available in self._words
-                if available <= available_by and w.end > text_start and w.start < end
-            )
             while self._words and self._words[0][0].end < oldest - self.options.window_s:
                 self._words.popleft()
         event = EmotionEvent(
@@ -728,6 +734,13 @@ class Engine:
         self.callbacks.on_event(event)
         for buffer in self.buffers.values():
             buffer.prune(oldest - self.options.window_s)
+
+    def _utterance_rows(self, words: tuple[TimedWord, ...]) -> Any:
+        """The words' vectors, encoded together as one sentence, as prepare encodes a sample's words
+        (kept: most windows score the same utterance as the window before)."""
+        if self._encoded is None or self._encoded[0] != words:
+            self._encoded = (words, self.extractors.text_encoder.encode(list(words)))
+        return self._encoded[1]
 
     def _report_finished(self) -> None:
         if not self._finished_reported:

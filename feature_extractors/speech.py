@@ -6,8 +6,8 @@ so nothing is downloaded. Any other CTranslate2 Whisper model can be chosen by f
 how to get one. Transcription uses faster-whisper's voice-activity filter and word timestamps.
 
 StreamingTranscriber turns a live stream into words: it buffers audio, watches voice activity (faster-
-whisper's Silero VAD), and transcribes an utterance once a pause ends it, or once it has grown past a
-limit; the words come back with absolute times.
+whisper's Silero VAD), and gives out the words of an utterance at each short pause and, while a long
+utterance goes on, the words two consecutive passes agree on; the words come back with absolute times.
 """
 
 from __future__ import annotations
@@ -118,25 +118,49 @@ class SpeechRecognizer:
 
 
 class StreamingTranscriber:
-    """Feed audio as it arrives; get finished words when a pause ends an utterance (or it grows too long)."""
+    """Feed audio as it arrives; get each word once, as soon as it is settled, with absolute times.
 
-    CHECK_EVERY_S = 0.2  # how often voice activity is looked at
+    Words come out
+    - at a pause: once `pause_s` of silence follows speech, every word heard so far;
+    - during speech: every `partial_every_s` of new audio the utterance is transcribed again, and the
+      words on which this pass and the one before agree come out (LocalAgreement-2: a word two passes
+      hear alike rarely changes with more audio), so a long utterance gives words while it goes on.
+    The utterance's audio is kept across short pauses, so every pass hears it from its start (words and
+    punctuation in context); it is dropped after `context_pause_s` (at least `pause_s`) of silence (what
+    follows is a new utterance) or, once it is `max_utterance_s` long, up to the last word out.
+    """
+
+    CHECK_EVERY_S = 0.1  # how often voice activity is looked at
     PRE_ROLL_S = 0.5  # audio kept before speech starts, so the first word is whole
     VAD_PAD_S = 0.2  # audio kept after the last speech when an utterance is cut off for transcription
     VAD_TAIL_S = 1.0  # recent audio looked at by each check, beyond the pause length
 
     def __init__(
-        self, recognizer: SpeechRecognizer, *, pause_s: float = 0.6, max_utterance_s: float = 8.0
+        self,
+        recognizer: SpeechRecognizer,
+        *,
+        pause_s: float = 0.3,
+        max_utterance_s: float = 8.0,
+        partial_every_s: float | None = 1.0,
+        context_pause_s: float = 1.0,
     ) -> None:
         if pause_s <= 0 or max_utterance_s <= pause_s:
             raise ValueError(f"need 0 < pause_s < max_utterance_s, got {pause_s} and {max_utterance_s}")
+        if partial_every_s is not None and partial_every_s <= 0:
+            raise ValueError(f"partial_every_s must be positive or None (no partial words), got {partial_every_s}")
         self.recognizer = recognizer
         self.pause_s = pause_s
         self.max_utterance_s = max_utterance_s
+        self.partial_every_s = partial_every_s
+        self.context_pause_s = max(context_pause_s, pause_s)
         self._buffer = np.zeros(0, np.float32)
         self._buffer_time: float | None = None
         self._speech_end: float | None = None  # when speech was last heard in the buffer
         self._unchecked = 0
+        self._out: list[Word] = []  # words of this utterance already given out
+        self._hypothesis: list[Word] = []  # the last pass's words after those, not agreed on yet
+        self._since_pass = 0  # samples of speech since the last pass
+        self._settled = False  # every word up to the current pause is out
 
     def feed(self, samples: np.ndarray, first_sample_time: float) -> list[Word]:
         samples = check_audio(samples)
@@ -150,18 +174,19 @@ class StreamingTranscriber:
         self._unchecked += len(samples)
         if self._unchecked < self.CHECK_EVERY_S * SAMPLE_RATE:
             return words
-        self._unchecked = 0
-        return words + self._check()
+        checked, self._unchecked = self._unchecked, 0
+        return words + self._check(checked)
 
     def flush(self) -> list[Word]:
         """Transcribe whatever is buffered (end of stream)."""
         if self._buffer_time is None:
             return []
-        words = self._transcribe_until(len(self._buffer)) if len(self._buffer) else []
+        words = self._give_out(self._pass(), every=True) if len(self._buffer) else []
         self._drop_until(len(self._buffer))
+        self._end_utterance()
         return words
 
-    def _check(self) -> list[Word]:
+    def _check(self, new_samples: int) -> list[Word]:
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
         # Only the recent audio is looked at (a constant cost per check); where speech was last heard is kept.
@@ -177,29 +202,78 @@ class StreamingTranscriber:
         if self._speech_end is None:  # no speech yet: keep only a little audio before it may start
             self._drop_until(len(self._buffer) - int(self.PRE_ROLL_S * SAMPLE_RATE))
             return []
-        if self._buffer_end() - self._speech_end >= self.pause_s:
-            cut = self._sample_at(self._speech_end + self.VAD_PAD_S)
-            words = self._transcribe_until(cut)
-            self._drop_until(cut)
+        silence = self._buffer_end() - self._speech_end
+        if silence >= self.context_pause_s:  # the utterance is over: what follows starts afresh
+            words = [] if self._settled else self._give_out(self._pass(), every=True)
+            self._drop_until(self._sample_at(self._speech_end + self.VAD_PAD_S))
             self._speech_end = None
+            self._end_utterance()
             return words
+        if silence >= self.pause_s:
+            if self._settled:
+                return []
+            self._settled = True
+            return self._give_out(self._pass(), every=True)
+        self._settled = False
+        self._since_pass += new_samples
         if len(self._buffer) >= self.max_utterance_s * SAMPLE_RATE:
             return self._emit_long_utterance()
+        if self.partial_every_s is not None and self._since_pass >= self.partial_every_s * SAMPLE_RATE:
+            return self._give_out(self._pass(), every=False)
         return []
 
+    def _pass(self) -> list[Word]:
+        """Transcribe the buffered utterance; the words not out yet."""
+        self._since_pass = 0
+        heard = self.recognizer.transcribe(self._buffer, offset=self._buffer_time)
+        # A word whose middle lies in audio whose words are out is a hearing again of those, perhaps
+        # spelt otherwise now ("meet." out, then "to name."): what is out stays out.
+        out_until = self._out[-1].end if self._out else -np.inf
+        recent = [w for w in heard if (w.start + w.end) / 2 > out_until]
+        # The first of these may still be the last words out, their times moved a little by this pass.
+        for n in range(min(3, len(recent), len(self._out)), 0, -1):
+            if [_spelling(w.text) for w in recent[:n]] == [_spelling(w.text) for w in self._out[-n:]]:
+                return recent[n:]
+        return recent
+
+    def _give_out(self, heard: list[Word], *, every: bool) -> list[Word]:
+        """All of `heard` (at a pause), or the words it agrees on with the previous pass (LocalAgreement-2)."""
+        if every:
+            settled = heard
+            self._hypothesis = []
+        else:
+            agreed = 0
+            for before, now in zip(self._hypothesis, heard):
+                if _spelling(before.text) != _spelling(now.text):
+                    break
+                agreed += 1
+            settled, self._hypothesis = heard[:agreed], heard[agreed:]
+        words = []
+        for word in settled:  # each word after the one before, whatever the passes' times said
+            start = max(word.start, self._out[-1].end) if self._out else word.start
+            word = Word(word.text, start, max(word.end, start), word.probability)
+            self._out.append(word)
+            words.append(word)
+        return words
+
     def _emit_long_utterance(self) -> list[Word]:
-        """Emit the words of an utterance that has no pause yet, except one that may run past the buffer."""
-        words = self._transcribe_until(len(self._buffer))
-        if words and words[-1].end > self._buffer_end() - 0.3:
-            words = words[:-1]
-        if words:
-            self._drop_until(self._sample_at(words[-1].end))
+        """An utterance with no pause yet is cut: the audio up to the last word out is dropped (after
+        giving out all but a word that may run past the buffer, when passes agreed on none)."""
+        words = []
+        if not self._out or self._out[-1].end < self._buffer_time + 1.0:
+            heard = self._pass()
+            if heard and heard[-1].end > self._buffer_end() - 0.3:
+                heard = heard[:-1]
+            words = self._give_out(heard, every=True)
+        self._hypothesis = []
+        if self._out and self._out[-1].end > self._buffer_time:
+            self._drop_until(self._sample_at(self._out[-1].end))
         else:
             self._drop_until(len(self._buffer) - int(self.PRE_ROLL_S * SAMPLE_RATE))
         return words
 
-    def _transcribe_until(self, end: int) -> list[Word]:
-        return self.recognizer.transcribe(self._buffer[:end], offset=self._buffer_time)
+    def _end_utterance(self) -> None:
+        self._out, self._hypothesis, self._since_pass, self._settled = [], [], 0, False
 
     def _drop_until(self, sample: int) -> None:
         sample = max(0, min(sample, len(self._buffer)))
@@ -213,3 +287,8 @@ class StreamingTranscriber:
 
     def _buffer_end(self) -> float:
         return self._buffer_time + len(self._buffer) / SAMPLE_RATE
+
+
+def _spelling(text: str) -> str:
+    """A word as two passes are compared: case and punctuation aside ("Family," and "family." agree)."""
+    return "".join(c for c in text.lower() if c.isalnum() or c == "'")

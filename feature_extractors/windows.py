@@ -105,22 +105,6 @@ def build_window(
     return window
 
 
-def latest_utterance(words: TimedRows, pause_s: float) -> TimedRows:
-    """The words after the last silence of at least `pause_s` between two words: the sentence being
-    spoken now, since text models are trained on one utterance at a time. `pause_s` <= 0 keeps all."""
-    if pause_s <= 0 or len(words) < 2:
-        return words
-    order = np.argsort(words.times[:, 0], kind="stable")
-    starts = words.times[order, 0]
-    spoken_until = np.maximum.accumulate(words.times[order, 1])  # overlapping words never leave a gap
-    pauses = np.nonzero(starts[1:] - spoken_until[:-1] >= pause_s)[0]
-    if not len(pauses):
-        return words
-    keep = np.zeros(len(words), bool)
-    keep[order[pauses[-1] + 1 :]] = True
-    return TimedRows(words.times[keep], words.values[keep])
-
-
 def _pad(rows: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
     features = np.zeros((steps, rows.shape[1]), np.float32)
     mask = np.zeros(steps, np.float32)

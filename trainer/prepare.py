@@ -11,7 +11,8 @@ Each sample becomes one CARAT input window built by `feature_extractors.windows.
 extractors' timed rows. Text-only samples (a corpus line, a `.txt` file) have no face or voice: those
 modalities are all-zero with an all-zero mask, i.e. missing, exactly as live when nobody is in view.
 Words of a text-only sample get consecutive spans of `WORD_SECONDS` each (the text has no times). A
-sample longer than the window keeps its most recent steps, as a live window does.
+sample longer than the window keeps its most recent steps, as a live window does. The words of a media
+sample are cut as the live engine cuts them (`utterance_rows`): the utterance current at the sample's end.
 
 Work is cut into chunks of samples. Each finished chunk is written to `parts/` (its arrays, then a small
 JSON record last, so a chunk cut off half-way is redone); a rerun skips finished chunks (resume), and
@@ -253,6 +254,18 @@ def text_rows(encoder, sentence: str):
     return TimedRows(np.stack([starts, starts + WORD_SECONDS], axis=1), vectors)
 
 
+def utterance_rows(words, start: float, end: float, max_words: int, encoder):
+    """The words of a media sample: of those inside [start, end), the utterance current at `end`, whole
+    (feature_extractors/utterances.py, the policy of the live engine), encoded together as one sentence.
+
+    One window per sample, as live would score it at the sample's end: its labels name the span, and a
+    second window per utterance would give each sentence labels that may belong to another."""
+    from feature_extractors.utterances import UTTERANCE_PAUSE_S, current_utterance
+
+    inside = [w for w in words if w.end > start and w.start < end]
+    return encoder.encode(current_utterance(inside, end, pause_s=UTTERANCE_PAUSE_S, max_words=max_words))
+
+
 def prepare_window(item: Item, extractors: _Extractors, shape: WindowShape) -> dict[str, np.ndarray]:
     """The CARAT input window of one item, made by the live extractors and `build_window`."""
     from feature_extractors.windows import build_window
@@ -275,6 +288,8 @@ def prepare_window(item: Item, extractors: _Extractors, shape: WindowShape) -> d
         text, visual, audio = media.text, media.visual, media.audio
         start = item.start or 0.0
         end = item.end if item.end is not None else max(media.duration_s, start + 1e-3)
+        if len(text):  # the words a live window ending at `end` scores, encoded as live encodes them
+            text = utterance_rows(media.words, start, end, shape.text_steps, extractors.text_encoder())
     window = build_window(text, visual, audio, start, end, aligned=shape.aligned, lengths=shape.lengths)
     if not any(window[f"{m}_mask"].any() for m in MODALITIES):
         raise SampleError("no words, face or voice in its span")

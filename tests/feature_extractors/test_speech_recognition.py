@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 
+from app.synthetic_media import speak
 from feature_extractors.acoustic import SAMPLE_RATE
 from feature_extractors.speech import SpeechRecognizer, StreamingTranscriber
 
@@ -50,13 +51,43 @@ def test_streaming_emits_each_utterance_after_its_pause_with_absolute_times(reco
         if words:
             batches.append((100.0 + (i + block) / SAMPLE_RATE, words))
     assert transcriber.flush() == []  # both utterances were already emitted during the stream
-    assert len(batches) == 2
-    (first_out, first), (_, second) = batches
+    # Words come out at each short pause (and during speech), so an utterance may come in several batches.
+    first = [w for _, words in batches for w in words if w.start < second_starts - 0.5]
+    second = [w for _, words in batches for w in words if w.start >= second_starts - 0.5]
+    first_out = max(out for out, words in batches if any(w in first for w in words))
     assert first_out < second_starts  # the first utterance came out during the pause, before the next
     assert all(100.0 + 1.0 < word.start < second_starts for word in first)
     assert all(word.start > second_starts - 0.5 for word in second)
     for words in (first, second):
         assert share_recognised(words, spoken_words) >= 0.7
+    heard = [w for _, words in batches for w in words]
+    assert all(a.end <= b.start for a, b in zip(heard, heard[1:])), "each word once, in time order"
+
+
+LONG_SENTENCE = (
+    "the old man walked slowly along the river with his small brown dog and they watched the boats "
+    "go by until the sun went down behind the hills"
+)
+
+
+def test_a_long_utterance_gives_its_settled_words_while_it_goes_on(recognizer):
+    """No pause long enough to end it, no length limit reached: the words two passes agree on come out
+    during the speech, each once, and the rest at the end."""
+    speech = speak(LONG_SENTENCE)
+    duration = len(speech) / SAMPLE_RATE
+    assert duration > 7.0
+    transcriber = StreamingTranscriber(recognizer, pause_s=2.0, max_utterance_s=30.0, partial_every_s=1.0)
+    block = SAMPLE_RATE // 50
+    during = []  # (time out, word)
+    for i in range(0, len(speech), block):
+        during += [((i + block) / SAMPLE_RATE, w) for w in transcriber.feed(speech[i : i + block], i / SAMPLE_RATE)]
+    words = [w for _, w in during] + transcriber.flush()
+    assert len(during) >= 6 and during[0][0] < duration - 3.0, "words come out while the utterance goes on"
+    assert all(w.end <= out for out, w in during), "a word comes out only after it was said"
+    assert all(a.end <= b.start for a, b in zip(words, words[1:])), "each word once, in time order"
+    spoken = LONG_SENTENCE.split()
+    assert share_recognised(words, spoken) >= 0.8
+    assert len(words) <= len(spoken) + 2  # nothing heard twice
 
 
 def test_a_long_utterance_without_pause_is_cut_at_the_limit(recognizer, speech, spoken_words):

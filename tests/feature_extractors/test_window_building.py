@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from feature_extractors.spec import default_feature_spec
-from feature_extractors.windows import TimedRows, build_window, latest_utterance
+from feature_extractors.windows import TimedRows, build_window
 
 
 def rows(spans, values) -> TimedRows:
@@ -84,25 +84,6 @@ def test_an_empty_stream_gives_zero_features_and_a_zero_mask(aligned):
 def test_aligned_window_without_words_has_no_step_at_all():
     window = build_window(TimedRows.empty(2), VISUAL, AUDIO, 0.0, 3.0, aligned=True, lengths=(3, 3, 3))
     assert not any(window[f"{name}_mask"].any() for name in ("text", "visual", "audio"))
-
-
-def test_latest_utterance_keeps_the_words_after_the_last_long_pause():
-    # Two sentences 1.7 s apart; inside the second, a 0.6 s pause that does not end it.
-    words = rows(
-        [(0.1, 0.7), (0.7, 4.9), (6.6, 8.9), (9.5, 9.6), (9.6, 12.0)],
-        [[1.0], [2.0], [3.0], [4.0], [5.0]],
-    )
-    latest = latest_utterance(words, pause_s=1.0)
-    np.testing.assert_array_equal(latest.values[:, 0], [3.0, 4.0, 5.0])
-    np.testing.assert_array_equal(latest.times, words.times[2:])
-    assert len(latest_utterance(words, pause_s=0.5)) == 2  # the 0.6 s pause now ends a sentence too
-    assert len(latest_utterance(words, pause_s=0)) == 5
-
-
-def test_a_long_word_overlapping_the_next_leaves_no_pause():
-    """Gaps are measured from the latest end so far, not from the previous word's end."""
-    words = rows([(0.0, 5.0), (1.0, 1.5), (5.2, 6.0)], [[1.0], [2.0], [3.0]])
-    assert len(latest_utterance(words, pause_s=1.0)) == 3
 
 
 def test_rows_holding_nan_are_refused():

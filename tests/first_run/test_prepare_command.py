@@ -133,6 +133,15 @@ def test_media_windows_carry_face_voice_and_words(media_dataset) -> None:
     assert test.labels[0, happy] == 1 and test.labels[0, sad] == 1
 
 
+def test_a_clip_with_two_sentences_gives_the_words_live_scores_at_its_end(media_dataset) -> None:
+    """The live engine's utterance policy: the 0-8 s sample (happy, then sad) holds the sad sentence
+    only, whole, and encoded exactly as the 4-8 s sample that is that sentence alone."""
+    train, test = media_dataset.split("train"), media_dataset.split("test")
+    sad_words = int(train.text_mask[1].sum())
+    assert int(test.text_mask[0].sum()) == sad_words
+    np.testing.assert_allclose(test.text[0], train.text[1], atol=1e-6)
+
+
 def test_a_few_training_steps_give_checkpoints_the_predictor_loads(
     media_dataset, xed_lines, tmp_path: Path, cli
 ) -> None:

@@ -12,7 +12,7 @@ from trainer.loop import TrainSettings, config_for_dataset, default_small_config
 from trainer.mixing import MixedSplit, SourceSampling, SourceShareSampler, mix_datasets, share_counts
 
 
-def only(split: FeatureSplit, keep: str, steps: int | None = None) -> FeatureSplit:
+def only(split: FeatureSplit, keep: str) -> FeatureSplit:
     """The split with every stream but `keep` missing (stored as one step, as prepare stores it)."""
     arrays = dict(vars(split))
     for m in MODALITIES:
@@ -48,7 +48,9 @@ def test_mixed_batch_equals_each_source_batch_in_the_asked_order(sources):
     expected_faces = make_batch(faces, [2, 0])
     expected_words = make_batch(words, [0, 5])
     steps = batch.inputs.visual.shape[1]
-    assert torch.equal(batch.inputs.visual[[0, 2], : expected_faces.inputs.visual.shape[1]], expected_faces.inputs.visual)
+    assert torch.equal(
+        batch.inputs.visual[[0, 2], : expected_faces.inputs.visual.shape[1]], expected_faces.inputs.visual
+    )
     assert not batch.inputs.visual[[1, 3]].any() and not batch.inputs.visual_mask[[1, 3]].any()
     assert torch.equal(batch.inputs.text[[1, 3], : expected_words.inputs.text.shape[1]], expected_words.inputs.text)
     assert not batch.inputs.text_mask[[0, 2]].any()

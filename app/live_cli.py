@@ -160,4 +160,7 @@ def run_headless(settings: EngineSettings, *, seconds: float | None = None, as_j
         f"processed ({stats.frames_dropped} dropped)",
         file=sys.stderr,
     )
-    return 1 if engine.error and stats.events == 0 else 0
+    if engine.error:  # the last line says why the exit status is not 0
+        print(f"error: {engine.error}", file=sys.stderr)
+        return 1
+    return 0

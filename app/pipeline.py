@@ -46,6 +46,7 @@ from .sources import (
     Source,
     VideoPacket,
 )
+from .supervisor import Supervisor
 
 
 @dataclass
@@ -64,6 +65,18 @@ class EngineOptions:
     exact_video_queue: int = 16
     asr_threads: int = 2
     asr_pause_s: float = 0.3  # silence after which the words heard so far are given out
+
+    def __post_init__(self) -> None:
+        """Refuse settings that would hang or mean nothing (a hop of 0 never ends), naming a sane value."""
+        for label, value, low, high, example in (
+            ("window", self.window_s, 0.1, 600.0, 3.0),
+            ("hop", self.hop_s, 0.01, 60.0, 0.25),
+            ("text window", self.text_window_s, 0.1, 600.0, 8.0),
+            ("utterance pause", self.utterance_pause_s, 0.0, 600.0, 1.0),
+            ("smoothing", self.smoothing_s, 0.0, 600.0, 1.0),
+        ):
+            if not (isinstance(value, (int, float)) and low <= value <= high):
+                raise ValueError(f"{label} must be from {low:g} to {high:g} seconds (e.g. {example:g}), got {value!r}")
 
 
 @dataclass
@@ -126,8 +139,10 @@ class Inbox:
                     self._items.popleft()
                     self.dropped += 1
             else:
-                while len(self._items) >= self._capacity and not self._stop.is_set():
+                while len(self._items) >= self._capacity and not self._stop.is_set() and not self._closed:
                     self._condition.wait(0.1)
+                if self._closed:  # its reader is gone (ended or failed): waiting would hang the producer
+                    return
             self._items.append(item)
             self._condition.notify_all()
 
@@ -208,7 +223,7 @@ class _Worker:
         self.health = StreamHealth(name=name, state="starting")
         self._last_report = 0.0
         self._rate_times: collections.deque = collections.deque()
-        self.thread = threading.Thread(target=self._run, name=f"worker-{name}", daemon=True)
+        self.thread = engine.supervisor.thread(name, self._run)
 
     def process(self, packet: Any) -> None:
         raise NotImplementedError
@@ -415,6 +430,8 @@ class Engine:
         self._finished_reported = False
         self._model_failing = False
         self._lifecycle = threading.Lock()  # start-up and stop never interleave
+        self._stopping = threading.Lock()  # one stop() at a time; a second one waits for the first
+        self.supervisor = Supervisor(self._stream_failed)  # every thread the engine starts runs under it
         self.error: str | None = None
 
     # -- EngineControl ------------------------------------------------------------------------------
@@ -433,13 +450,17 @@ class Engine:
         if self._started:
             raise RuntimeError("an Engine starts once; make a new one to start again")
         self._started = True
-        thread = threading.Thread(target=self._start_up, name="engine-start", daemon=True)
+        thread = self.supervisor.thread("start-up", self._start_up)
         self._threads.append(thread)
         thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         with self._lifecycle:  # after this, start-up starts nothing more
             self._stop.set()
+        with self._stopping:
+            self._stop_threads(timeout)
+
+    def _stop_threads(self, timeout: float) -> None:
         for source in self.sources:
             source.request_stop()
         for worker in self._workers:
@@ -455,9 +476,9 @@ class Engine:
         for worker in self._workers:
             if isinstance(worker, _FaceWorker) and not worker.thread.is_alive():
                 worker.close()
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            writer.close()
         self._report_finished()
 
     def pause(self) -> None:
@@ -504,6 +525,26 @@ class Engine:
         if health.state == "failed" and health.message:
             self.error = health.message
             self.callbacks.on_error(health.message)
+
+    def _stream_failed(self, stream: str, error: BaseException) -> None:
+        """A thread died of an unexpected exception (the Supervisor calls this, on that thread): the stream
+        is `failed`; whoever waits on it is told it ended; with no start-up or no window loop, the run ends."""
+        message = self.supervisor.failed[stream]
+        self.error = self.error or message  # before any callback, which may be what failed
+        for worker in self._workers:
+            if worker.name == stream:
+                worker.finished = True  # the window loop waits for it no more
+                worker.inbox.close()  # and the sources no longer feed it
+        for source in self.sources:
+            if source.name == stream:
+                self.end_of_stream(source)
+        self.progress_made()
+        try:
+            self.report_health(StreamHealth(stream, "failed", message=message))
+        finally:
+            if stream in ("start-up", "windows"):  # no event can come any more: the run is over
+                self._stop.set()
+                self._report_finished()
 
     def progress_made(self) -> None:
         with self._progress:
@@ -567,11 +608,11 @@ class Engine:
             self.clock.jump_to(0.0)  # session time 0: the moment capture (or replay) begins
             for worker in self._workers:
                 worker.thread.start()
-            window_thread = threading.Thread(target=self._window_loop, name="engine-windows", daemon=True)
+            window_thread = self.supervisor.thread("windows", self._window_loop)
             self._threads.append(window_thread)
             window_thread.start()
             for source in self.sources:
-                source.start(self.clock, self, self.report_health)
+                source.start(self.clock, self, self.report_health, supervisor=self.supervisor)
         self.report_health(StreamHealth("model", "running", details={"device": str(self.predictor.device)}))
 
     def _build_workers(self) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +29,7 @@ class ReplayResult:
     duration: float | None
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    interrupted: bool = False  # `stop` was set (a signal): the events are those made until then
 
 
 def replay(
@@ -39,8 +42,12 @@ def replay(
     extractors: Extractors | None = None,
     progress: bool = False,
     timeout_s: float | None = None,
+    out: EventFiles | None = None,
+    stop: threading.Event | None = None,
 ) -> ReplayResult:
-    """Run the whole file through the engine and return its events (in window order)."""
+    """Run the whole file through the engine and return its events (in window order). With `out`, each
+    event is also appended to its files as it is made; setting `stop` (a signal handler does) ends the
+    replay within a second, keeping the events so far."""
     source_path = media_path(path)
     info = probe_media(source_path)  # a clear MediaError before any model loads
     events: list[EmotionEvent] = []
@@ -61,8 +68,13 @@ def replay(
         if health.state == "retrying" and health.message:
             warnings.append(f"{health.name}: {health.message}")
 
+    def on_event(event: EmotionEvent) -> None:
+        events.append(event)
+        if out is not None:
+            out.write(event)
+
     callbacks = EngineCallbacks(
-        on_event=events.append,
+        on_event=on_event,
         on_words=words.extend,
         on_error=errors.append,
         on_position=on_position,
@@ -75,13 +87,18 @@ def replay(
     engine = Engine(settings, callbacks, options=options, predictor=predictor, extractors=extractors)
     bar = _progress_bar(info.duration) if progress else None  # after the checkpoint loaded (or was refused)
     engine.start()
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    interrupted = finished = False
     try:
-        finished = done.wait(timeout_s)
+        while not (finished := done.wait(0.1)):  # short waits: a signal's handler runs, `stop` is seen
+            interrupted = stop is not None and stop.is_set()
+            if interrupted or (deadline is not None and time.monotonic() > deadline):
+                break
     finally:
-        engine.stop()
+        engine.stop(timeout=1.0 if interrupted else 10.0)  # interrupted: threads still busy are daemons
         if bar is not None:
             bar.close()
-    if not finished:
+    if not finished and not interrupted:
         errors.append(f"replay did not finish within {timeout_s} s")
     media_errors = [e for e in errors if "not a readable media file" in e]
     if media_errors:
@@ -92,6 +109,7 @@ def replay(
         duration=info.duration,
         warnings=warnings,
         error="; ".join(errors) or None,
+        interrupted=interrupted and not finished,
     )
 
 
@@ -101,34 +119,130 @@ def _progress_bar(duration: float | None):
     return tqdm(total=round(duration, 2) if duration else None, unit="s", desc="replay", bar_format=None)
 
 
+def _json_line(event: EmotionEvent) -> str:
+    return json.dumps(event.to_json(), separators=(",", ":")) + "\n"
+
+
+def _csv_header(labels: tuple[str, ...]) -> list[str]:
+    header = ["window_start", "window_end"]
+    header += [f"{label}_score" for label in labels] + [f"{label}_raw" for label in labels]
+    header += [f"{label}_decided" for label in labels] + [f"{label}_modality" for label in labels]
+    return header + [f"{m}_present" for m in MODALITY_NAMES] + ["words"]
+
+
+def _csv_row(e: EmotionEvent) -> list[object]:
+    return (
+        [f"{e.window_start:.3f}", f"{e.window_end:.3f}"]
+        + [f"{s:.5f}" for s in e.scores]
+        + [f"{s:.5f}" for s in e.raw_scores]
+        + [int(d) for d in e.decided]
+        + [m or "" for m in e.deciding_modality]
+        + [int(e.present.get(m, False)) for m in MODALITY_NAMES]
+        + [" ".join(w.text.strip() for w in e.words)]
+    )
+
+
 def write_events_jsonl(events: list[EmotionEvent], path: Path) -> Path:
     with open(path, "w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(event.to_json(), separators=(",", ":")) + "\n" for event in events)
+        handle.writelines(_json_line(event) for event in events)
     return path
 
 
 def write_events_csv(events: list[EmotionEvent], path: Path) -> Path:
     """One row per event: window times, each label's smoothed score, decision and deciding modality,
     which modalities were present, and the words."""
-    labels = events[0].labels if events else ()
-    header = ["window_start", "window_end"]
-    header += [f"{label}_score" for label in labels] + [f"{label}_raw" for label in labels]
-    header += [f"{label}_decided" for label in labels] + [f"{label}_modality" for label in labels]
-    header += [f"{m}_present" for m in MODALITY_NAMES] + ["words"]
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(header)
-        for e in events:
-            writer.writerow(
-                [f"{e.window_start:.3f}", f"{e.window_end:.3f}"]
-                + [f"{s:.5f}" for s in e.scores]
-                + [f"{s:.5f}" for s in e.raw_scores]
-                + [int(d) for d in e.decided]
-                + [m or "" for m in e.deciding_modality]
-                + [int(e.present.get(m, False)) for m in MODALITY_NAMES]
-                + [" ".join(w.text.strip() for w in e.words)]
-            )
+        writer.writerow(_csv_header(events[0].labels if events else ()))
+        writer.writerows(_csv_row(e) for e in events)
     return path
+
+
+def read_events_jsonl(path: Path) -> list[EmotionEvent]:
+    """The events of a JSONL file; a last line cut off by a kill is skipped."""
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            events.append(EmotionEvent.from_json(json.loads(line)))
+        except (json.JSONDecodeError, TypeError, KeyError):
+            continue
+    return events
+
+
+class EventFiles:
+    """A replay's results, on disk as they are made, so that no signal or crash loses them.
+
+    During the run, events are appended to `events.partial.jsonl` and `events.partial.csv` and flushed
+    line by line (like the session recorder): a SIGKILL loses nothing but a line being written. `finish`
+    moves them over `events.jsonl` / `events.csv` (each an atomic rename: an old result is replaced whole
+    or not at all) and then draws `events_timeline.png` from what was written. Thread-safe.
+    """
+
+    def __init__(self, folder: Path, stem: str = "events") -> None:
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"--out {folder} is a file; give a folder for the results (it is created if new)")
+        self._made_folder = not folder.exists()
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.paths = {
+            "jsonl": folder / f"{stem}.jsonl",
+            "csv": folder / f"{stem}.csv",
+            "png": folder / f"{stem}_timeline.png",
+        }
+        self._partial = {kind: folder / f"{stem}.partial.{kind}" for kind in ("jsonl", "csv")}
+        self._jsonl = open(self._partial["jsonl"], "w", encoding="utf-8")
+        self._csv_handle = open(self._partial["csv"], "w", encoding="utf-8", newline="")
+        self._csv = csv.writer(self._csv_handle)
+        self._lock = threading.Lock()
+        self._closed = False
+        self.count = 0
+
+    def write(self, event: EmotionEvent) -> None:
+        with self._lock:
+            if self._closed:
+                return  # an event made while the run was being stopped
+            if self.count == 0:
+                self._csv.writerow(_csv_header(event.labels))
+            self._jsonl.write(_json_line(event))
+            self._csv.writerow(_csv_row(event))
+            self._jsonl.flush()
+            self._csv_handle.flush()
+            self.count += 1
+
+    def discard(self) -> None:
+        """The replay could not run at all: leave any old results, and the folder, as they were."""
+        with self._lock:
+            self._closed = True
+            for handle in (self._jsonl, self._csv_handle):
+                handle.close()
+            for partial in self._partial.values():
+                partial.unlink(missing_ok=True)
+        if self._made_folder and not any(self.folder.iterdir()):
+            self.folder.rmdir()
+
+    def finish(self, *, timeline: bool = True, title: str = "") -> dict[str, Path]:
+        """Close, put the files in place, and (with `timeline`) draw the PNG from the JSONL as written.
+        Without it (a signal asked for a quick exit), an old PNG is removed rather than left beside
+        results it does not show."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                if self.count == 0:
+                    self._csv.writerow(_csv_header(()))
+                for handle in (self._jsonl, self._csv_handle):
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                    handle.close()
+                for kind, partial in self._partial.items():
+                    os.replace(partial, self.paths[kind])
+        written = {kind: self.paths[kind] for kind in ("jsonl", "csv")}
+        if not timeline:
+            self.paths["png"].unlink(missing_ok=True)
+            return written
+        drawing = self.paths["png"].with_name(f".{self.paths['png'].name}.tmp.png")
+        plot_timeline(read_events_jsonl(self.paths["jsonl"]), drawing, title=title)
+        os.replace(drawing, self.paths["png"])
+        return {**written, "png": self.paths["png"]}
 
 
 def plot_timeline(events: list[EmotionEvent], path: Path, title: str = "") -> Path:

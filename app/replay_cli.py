@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 
@@ -42,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .pipeline import EngineOptions
-    from .replay import replay, write_outputs
+    from .replay import EventFiles, replay
     from .session import is_session_folder
     from .sources import MediaError
 
@@ -53,23 +56,48 @@ def run(args: argparse.Namespace) -> int:
         out = path / "replay"
     else:
         out = path.with_name(f"{path.stem}_replay")
+    try:  # every argument is checked before any model loads
+        options = EngineOptions(window_s=args.window, hop_s=args.hop, utterance_pause_s=args.utterance_pause)
+        files = EventFiles(out)
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    stop, received = threading.Event(), []
+
+    def interrupt(number: int, _frame: object) -> None:
+        received.append(signal.Signals(number).name)
+        stop.set()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # (only there can Python handle signals)
+        previous = {number: signal.signal(number, interrupt) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        result = replay(
-            path,
-            checkpoint=args.checkpoint,
-            exact=args.exact,
-            options=EngineOptions(window_s=args.window, hop_s=args.hop, utterance_pause_s=args.utterance_pause),
-            progress=True,
-        )
+        result = replay(path, checkpoint=args.checkpoint, exact=args.exact, options=options, progress=True,
+                        out=files, stop=stop)  # fmt: skip
     except (MediaError, ValueError, RuntimeError, OSError) as error:
+        files.discard()
         print(f"error: {error}", file=sys.stderr)
         return 1
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    written = write_outputs(result, out)
-    print(f"{len(result.events)} events, {len(result.words)} words")
+    written = files.finish(timeline=not result.interrupted, title=path.name)
+    print(f"{files.count} events, {len(result.words)} words")
     for kind, file in written.items():
         print(f"{kind}: {file}")
+    if result.interrupted:
+        print(
+            f"interrupted by {received[0]}: the {files.count} events made until then are kept "
+            "(no timeline PNG; run the replay to its end for one)",
+            file=sys.stderr,
+        )
+        # Engine threads may still be inside native code (speech recognition, the face mesh), and
+        # interpreter shutdown under them aborts ("terminate called"): the results are on disk, so leave.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(128 + int(getattr(signal, received[0])))
     if result.error:
         print(f"error: {result.error}", file=sys.stderr)
         return 1

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -173,10 +173,16 @@ class Source:
         return {"kind": type(self).__name__}
 
     # -- the thread ------------------------------------------------------------------------------
-    def start(self, clock: SessionClock, sink: PacketSink, on_health: HealthCallback) -> None:
+    def start(
+        self, clock: SessionClock, sink: PacketSink, on_health: HealthCallback, supervisor: Any = None
+    ) -> None:
+        """`supervisor` (app.supervisor.Supervisor): the engine's guard, so this thread never dies silently."""
         self.clock, self._sink, self._on_health = clock, sink, on_health
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
+        if supervisor is not None:
+            self._thread = supervisor.thread(self.name, self._run)
+        else:
+            self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
         self._thread.start()
 
     def request_stop(self) -> None:

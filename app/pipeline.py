@@ -643,6 +643,7 @@ class Engine:
                 "hop_s": self.options.hop_s,
                 "smoothing_s": self.options.smoothing_s,
             },
+            on_error=lambda message: self.report_health(StreamHealth("recording", "failed", message=message)),
         )
 
     def _window_loop(self) -> None:

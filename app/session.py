@@ -16,8 +16,10 @@ import hashlib
 import json
 import os
 import queue
+import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -51,33 +53,67 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    # A temporary name of its own each time: two writers (two stop() calls) never share one.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with open(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def _cannot_write(path: Path, error: OSError) -> str:
+    return (
+        f"recording stopped: cannot write {path} ({error.strerror or error}); the session is readable up to "
+        "this point. Free some disk space (or record to another disk) and record again."
+    )
+
+
+ErrorCallback = Callable[[str], None]
 
 
 class _JsonLines:
-    """Append-only JSON lines, each flushed to the OS as soon as written (a crash keeps them)."""
+    """Append-only JSON lines, each written to the OS in full as soon as made (a crash keeps them). A
+    write that fails (a full disk) is cut back to the last whole line, and the file takes no more."""
 
-    def __init__(self, path: Path) -> None:
-        self._handle = open(path, "a", encoding="utf-8")
+    def __init__(self, path: Path, on_error: ErrorCallback) -> None:
+        self.path = path
+        self._handle = open(path, "ab", buffering=0)
+        self._whole = self._handle.tell()  # the end of the last whole line
+        self._on_error = on_error
         self._lock = threading.Lock()
+        self.error: str | None = None
 
     def write(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, separators=(",", ":")) + "\n"
+        line = (json.dumps(record, separators=(",", ":")) + "\n").encode("utf-8")
         with self._lock:
-            if not self._handle.closed:
-                self._handle.write(line)
-                self._handle.flush()
+            if self._handle.closed or self.error is not None:
+                return
+            try:
+                view = memoryview(line)
+                while view:  # an unbuffered write may take part of the line
+                    view = view[self._handle.write(view) :]
+                self._whole += len(line)
+                return
+            except OSError as error:
+                self.error = _cannot_write(self.path, error)
+                try:
+                    os.ftruncate(self._handle.fileno(), self._whole)  # no half line at the end
+                except OSError:
+                    pass
+        self._on_error(self.error)
 
     def close(self) -> None:
         with self._lock:
             if not self._handle.closed:
-                self._handle.flush()
-                os.fsync(self._handle.fileno())
+                try:
+                    os.fsync(self._handle.fileno())
+                except OSError:
+                    pass
                 self._handle.close()
 
 
@@ -96,7 +132,10 @@ class SessionWriter:
         audio: bool = True,
         settings: dict[str, Any] | None = None,
         video_queue: int = 90,
+        on_error: ErrorCallback | None = None,
     ) -> None:
+        """`on_error(message)`: told once, from the thread that met it, when a file can no longer be
+        written (a full disk); the rest of the session goes on being shown, and close() still works."""
         self.folder = Path(folder)
         if self.folder.exists() and any(self.folder.iterdir()):
             raise SessionError(
@@ -122,11 +161,30 @@ class SessionWriter:
             "complete": False,
         }
         _write_json_atomically(self.folder / INFO_NAME, self.info)
-        self._events = _JsonLines(self.folder / EVENTS_NAME)
-        self._transcript = _JsonLines(self.folder / TRANSCRIPT_NAME)
-        self._media = _MediaRecorder(self.folder / MEDIA_NAME, video_size, video_fps, audio, video_queue)
+        self._errors: list[str] = []
+        self._error_lock = threading.Lock()
+        self._on_error = on_error or (lambda _message: None)
+        self._events = _JsonLines(self.folder / EVENTS_NAME, self._failed)
+        self._transcript = _JsonLines(self.folder / TRANSCRIPT_NAME, self._failed)
+        self._media = _MediaRecorder(
+            self.folder / MEDIA_NAME, video_size, video_fps, audio, video_queue, on_error=self._failed
+        )
         self.event_count = 0
         self.word_count = 0
+        self._closed = False
+        self._close_lock = threading.Lock()
+
+    @property
+    def error(self) -> str | None:
+        """The first thing that could not be recorded, if any."""
+        return self._errors[0] if self._errors else None
+
+    def _failed(self, message: str) -> None:
+        with self._error_lock:
+            first = not self._errors
+            self._errors.append(message)
+        if first:
+            self._on_error(message)
 
     @property
     def frames_not_recorded(self) -> int:
@@ -150,18 +208,28 @@ class SessionWriter:
             self.word_count += 1
 
     def close(self) -> None:
-        self._media.close()
-        self._events.close()
-        self._transcript.close()
-        self.info.update(
-            complete=True,
-            ended_at_unix=time.time(),
-            events=self.event_count,
-            words=self.word_count,
-            frames_not_recorded=self._media.frames_dropped,
-            media_error=self._media.error,
-        )
-        _write_json_atomically(self.folder / INFO_NAME, self.info)
+        """Finish every file and mark the session complete. Safe to call twice, from two threads; never
+        raises for a full disk (the session then stays readable as it was, marked incomplete)."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._media.close()
+            self._events.close()
+            self._transcript.close()
+            self.info.update(
+                complete=True,
+                ended_at_unix=time.time(),
+                events=self.event_count,
+                words=self.word_count,
+                frames_not_recorded=self._media.frames_dropped,
+                media_error=self._media.error,
+                error=self.error,
+            )
+            try:
+                _write_json_atomically(self.folder / INFO_NAME, self.info)
+            except OSError as error:
+                self._failed(_cannot_write(self.folder / INFO_NAME, error))
 
 
 class _MediaRecorder:
@@ -169,9 +237,17 @@ class _MediaRecorder:
     dropped (and counted) only if the encoder falls a few seconds behind."""
 
     def __init__(
-        self, path: Path, video_size: tuple[int, int] | None, fps: float, audio: bool, video_queue: int
+        self,
+        path: Path,
+        video_size: tuple[int, int] | None,
+        fps: float,
+        audio: bool,
+        video_queue: int,
+        on_error: ErrorCallback,
     ) -> None:
         import av
+
+        self.path, self._on_error = path, on_error
 
         # Matroska is written as it goes: clusters of at most half a second, flushed at once, so a
         # killed process leaves a file readable up to the last cluster.
@@ -233,16 +309,29 @@ class _MediaRecorder:
                     self._encode_video(av, packet)
                 else:
                     self._encode_audio(av, packet)
-            except Exception as error:  # noqa: BLE001 - keep events and transcript going; say so at close
+            except Exception as error:  # noqa: BLE001 - keep events and transcript going; say so now
                 kind = "video" if isinstance(packet, VideoPacket) else "audio"
                 self.error = f"media recording stopped at {packet.time:.2f} s ({kind}): {error}"
+                advice = (
+                    "Free some disk space (or record to another disk) and record again"
+                    if isinstance(error, OSError)
+                    else "Please report it"
+                )
+                self._on_error(f"{self.error}; what was recorded before stays readable. {advice}.")
         try:
             for stream in (self._video, self._audio):
                 if stream is not None and self.error is None:
                     for encoded in stream.encode(None):
                         self._container.mux(encoded)
+        except Exception as error:  # noqa: BLE001 - a full disk at the very end
+            self.error = self.error or f"media recording could not be finished: {error}"
+            self._on_error(self.error)
         finally:
-            self._container.close()
+            try:
+                self._container.close()
+            except Exception as error:  # noqa: BLE001
+                self.error = self.error or f"media file could not be closed: {error}"
+                self._on_error(self.error)
 
     def _encode_video(self, av: Any, packet: VideoPacket) -> None:
         pts = int(round((packet.time - self._origin) * 1000))

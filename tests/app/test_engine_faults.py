@@ -150,3 +150,38 @@ def test_replay_command_exits_non_zero_and_says_why_when_a_stream_failed(
     assert finished == [1], "non-zero, and no hang"
     last_line = capsys.readouterr().err.strip().splitlines()[-1]
     assert last_line.startswith("error: ") and "voice stopped: RuntimeError: injected voice fault" in last_line
+
+
+def test_a_recording_writer_that_fails_is_reported_failed_within_2_s_and_the_run_goes_on(
+    short_clip: Path, predictor, extractors, tmp_path: Path, monkeypatch
+) -> None:
+    from app import session
+
+    fault = Fault(session._MediaRecorder._encode_audio, OSError(28, "No space left on device"), after=20)
+    monkeypatch.setattr(session._MediaRecorder, "_encode_audio", fault)
+    failed, events = {}, []
+
+    def on_health(report) -> None:
+        if report.state == "failed":
+            failed.setdefault(report.name, (report.message, time.monotonic()))
+
+    settings = EngineSettings(
+        camera=str(short_clip), microphone=str(short_clip), record_to=str(tmp_path / "s"), extra={"loop": True}
+    )
+    callbacks = EngineCallbacks(on_event=events.append, on_health=on_health)
+    engine = Engine(settings, callbacks, predictor=predictor, extractors=extractors)
+    engine.start()
+    try:
+        deadline = time.monotonic() + RUN_LIMIT_S
+        while "recording" not in failed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        seen = len(events)
+        time.sleep(1.0)
+    finally:
+        engine.stop(timeout=5)
+    assert "recording" in failed, "the writer's failure was reported"
+    message, reported_at = failed["recording"]
+    assert "media recording stopped" in message and "No space left on device" in message
+    assert reported_at - fault.raised_at < 2.0
+    assert len(events) > seen, "the other streams went on"
+    assert engine.alive_threads() == []

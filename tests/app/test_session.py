@@ -145,3 +145,76 @@ def test_recording_killed_with_sigkill_leaves_a_readable_session(
     with av.open(str(session.media_path)) as container:
         audio_samples = sum(f.samples for f in container.decode(audio=0))
     assert audio_samples >= 16000 * 0.5
+
+
+def test_two_closes_at_once_both_return_and_the_session_is_complete(tmp_path: Path) -> None:
+    import threading
+
+    writer = SessionWriter(tmp_path / "s", devices={}, feature_spec=None, video_size=None)
+    writer.write_event(make_event(1.0))
+    errors = []
+
+    def close() -> None:
+        try:
+            writer.close()
+        except Exception as error:  # noqa: BLE001 - what the test looks for
+            errors.append(error)
+
+    threads = [threading.Thread(target=close) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    session = SessionReader.open(tmp_path / "s")
+    assert session.complete and len(session.events) == 1
+    assert [p.name for p in (tmp_path / "s").iterdir() if p.name.startswith(".")] == [], "no temporary file left"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 1 MiB tmpfs: a disk that fills up within seconds of recording video."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"mounting a small tmpfs needs root: {mounted.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+
+
+def test_a_full_disk_while_recording_gives_a_clear_error_and_a_session_readable_to_that_point(
+    small_disk: Path, short_clip: Path, predictor, extractors
+) -> None:
+    from app.control import EngineCallbacks, EngineSettings
+    from app.pipeline import Engine
+
+    failed, events = [], []
+    callbacks = EngineCallbacks(
+        on_event=events.append,
+        on_health=lambda h: failed.append(h) if h.name == "recording" and h.state == "failed" else None,
+    )
+    folder = small_disk / "session"
+    settings = EngineSettings(
+        camera=str(short_clip), microphone=str(short_clip), record_to=str(folder), extra={"loop": True}
+    )
+    engine = Engine(settings, callbacks, predictor=predictor, extractors=extractors)
+    engine.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not failed and time.monotonic() < deadline:
+            time.sleep(0.1)
+        count_at_failure = len(events)
+        time.sleep(1.5)  # events go on being made (and shown) after the recording stopped
+    finally:
+        engine.stop()  # does not raise
+    assert failed, "the full disk was reported"
+    message = failed[0].message
+    assert "No space left on device" in message and "Free some disk space" in message and str(folder) in message
+    assert engine.error == message
+    assert len(events) > count_at_failure, "the other streams went on"
+    session = SessionReader.open(folder)  # readable
+    assert session.damaged_lines == 0, "no half line at the end of any file"
+    assert [e.to_json() for e in session.events] == [e.to_json() for e in events[: len(session.events)]]

@@ -23,6 +23,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from feature_extractors.acoustic import non_finite_warning, silence_non_finite
+
 from .events import StreamHealth
 
 SAMPLE_RATE = 16000  # what the acoustic and speech extractors take
@@ -548,6 +550,12 @@ class MediaFileSource(Source):
         self._last_time = 0.0
         self._offset = 0.0
         self.position = 0.0
+        # A read error reopens the file where it was (never from 0 s); this many errors in a row with no
+        # progress past the same point end the stream with a message instead of reopening for ever.
+        self.max_failures_at_one_point = 3
+        self._opened_before = False
+        self._failed_at, self._failures_here, self._last_error = -1.0, 0, None
+        self.non_finite_samples = 0  # NaN/inf audio samples replaced by silence
 
     def describe(self) -> dict[str, object]:
         return {"kind": "media", "path": str(self.path), "duration": self.duration}
@@ -562,9 +570,33 @@ class MediaFileSource(Source):
             self._container = av.open(str(self.path))
         except (av.error.FFmpegError, OSError) as error:
             raise MediaError(media_error_message(self.path, error)) from error
+        if self._opened_before:
+            self._resume_after_a_read_error()
+            return
+        self._opened_before = True
         self._offset = self.clock.now() if self.as_live else 0.0
         self._origin, self._loop_offset, self._last_time = None, 0.0, 0.0
         self._start_decoding(0.0)
+
+    def _resume_after_a_read_error(self) -> None:
+        """Go on just after the last packet delivered (clock, origin and loop offset kept), or give up
+        when reading keeps failing at the same point."""
+        if self._last_time > self._failed_at:
+            self._failed_at, self._failures_here = self._last_time, 0
+        self._failures_here += 1
+        if self._failures_here > self.max_failures_at_one_point:
+            self.close()
+            raise MediaError(
+                f"{self.path} could not be read past {self._last_time:.1f} s ({self._last_error}; "
+                f"{self.max_failures_at_one_point} retries); everything before that point was used. "
+                "Copy the file again, or check the disk it is on."
+            )
+        self._start_decoding(self._last_time - self._loop_offset)
+        self._skip_before = self._last_time + 0.002  # what was delivered is not delivered twice
+
+    def _wait_before_retry(self, failures: int, error: BaseException) -> None:
+        self._last_error = error
+        super()._wait_before_retry(failures, error)
 
     def _start_decoding(self, at: float) -> None:
         import av
@@ -618,7 +650,11 @@ class MediaFileSource(Source):
             packets.append(VideoPacket(image, media_time, self._index))
         else:
             for resampled in self._resampler.resample(frame):
-                packets.extend(self._blocker.push(resampled.to_ndarray().reshape(-1), media_time))
+                samples, non_finite = silence_non_finite(resampled.to_ndarray().reshape(-1))
+                if non_finite:  # the same rule as `extract`: silence, counted and said
+                    self.non_finite_samples += non_finite
+                    self.health.message = non_finite_warning(self.non_finite_samples, str(self.path))
+                packets.extend(self._blocker.push(samples, media_time))
         if packets and self.realtime:
             self.clock.wait_until(packets[0].time, self._stop)
         self._last_time = max(self._last_time, media_time - self._offset)

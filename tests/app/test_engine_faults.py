@@ -19,7 +19,7 @@ import main
 from app import pipeline
 from app.control import EngineCallbacks, EngineSettings
 from app.pipeline import Engine, Extractors
-from app.sources import MediaFileSource
+from app.sources import MediaFileSource, SourceError
 
 RUN_LIMIT_S = 60.0
 
@@ -185,3 +185,50 @@ def test_a_recording_writer_that_fails_is_reported_failed_within_2_s_and_the_run
     assert reported_at - fault.raised_at < 2.0
     assert len(events) > seen, "the other streams went on"
     assert engine.alive_threads() == []
+
+
+def clean_counts(clip: Path, predictor, extractors) -> tuple[int, int, list[float]]:
+    run = Run(clip, predictor, extractors).run()
+    stats = run.engine.stats
+    return stats.frames_captured, stats.audio_packets, [e.window_end for e in run.events]
+
+
+def test_one_read_error_resumes_where_it_was_never_from_0_s(
+    short_clip: Path, predictor, extractors, monkeypatch
+) -> None:
+    frames, packets, ends = clean_counts(short_clip, predictor, extractors)
+    original = MediaFileSource.read
+    raised = []
+
+    def read_failing_once_at_1_s(self):
+        if self.position > 1.0 and not raised:
+            raised.append(self.position)
+            raise SourceError("injected: the disk did not answer")
+        return original(self)
+
+    monkeypatch.setattr(MediaFileSource, "read", read_failing_once_at_1_s)
+    run = Run(short_clip, predictor, extractors).run()
+    assert raised, "the fault was injected"
+    stats = run.engine.stats
+    assert frames - 2 <= stats.frames_captured <= frames, "no frame delivered twice (at most 2 lost at the error)"
+    assert packets - 5 <= stats.audio_packets <= packets, "no audio delivered twice"
+    assert [e.window_end for e in run.events] == ends
+    assert run.engine.error is None, "a transient error is no failure"
+
+
+def test_read_errors_that_persist_end_the_stream_with_a_message_instead_of_reopening_for_ever(
+    short_clip: Path, predictor, extractors, monkeypatch
+) -> None:
+    original = MediaFileSource.read
+
+    def read_failing_past_1_s(self):
+        if self._last_time >= 1.0:
+            raise SourceError("injected: bad sector")
+        return original(self)
+
+    monkeypatch.setattr(MediaFileSource, "read", read_failing_past_1_s)
+    run = Run(short_clip, predictor, extractors).run()  # ends (bounded), with retries 0.5 + 1 + 2 s apart
+    message, _ = run.failed["media"]
+    assert "could not be read past 1.0 s" in message and "bad sector" in message and "3 retries" in message
+    assert run.engine.error == message
+    assert run.events and max(e.window_end for e in run.events) <= 1.5, "what was read before is kept"

@@ -155,3 +155,24 @@ def test_real_time_replay_pauses_seeks_and_reports_position(clip: Path, predicto
     assert after and min(after) >= 4.0 - 0.25 and max(after) <= 6.3, "it went on from 4 s"
     assert max(positions) > 5.0
     assert engine.alive_threads() == []
+
+
+def test_replay_of_audio_with_nan_and_inf_samples_silences_them_and_says_how_many(
+    tmp_path: Path, predictor, extractors
+) -> None:
+    import numpy as np
+    import soundfile
+
+    from app.synthetic_media import speak
+
+    samples = speak("I am so happy to see you")
+    samples = np.concatenate([np.zeros(8000, np.float32), samples.astype(np.float32)])
+    samples[100:200] = np.nan
+    samples[300:350] = -np.inf
+    media = tmp_path / "float.wav"
+    soundfile.write(media, samples, 16000, subtype="FLOAT")
+    result = replay(media, predictor=predictor, extractors=extractors, exact=True, timeout_s=120)
+    assert result.error is None, result.error
+    assert any("150 audio samples" in w and "replaced by silence" in w for w in result.warnings), result.warnings
+    assert not any("retrying" in w or "failed" in w for w in result.warnings), "the extractors never saw a NaN"
+    assert result.events and any(e.present["audio"] for e in result.events)

@@ -69,6 +69,7 @@ def main() -> int:
     parser.add_argument("--checkpoint", default=None, help="default: an untrained paper-sized checkpoint")
     parser.add_argument("--clip-seconds", type=float, default=20.0)
     parser.add_argument("--live-seconds", type=float, default=30.0)
+    parser.add_argument("--asr-threads", type=int, default=EngineOptions().asr_threads)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="carat-bench-"))
@@ -78,7 +79,7 @@ def main() -> int:
     checkpoint = args.checkpoint or build_untrained_checkpoint(work / "full.safetensors", size="full")
     predictor = Predictor(checkpoint)
     began = time.perf_counter()
-    extractors = Extractors.load()
+    extractors = Extractors.load(args.asr_threads)
     print(
         f"models loaded in {time.perf_counter() - began:.1f} s; checkpoint {checkpoint} on {predictor.device}"
     )

@@ -122,9 +122,11 @@ class StreamingTranscriber:
 
     Words come out
     - at a pause: once `pause_s` of silence follows speech, every word heard so far;
-    - during speech: every `partial_every_s` of new audio the utterance is transcribed again, and the
-      words on which this pass and the one before agree come out (LocalAgreement-2: a word two passes
-      hear alike rarely changes with more audio), so a long utterance gives words while it goes on.
+    - during a long utterance (speech going on for `partial_after_s` since the last pass), every
+      `partial_every_s` the utterance is transcribed again, and the words on which this pass and the one
+      before agree come out (LocalAgreement-2: a word two passes hear alike rarely changes with more
+      audio), so a long utterance gives words while it goes on. Shorter speech waits for its pause:
+      a pass then costs as much as any, and one still running when speech ends delays its last words.
     The utterance's audio is kept across short pauses, so every pass hears it from its start (words and
     punctuation in context); it is dropped after `context_pause_s` (at least `pause_s`) of silence (what
     follows is a new utterance) or, once it is `max_utterance_s` long, up to the last word out.
@@ -142,6 +144,7 @@ class StreamingTranscriber:
         pause_s: float = 0.3,
         max_utterance_s: float = 8.0,
         partial_every_s: float | None = 1.0,
+        partial_after_s: float = 3.0,
         context_pause_s: float = 1.0,
     ) -> None:
         if pause_s <= 0 or max_utterance_s <= pause_s:
@@ -152,6 +155,7 @@ class StreamingTranscriber:
         self.pause_s = pause_s
         self.max_utterance_s = max_utterance_s
         self.partial_every_s = partial_every_s
+        self.partial_after_s = max(partial_after_s, partial_every_s or 0.0)
         self.context_pause_s = max(context_pause_s, pause_s)
         self._buffer = np.zeros(0, np.float32)
         self._buffer_time: float | None = None
@@ -161,8 +165,11 @@ class StreamingTranscriber:
         self._hypothesis: list[Word] = []  # the last pass's words after those, not agreed on yet
         self._since_pass = 0  # samples of speech since the last pass
         self._settled = False  # every word up to the current pause is out
+        self._partials = False  # the last pass was a partial one: this is a long utterance
 
-    def feed(self, samples: np.ndarray, first_sample_time: float) -> list[Word]:
+    def feed(self, samples: np.ndarray, first_sample_time: float, *, partial: bool = True) -> list[Word]:
+        """The words settled by this audio. `partial=False` runs no partial pass now (a live caller behind
+        real time sheds that work; the words then come at the next pause)."""
         samples = check_audio(samples)
         words: list[Word] = []
         if self._buffer_time is None:
@@ -175,7 +182,7 @@ class StreamingTranscriber:
         if self._unchecked < self.CHECK_EVERY_S * SAMPLE_RATE:
             return words
         checked, self._unchecked = self._unchecked, 0
-        return words + self._check(checked)
+        return words + self._check(checked, partial)
 
     def flush(self) -> list[Word]:
         """Transcribe whatever is buffered (end of stream)."""
@@ -186,7 +193,7 @@ class StreamingTranscriber:
         self._end_utterance()
         return words
 
-    def _check(self, new_samples: int) -> list[Word]:
+    def _check(self, new_samples: int, partial: bool) -> list[Word]:
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
         # Only the recent audio is looked at (a constant cost per check); where speech was last heard is kept.
@@ -218,13 +225,16 @@ class StreamingTranscriber:
         self._since_pass += new_samples
         if len(self._buffer) >= self.max_utterance_s * SAMPLE_RATE:
             return self._emit_long_utterance()
-        if self.partial_every_s is not None and self._since_pass >= self.partial_every_s * SAMPLE_RATE:
-            return self._give_out(self._pass(), every=False)
+        if partial and self.partial_every_s is not None:
+            due = self.partial_every_s if self._partials else self.partial_after_s
+            if self._since_pass >= due * SAMPLE_RATE:
+                return self._give_out(self._pass(), every=False)
         return []
 
     def _pass(self) -> list[Word]:
         """Transcribe the buffered utterance; the words not out yet."""
         self._since_pass = 0
+        # faster-whisper's own voice filter stays on: without it the first word starts with the pre-roll.
         heard = self.recognizer.transcribe(self._buffer, offset=self._buffer_time)
         # A word whose middle lies in audio whose words are out is a hearing again of those, perhaps
         # spelt otherwise now ("meet." out, then "to name."): what is out stays out.
@@ -238,6 +248,7 @@ class StreamingTranscriber:
 
     def _give_out(self, heard: list[Word], *, every: bool) -> list[Word]:
         """All of `heard` (at a pause), or the words it agrees on with the previous pass (LocalAgreement-2)."""
+        self._partials = not every
         if every:
             settled = heard
             self._hypothesis = []
@@ -273,7 +284,7 @@ class StreamingTranscriber:
         return words
 
     def _end_utterance(self) -> None:
-        self._out, self._hypothesis, self._since_pass, self._settled = [], [], 0, False
+        self._out, self._hypothesis, self._since_pass, self._settled, self._partials = [], [], 0, False, False
 
     def _drop_until(self, sample: int) -> None:
         sample = max(0, min(sample, len(self._buffer)))

@@ -10,7 +10,7 @@ import pytest
 from app.replay import replay
 from app.synthetic_media import SAMPLE_RATE, speak, write_clip
 
-HAPPY = "I am so happy to see you, this is wonderful."
+HAPPY = "I am so happy to see you again after all this time and this is the most wonderful day of my life."
 SAD = "I feel so sad and lonely, I want to cry."
 BREATH_S = 0.2  # between the two sentences' audio: far shorter than the 1 s pause that ends an utterance
 
@@ -51,7 +51,7 @@ def test_no_window_mixes_the_two_sentences_or_starts_one_in_the_middle(two_sente
 
 
 def test_each_sentence_reaches_the_windows_while_it_is_spoken(two_sentences, replayed) -> None:
-    """Words come out at short pauses and while speech goes on, not only after the whole utterance."""
+    """The long happy sentence (about 6 s) gives its settled words while it goes on."""
     _, sad_starts = two_sentences
     during_happy = [e for e in replayed.events if e.window_end < sad_starts and e.words]
     assert any(len(e.words) < len(during_happy[-1].words) for e in during_happy), "the sentence grew in view"

@@ -4,7 +4,8 @@ Threads (each one's job, and the invariant it keeps):
 - one per source (sources.py): capture and stamp packets; never waits on the model.
 - face worker: takes the *newest* frame (live) and counts the frames it had no time for, so visual
   latency stays bounded; in exact replay it takes every frame in order.
-- voice worker: every audio packet -> acoustic frames (openSMILE). Audio is never dropped.
+- voice worker: every audio packet -> voice rows, 20 a second (a Whisper encoder pass every 0.25 s,
+  feature_extractors/voice.py). Audio is never dropped.
 - speech worker: every audio packet -> words, at each short pause and, during a long utterance, the
   words two recognition passes agree on (feature_extractors/speech.py).
 - window loop: every hop, cuts the last `window_s` of face and voice into one CARAT input with the words
@@ -85,15 +86,15 @@ class Extractors:
 
     recognizer: Any  # feature_extractors.speech.SpeechRecognizer
     text_encoder: Any  # feature_extractors.text.TextEncoder
-    acoustic: Any  # feature_extractors.acoustic.AcousticExtractor
+    voice: Any  # feature_extractors.voice.VoiceExtractor
 
     @classmethod
     def load(cls, asr_threads: int = 2) -> Extractors:
-        from feature_extractors.acoustic import AcousticExtractor
         from feature_extractors.speech import SpeechRecognizer
         from feature_extractors.text import TextEncoder
+        from feature_extractors.voice import VoiceExtractor
 
-        return cls(SpeechRecognizer(threads=asr_threads), TextEncoder(), AcousticExtractor())
+        return cls(SpeechRecognizer(threads=asr_threads), TextEncoder(), VoiceExtractor())
 
 
 @dataclass
@@ -343,9 +344,9 @@ class _VoiceWorker(_Worker):
         self.recover()
 
     def recover(self) -> None:
-        from feature_extractors.acoustic import AcousticStream
+        from feature_extractors.voice import VoiceStream
 
-        self.stream = AcousticStream(self.engine.extractors.acoustic)
+        self.stream = VoiceStream(self.engine.extractors.voice)
 
     def process(self, packet: AudioPacket) -> None:
         rows = self.stream.feed(packet.samples, packet.time)

@@ -409,8 +409,8 @@ class MicrophoneSource(Source):
         self.device = int(device) if isinstance(device, str) and device.isdigit() else device
         self._stream = None
         self._blocks: queue.Queue = queue.Queue()
-        self._blocker = AudioBlocker()
         self._device_rate = SAMPLE_RATE
+        self._audio = DeviceAudio(SAMPLE_RATE)
         self._opened_at = 0.0
         self.overflows = 0
 
@@ -432,7 +432,7 @@ class MicrophoneSource(Source):
         except sd.PortAudioError:
             self._device_rate = int(info["default_samplerate"])
         self._blocks = queue.Queue()
-        self._blocker.reset()
+        self._audio = DeviceAudio(self._device_rate)
         blocksize = int(round(self._device_rate * AUDIO_BLOCK / SAMPLE_RATE))
         self._stream = sd.InputStream(
             device=self.device,
@@ -453,7 +453,7 @@ class MicrophoneSource(Source):
     def read(self) -> list[AudioPacket]:
         # The first callback can take a couple of seconds on a busy machine; after that, silence
         # from PortAudio itself (not quiet audio) means the device went away.
-        limit = self.silence_limit_s + (3.0 if self._blocker.expected_time() is None else 0.0)
+        limit = self.silence_limit_s + (3.0 if self._audio.expected_time() is None else 0.0)
         deadline = time.monotonic() + limit
         while True:
             try:
@@ -469,13 +469,7 @@ class MicrophoneSource(Source):
         if overflow:
             self.overflows += 1
             self.health.dropped = self.overflows
-        if self._device_rate != SAMPLE_RATE:
-            samples = resample(samples, self._device_rate, SAMPLE_RATE)
-        first_sample = arrived - len(samples) / SAMPLE_RATE
-        expected = self._blocker.expected_time()
-        if expected is not None and abs(expected - first_sample) > 0.25:
-            self._blocker.reset()  # an overflow or a stall: re-anchor rather than drift
-        return self._blocker.push(samples, first_sample)
+        return self._audio.push(samples, arrived)
 
     def close(self) -> None:
         if self._stream is not None:
@@ -484,6 +478,41 @@ class MicrophoneSource(Source):
                 self._stream.close()
             finally:
                 self._stream = None
+
+
+class DeviceAudio:
+    """A device's blocks (any rate, stamped when they arrived) -> 16 kHz AudioPackets.
+
+    One streaming resampler (soxr) for the whole stream: resampling each block on its own put a
+    discontinuity at every block edge (a 50 Hz click train on a pure tone). Re-anchors the packet
+    times (and restarts the resampler) when the arrival times say samples were lost or the stream stalled.
+    """
+
+    def __init__(self, device_rate: int) -> None:
+        self.device_rate = int(device_rate)
+        self._blocker = AudioBlocker()
+        self._resampler = None
+        self._start_resampler()
+
+    def _start_resampler(self) -> None:
+        import soxr
+
+        if self.device_rate != SAMPLE_RATE:
+            self._resampler = soxr.ResampleStream(self.device_rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+
+    def expected_time(self) -> float | None:
+        return self._blocker.expected_time()
+
+    def push(self, samples: np.ndarray, arrived: float) -> list[AudioPacket]:
+        """`samples` (mono float32 at the device rate) whose last one arrived at session time `arrived`."""
+        first_sample = arrived - len(samples) / self.device_rate
+        expected = self._blocker.expected_time()
+        if expected is not None and abs(expected - first_sample) > 0.25:
+            self._blocker.reset()  # an overflow or a stall: re-anchor rather than drift
+            self._start_resampler()
+        if self._resampler is not None:
+            samples = self._resampler.resample_chunk(np.ascontiguousarray(samples, np.float32))
+        return self._blocker.push(samples, first_sample)
 
 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
@@ -780,6 +809,7 @@ __all__ = [
     "SAMPLE_RATE",
     "AudioPacket",
     "CameraSource",
+    "DeviceAudio",
     "DeviceInfo",
     "EndOfStream",
     "MediaError",

@@ -90,6 +90,23 @@ def bench_acoustic(speech: np.ndarray, duration: float) -> None:
     show("acoustic  eGeMAPS streaming, 20 ms blocks", f"RTF {(time.perf_counter() - start) / duration:.4f}")
 
 
+def bench_voice(speech: np.ndarray, duration: float) -> None:
+    """The voice stream the model hears (feature_extractors/voice.py), as the live voice worker runs it."""
+    from feature_extractors.voice import VoiceExtractor, VoiceStream
+
+    voice = VoiceExtractor()
+    voice.extract(speech[: 2 * SAMPLE_RATE])
+    stream, block = VoiceStream(voice), SAMPLE_RATE // 50
+    start, rows = time.perf_counter(), 0
+    for i in range(0, len(speech), block):
+        rows += len(stream.feed(speech[i : i + block], i / SAMPLE_RATE))
+    seconds = time.perf_counter() - start
+    show(
+        f"voice     Whisper-encoder rows, streaming, 1 thread ({rows} rows)",
+        f"RTF {seconds / duration:.4f} = {1000 * seconds / duration:.0f} ms per s of audio",
+    )
+
+
 def bench_speech_and_text(speech: np.ndarray, duration: float) -> None:
     from feature_extractors.speech import SpeechRecognizer, StreamingTranscriber
     from feature_extractors.text import TextEncoder
@@ -169,6 +186,7 @@ def main() -> int:
     print(f"speech: {duration:.1f} s of espeak-ng audio")
     bench_visual(args.frames)
     bench_acoustic(speech, duration)
+    bench_voice(speech, duration)
     bench_speech_and_text(speech, duration)
     bench_window()
     return 0

@@ -3,14 +3,16 @@
 Writes every stream's timestamped features and the transcript to one .npz file (default: next to the
 media, MEDIA.features.npz) and prints a short summary. Arrays in the file: for each modality M in text,
 visual, audio: M_times [N, 2] (start, end seconds) and M_values [N, D]; visual_boxes [N, 4] (face box in
-pixels); words (the transcript, one word per entry) with word_times [N, 2] and word_probabilities; and
-feature_spec (the FeatureSpec as JSON). Load with np.load(path). With --plot FILE.png it also draws the
-streams over time (a few face features, loudness and pitch, the words).
+pixels); acoustic_times / acoustic_values (openSMILE eGeMAPS descriptors, 100 a second: loudness,
+pitch ...; shown, not fed to the model); words (the transcript, one word per entry) with word_times [N, 2]
+and word_probabilities; and feature_spec (the FeatureSpec as JSON). Load with np.load(path). With
+--plot FILE.png it also draws the streams over time (a few face features, loudness and pitch, the words).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .acoustic import SAMPLE_RATE, non_finite_warning, silence_non_finite
-from .spec import default_feature_spec
+from .spec import AUDIO_FEATURE_NAMES, default_feature_spec
 from .speech import Word
 from .windows import TimedRows
 
@@ -33,6 +35,8 @@ class ExtractedMedia:
     face_vectors: list[np.ndarray] = field(default_factory=list)
     face_boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
     audio: TimedRows = field(default_factory=lambda: TimedRows.empty(default_feature_spec().audio.dim))
+    # eGeMAPS descriptors at 100 a second (loudness, pitch ...): for plots and inspection, not a model input.
+    acoustic: TimedRows = field(default_factory=lambda: TimedRows.empty(len(AUDIO_FEATURE_NAMES)))
     words: list[Word] = field(default_factory=list)
     text: TimedRows = field(default_factory=lambda: TimedRows.empty(default_feature_spec().text.dim))
     warnings: list[str] = field(default_factory=list)  # what was read only in part, and why
@@ -85,12 +89,15 @@ class MediaError(ValueError):
     """The media file cannot be read."""
 
 
-def extract_media(media: Path, *, whisper_model: str | None = None) -> ExtractedMedia:
+def extract_media(
+    media: Path, *, whisper_model: str | None = None, words: bool = True
+) -> ExtractedMedia:
+    """Every stream of one file; `words=False` skips speech recognition (a voice-only source)."""
     if media.suffix.lower() in IMAGE_SUFFIXES:
         return _extract_image(media)
     extracted, samples = _extract_video_and_decode_sound(media)
     if samples is not None and len(samples):
-        _extract_sound(samples, extracted, whisper_model)
+        _extract_sound(samples, extracted, whisper_model, words)
     return extracted
 
 
@@ -180,12 +187,25 @@ def _add_face(extracted: ExtractedMedia, face, start: float, end: float) -> None
     extracted.face_boxes.append(face.box)
 
 
-def _extract_sound(samples: np.ndarray, extracted: ExtractedMedia, whisper_model: str | None) -> None:
+@functools.cache
+def _voice_extractor():
+    """One voice encoder per process (prepare calls extract_media once per file)."""
+    from .voice import VoiceExtractor
+
+    return VoiceExtractor()
+
+
+def _extract_sound(
+    samples: np.ndarray, extracted: ExtractedMedia, whisper_model: str | None, words: bool
+) -> None:
     from .acoustic import AcousticExtractor
     from .speech import SpeechRecognizer
     from .text import TextEncoder
 
-    extracted.audio = AcousticExtractor().extract(samples)
+    extracted.audio = _voice_extractor().extract(samples)
+    extracted.acoustic = AcousticExtractor().extract(samples)
+    if not words:
+        return
     extracted.words = SpeechRecognizer(whisper_model).transcribe(samples)
     if extracted.words:
         extracted.text = TextEncoder().encode(extracted.words)
@@ -204,6 +224,8 @@ def save_extracted(extracted: ExtractedMedia, out: Path) -> None:
         visual_boxes=extracted.boxes,
         audio_times=extracted.audio.times,
         audio_values=extracted.audio.values,
+        acoustic_times=extracted.acoustic.times,
+        acoustic_values=extracted.acoustic.values,
         words=np.array([w.text for w in words], dtype=np.str_),
         word_times=np.array([(w.start, w.end) for w in words], np.float64).reshape(-1, 2),
         word_probabilities=np.array([w.probability for w in words], np.float32),
@@ -216,9 +238,10 @@ def summary(media: Path, extracted: ExtractedMedia, out: Path) -> str:
     lines = [f"{media}: {extracted.duration_s:.2f} s"]
     if extracted.frames:
         lines.append(f"  video frames: {extracted.frames}, with a face: {len(extracted.face_vectors)}")
-    if len(extracted.audio):
+    if len(extracted.acoustic):  # the file has sound (its voice rows may be none: silence)
         lines.append(
-            f"  acoustic frames: {len(extracted.audio)} ({default_feature_spec().audio.rate_hz:g} per second)"
+            f"  voice rows: {len(extracted.audio)} ({default_feature_spec().audio.rate_hz:g} per second), "
+            f"acoustic frames: {len(extracted.acoustic)}"
         )
         transcript = " ".join(w.text for w in extracted.words)
         lines.append(f"  words: {len(extracted.words)}" + (f': "{transcript}"' if transcript else ""))
@@ -242,9 +265,9 @@ def plot_extracted(extracted: ExtractedMedia, path: Path, *, title: str) -> None
         )
     face_axes.set_ylabel("face")
     face_axes.legend(loc="upper right", fontsize=7)
-    audio = extracted.audio
-    loudness = spec.audio.feature_names.index("Loudness_sma3")
-    pitch = spec.audio.feature_names.index("F0semitoneFrom27.5Hz_sma3nz")
+    audio = extracted.acoustic
+    loudness = AUDIO_FEATURE_NAMES.index("Loudness_sma3")
+    pitch = AUDIO_FEATURE_NAMES.index("F0semitoneFrom27.5Hz_sma3nz")
     voice_axes.plot(audio.times[:, 0], audio.values[:, loudness], label="loudness (sones)")
     pitch_axes = voice_axes.twinx()
     voiced = audio.values[:, pitch] > 0

@@ -66,6 +66,15 @@ EGEMAPS_LLD_NAMES: tuple[str, ...] = (
 AUDIO_FEATURE_NAMES: tuple[str, ...] = EGEMAPS_LLD_NAMES + ("voiced",)
 AUDIO_FRAME_RATE_HZ = 100.0
 
+# The voice stream the model hears (voice.py): each row is the mean and the standard deviation over time of
+# Whisper tiny.en's encoder states (384 wide) over the last second of audio, 20 rows a second (one encoder
+# pass every 0.25 s). Chosen over the eGeMAPS descriptors above by measured speaker-independent accuracy
+# (build/notes/issue-13.md).
+VOICE_FEATURE_NAMES: tuple[str, ...] = tuple(f"whisper_mean_{i}" for i in range(384)) + tuple(
+    f"whisper_std_{i}" for i in range(384)
+)
+VOICE_ROW_RATE_HZ = 20.0
+
 TEXT_DIM = 384
 TEXT_FEATURE_NAMES: tuple[str, ...] = tuple(f"minilm_{i}" for i in range(TEXT_DIM))
 
@@ -178,9 +187,12 @@ def default_feature_spec() -> FeatureSpec:
         ),
         audio=ModalitySpec(
             name="audio",
-            feature_names=AUDIO_FEATURE_NAMES,
-            rate_hz=AUDIO_FRAME_RATE_HZ,
-            extractor="openSMILE eGeMAPSv02 low-level descriptors + voicing flag",
-            version="1",
+            feature_names=VOICE_FEATURE_NAMES,
+            rate_hz=VOICE_ROW_RATE_HZ,
+            extractor=(
+                "Whisper tiny.en encoder (CTranslate2 int8), a pass every 0.25 s over 1.2 s scaled to a fixed "
+                "peak; each row the mean and std of the states of the last 1 s, 20 rows a second"
+            ),
+            version="2",
         ),
     )

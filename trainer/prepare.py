@@ -3,7 +3,8 @@
 Inputs (`read_items`):
 - a CSV with columns `path,start,end,labels` (start/end in seconds, optional; labels by name separated by
   `;` or `,` inside the cell, empty or "neutral" for none) over video, audio or `.txt` files, and an
-  optional `split` column (train/valid/test) for data whose split is given;
+  optional `split` column (train/valid/test) for data whose split is given, and an optional `modalities`
+  column (e.g. `audio`: only the voice; the words and face of that sample are left missing);
 - a text corpus: one sample a line, `sentence<TAB>labels` (labels comma-separated names);
 - a folder whose sub-folders are named by label (`happy/`, `sad/` ... `neutral/`), holding media or `.txt`.
 
@@ -91,6 +92,9 @@ class Item:
     end: float | None = None
     text: str | None = None
     split: str | None = None  # given by the input (a CSV `split` column); else drawn from the key
+    # The streams this sample may feed (a CSV `modalities` column); the others are left missing, e.g. a
+    # voice corpus of neutral sentences read aloud keeps only "audio", so its words train nothing.
+    modalities: tuple[str, ...] = MODALITIES
 
 
 @dataclass
@@ -150,12 +154,22 @@ def _csv_items(path: Path, labels: tuple[str, ...]) -> list[Item]:
                 raise PrepareError(f"{where}: split '{split}' is not one of {list(SPLITS)}")
             key = f"{row['path']}@{start}-{end}"
             items.append(
-                Item(key, parse_labels(row["labels"], labels, where), str(media), start, end, split=split)
-            )
+                Item(
+                    key, parse_labels(row["labels"], labels, where), str(media), start, end, split=split,
+                    modalities=_modalities(row.get("modalities", ""), where),
+                )
+            )  # fmt: skip
     # Rows of one file next to each other: each file is decoded and transcribed once, not once a row.
     return sorted(items, key=lambda item: (item.path, item.start or 0.0))
 
 
+def _modalities(cell: str, where: str) -> tuple[str, ...]:
+    """A `modalities` cell ("audio", "text;audio" ...); empty means all three."""
+    names = [n.strip().lower() for n in cell.replace(";", ",").split(",") if n.strip()]
+    unknown = sorted(set(names) - set(MODALITIES))
+    if unknown:
+        raise PrepareError(f"{where}: unknown modalities {unknown}; use some of {list(MODALITIES)}")
+    return tuple(m for m in MODALITIES if m in names) or MODALITIES
 def _seconds(cell: str, where: str) -> float | None:
     if not cell:
         return None
@@ -225,17 +239,19 @@ class _Extractors:
             self._text = TextEncoder()
         return self._text
 
-    def media(self, path: str):
-        """All timed rows of one media file (kept for the other rows of the same file)."""
-        if path not in self._media:
+    def media(self, path: str, words: bool = True):
+        """All timed rows of one media file (kept for the other rows of the same file); `words=False`
+        skips speech recognition."""
+        if (path, words) not in self._media:
             from feature_extractors.extract_cli import MediaError, extract_media
 
             self._media.clear()
             try:
-                self._media[path] = extract_media(Path(path), whisper_model=self.whisper_model)
+                found = extract_media(Path(path), whisper_model=self.whisper_model, words=words)
+                self._media[(path, words)] = found
             except MediaError as error:
                 raise SampleError(str(error)) from error
-        return self._media[path]
+        return self._media[(path, words)]
 
 
 def _empty_rows(modality: str):
@@ -284,8 +300,9 @@ def prepare_window(item: Item, extractors: _Extractors, shape: WindowShape) -> d
     else:
         if not Path(item.path).is_file():
             raise SampleError(f"{item.path} does not exist")
-        media = extractors.media(item.path)
-        text, visual, audio = media.text, media.visual, media.audio
+        media = extractors.media(item.path, words="text" in item.modalities)
+        streams = {"text": media.text, "visual": media.visual, "audio": media.audio}
+        text, visual, audio = (streams[m] if m in item.modalities else _empty_rows(m) for m in MODALITIES)
         start = item.start or 0.0
         end = item.end if item.end is not None else max(media.duration_s, start + 1e-3)
         if len(text):  # the words a live window ending at `end` scores, encoded as live encodes them
@@ -381,7 +398,7 @@ def prepare_dataset(
     settings = {
         "source": str(source),
         "items": len(items),
-        "items_sha256": hashlib.sha256("\n".join(f"{i.key}|{i.labels}" for i in items).encode()).hexdigest(),
+        "items_sha256": hashlib.sha256("\n".join(map(_item_fingerprint, items)).encode()).hexdigest(),
         "shape": asdict(shape),
         "labels": list(labels),
         "seed": seed,
@@ -429,6 +446,10 @@ def prepare_dataset(
     return PrepareSummary(out, len(chunks), len(jobs), len(done), failures, all_done, samples)
 
 
+def _item_fingerprint(item: Item) -> str:
+    # Modalities only when limited, so datasets prepared before the column existed still resume.
+    limited = f"|{item.modalities}" if item.modalities != MODALITIES else ""
+    return f"{item.key}|{item.labels}{limited}"
 def _map_jobs(jobs: list[_ChunkJob], workers: int) -> Iterator[tuple[int, int, list[dict[str, str]]]]:
     if workers <= 1 or len(jobs) <= 1:
         import torch

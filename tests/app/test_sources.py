@@ -197,3 +197,28 @@ def test_missing_microphone_is_reported_and_retried_with_what_to_do(wait_for) ->
         assert source.join(5)
     message = next(m for s, m in states if s == "retrying")
     assert "no microphone 'no-such-microphone'" in message and "main.py devices" in message
+
+
+def _off_tone_energy(samples: np.ndarray, rate: int, hz: float) -> float:
+    """Energy outside +-5 Hz of the tone, as a fraction of all (a Hann window keeps leakage low)."""
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples)))) ** 2
+    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
+    return float(spectrum[np.abs(freqs - hz) > 5].sum() / spectrum.sum())
+
+
+def test_a_48k_microphone_is_resampled_without_clicks_at_block_edges() -> None:
+    from app.sources import SAMPLE_RATE, DeviceAudio, resample
+
+    rate, block = 48000, 960  # a 48 kHz device delivering 20 ms blocks
+    tone = (0.5 * np.sin(2 * np.pi * 440 * np.arange(3 * rate) / rate)).astype(np.float32)
+    audio = DeviceAudio(rate)
+    packets = []
+    for k in range(0, len(tone), block):
+        packets += audio.push(tone[k : k + block], arrived=(k + block) / rate)
+    streamed = np.concatenate([p.samples for p in packets])[SAMPLE_RATE // 2 :]  # past the filter's start
+    assert all(len(p.samples) == AUDIO_BLOCK for p in packets)
+    assert np.diff([p.time for p in packets]) == pytest.approx(AUDIO_BLOCK / SAMPLE_RATE)
+    # Each block resampled on its own (the old way) leaves a 50 Hz click train; the stream does not.
+    per_block = np.concatenate([resample(tone[k : k + block], rate, SAMPLE_RATE) for k in range(0, len(tone), block)])
+    assert _off_tone_energy(per_block[SAMPLE_RATE // 2 :], SAMPLE_RATE, 440) > 1e-4
+    assert _off_tone_energy(streamed, SAMPLE_RATE, 440) < 1e-6

@@ -58,7 +58,9 @@ def test_extract_on_a_video_with_sound_writes_every_stream(
     assert data["visual_boxes"].shape == (frames - 10, 4)
     np.testing.assert_allclose(np.diff(data["visual_times"][:, 0]), 1 / FPS, atol=1e-3)
     assert data["visual_times"][-1, 0] < (frames - 10) / FPS  # no face rows for the grey frames at the end
-    assert abs(len(data["audio_values"]) - len(speech) / SAMPLE_RATE * 100) < 10
+    assert abs(len(data["acoustic_values"]) - len(speech) / SAMPLE_RATE * 100) < 10
+    assert abs(len(data["audio_values"]) - len(speech) / SAMPLE_RATE * 20) < 15, "20 voice rows a second"
+    assert data["audio_values"].shape[1] == spec.audio.dim
     heard = " ".join(data["words"]).lower()
     assert sum(word in heard for word in spoken_words) >= 0.7 * len(spoken_words)
     assert data["text_values"].shape == (len(data["words"]), spec.text.dim)
@@ -86,7 +88,8 @@ def test_extract_on_a_silent_audio_file_gives_frames_but_no_words(tmp_path, caps
     soundfile.write(audio, np.zeros(2 * 44100, np.float32), 44100)  # resampled to 16 kHz on the way in
     assert main(["extract", str(audio), "--out", str(tmp_path / "s.npz")]) == 0
     data = np.load(tmp_path / "s.npz")
-    assert abs(len(data["audio_values"]) - 200) < 10 and len(data["words"]) == 0
+    assert abs(len(data["acoustic_values"]) - 200) < 10 and len(data["words"]) == 0
+    assert len(data["audio_values"]) == 0, "digital silence has no voice rows"
     assert len(data["visual_values"]) == 0
     assert "words: 0" in capsys.readouterr().out
 

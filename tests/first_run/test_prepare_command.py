@@ -12,6 +12,7 @@ import pytest
 
 from app.defaults import default_checkpoint
 from carat_model import MODALITIES, read_checkpoint_info
+from feature_extractors.spec import default_feature_spec
 from trainer.datasets import load_prepared_dataset
 from trainer.prepare import DEFAULT_WINDOW, WORD_SECONDS
 
@@ -210,7 +211,32 @@ def test_unaligned_media_windows_keep_the_most_recent_rows(media_corpus: Path, t
     dataset = load_prepared_dataset(tmp_path / "ds")
     assert not dataset.aligned
     first = dataset.split("train")
-    assert first.visual.shape[1:] == (128, 17) and first.audio.shape[1:] == (128, 26)
+    dims = default_feature_spec().dims
+    assert first.visual.shape[1:] == (128, dims["visual"]) and first.audio.shape[1:] == (128, dims["audio"])
     assert first.visual_mask[0].sum() == 60, "4 s of 15 fps video with a face in every frame"
-    assert first.audio_mask[0].sum() == 128, "400 acoustic frames, the most recent 128 kept"
+    # Voice rows come 20 a second while the last 1.2 s hold sound: the sentence (0.3 s to about 2 s) and after.
+    assert 40 <= first.audio_mask[0].sum() < 71, "not the 71 rows of 4 s: the digital silence has none"
     assert not dataset.split("valid").visual_mask.any(), "the audio file has no face"
+
+
+def test_a_modalities_column_keeps_only_the_named_streams(media_corpus: Path, tmp_path: Path, cli) -> None:
+    # A voice corpus of neutral sentences read aloud (EmoDB): its words and face must train nothing.
+    listing = tmp_path / "voice.csv"
+    folder = media_corpus.parent
+    listing.write_text(
+        "path,labels,modalities\n"
+        f"{folder / 'voice_only.wav'},angry,audio\n{folder / 'face_and_voice.mkv'},happy,audio\n",
+        encoding="utf-8",
+    )
+    code, _, err = cli(["prepare", listing, "--out", tmp_path / "ds", "--split", "train", "--unaligned", "--quiet"])
+    assert code == 0, err
+    train = load_prepared_dataset(tmp_path / "ds").split("train")
+    assert len(train) == 2 and train.audio_mask.sum(axis=1).min() >= 10, "the voice is kept"
+    assert not train.text_mask.any() and not train.visual_mask.any(), "words and face are left missing"
+
+
+def test_an_unknown_modality_is_refused_naming_the_known_ones(tmp_path: Path, cli) -> None:
+    listing = tmp_path / "bad.csv"
+    listing.write_text("path,labels,modalities\nclip.wav,angry,voice\n", encoding="utf-8")
+    code, out, err = cli(["prepare", listing, "--out", tmp_path / "ds", "--quiet"])
+    assert code != 0 and "unknown modalities ['voice']" in out + err and "'audio'" in out + err

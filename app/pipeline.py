@@ -121,6 +121,14 @@ class EngineStats:
 _END = object()  # end of a stream, never dropped
 
 
+@dataclass(frozen=True)
+class _Restart:
+    """In-band marker (never dropped): the media jumped to `at` (a seek). Everything after it in an
+    inbox comes from the new point, so a worker resets its stream state exactly between the two."""
+
+    at: float
+
+
 class Inbox:
     """A bounded hand-over between two threads. `keep_newest` drops the oldest item when full (live
     video); otherwise `put` waits for room (audio, exact replay), giving up only when stopping."""
@@ -138,7 +146,10 @@ class Inbox:
                 return
             if self._keep_newest:
                 while len(self._items) >= self._capacity:
-                    self._items.popleft()
+                    oldest = next((i for i, x in enumerate(self._items) if not isinstance(x, _Restart)), None)
+                    if oldest is None:
+                        break
+                    del self._items[oldest]
                     self.dropped += 1
             else:
                 while len(self._items) >= self._capacity and not self._stop.is_set() and not self._closed:
@@ -223,6 +234,7 @@ class _Worker:
         self.finished = False
         self.failures = 0
         self.health = StreamHealth(name=name, state="starting")
+        self.modality = {"face": "visual", "voice": "audio"}.get(name)  # the buffer it fills, if any
         self._last_report = 0.0
         self._rate_times: collections.deque = collections.deque()
         self.thread = engine.supervisor.thread(name, self._run)
@@ -236,6 +248,12 @@ class _Worker:
     def recover(self) -> None:
         """After a failure: reset state that may be half-updated."""
 
+    def restart(self) -> None:
+        """After a seek: forget the stream so far (state, and rows made from packets before the seek)."""
+        self.recover()
+        if self.modality is not None:
+            self.engine.buffers[self.modality].clear()
+
     def _run(self) -> None:
         engine = self.engine
         while not engine.stopping:
@@ -245,6 +263,10 @@ class _Worker:
             if packet is _END:
                 self._guarded(self.finish)
                 break
+            if isinstance(packet, _Restart):  # a seek: this stream starts afresh at the new point
+                self.watermark = -math.inf
+                self._guarded(self.restart)
+                continue
             ok = self._guarded(self.process, packet)
             end = packet.time + (len(packet.samples) / 16000 if isinstance(packet, AudioPacket) else 0.0)
             self.watermark = max(self.watermark, end)
@@ -386,6 +408,10 @@ class _SpeechWorker(_Worker):
     def finish(self) -> None:
         self._publish(self.transcriber.flush(), self.watermark if self.engine.exact else None)
 
+    def restart(self) -> None:
+        self.recover()  # no utterance spans a seek
+        self.engine.forget_words()
+
     def _publish(self, words: list[Any], available: float | None) -> None:
         if not words:
             return
@@ -437,6 +463,8 @@ class Engine:
         self._started = False
         self._finished_reported = False
         self._model_failing = False
+        self._restarted = False  # set by restart_at (a seek), taken by the window loop
+        self._windows_lock = threading.Lock()  # a window, or a seek's reset: never both at once
         self._lifecycle = threading.Lock()  # start-up and stop never interleave
         self._stopping = threading.Lock()  # one stop() at a time; a second one waits for the first
         self.supervisor = Supervisor(self._stream_failed)  # every thread the engine starts runs under it
@@ -489,15 +517,20 @@ class Engine:
             writer.close()
         self._report_finished()
 
+    # Pause, resume, seek and speed take the lifecycle lock (as start-up and stop do): one change at a
+    # time. A seek only asks the media source to jump; the source thread then resets every stream in
+    # order with its packets (restart_at), and the window loop resets the smoother it alone uses.
     def pause(self) -> None:
-        self._paused.set()
-        if self.replay and not self.exact:
-            self.clock.pause()
+        with self._lifecycle:
+            self._paused.set()
+            if self.replay and not self.exact:
+                self.clock.pause()
 
     def resume(self) -> None:
-        self._paused.clear()
-        if self.replay and not self.exact:
-            self.clock.resume()
+        with self._lifecycle:
+            self._paused.clear()
+            if self.replay and not self.exact:
+                self.clock.resume()
 
     def seek(self, seconds: float) -> None:
         media = [s for s in self.sources if isinstance(s, MediaFileSource)]
@@ -508,18 +541,30 @@ class Engine:
                 "seek works in real-time replay; exact replay processes every frame from the start"
             )
             return
-        for worker in self._workers:
-            worker.inbox.clear()
-        for buffer in self.buffers.values():
-            buffer.clear()
+        with self._lifecycle:
+            media[0].seek(seconds)
+
+    def restart_at(self, seconds: float) -> None:
+        """The media source jumps to `seconds` (called on its thread, before any packet from there):
+        every stream is reset and the clock moved, as one step no window sees half of."""
+        with self._windows_lock:
+            for worker in self._workers:
+                worker.inbox.clear()
+                worker.inbox.put(_Restart(seconds))
+            for buffer in self.buffers.values():
+                buffer.clear()
+            self.forget_words()
+            self._restarted = True  # the window loop resets the smoother and its hop schedule
+            self.clock.jump_to(seconds)
+
+    def forget_words(self) -> None:
         with self._words_lock:
             self._words.clear()
-        self.predictor.smoother.reset()
-        media[0].seek(seconds)
 
     def set_speed(self, factor: float) -> None:
-        if self.replay and not self.exact:
-            self.clock.set_speed(factor)
+        with self._lifecycle:
+            if self.replay and not self.exact:
+                self.clock.set_speed(factor)
 
     # -- what threads call ----------------------------------------------------------------------------
     def alive_threads(self) -> list[threading.Thread]:
@@ -672,14 +717,21 @@ class Engine:
                 return
             if not self.clock.wait_until(due, self._stop):
                 return
-            now = self.clock.now()
-            if now < due - 2 * hop or now > due + 2 * hop:  # a seek, or we fell behind: catch up
-                self.stats.windows_skipped += 1 if now > due else 0
-                due = math.floor(now / hop) * hop
-            media_end = self.duration if self.replay else None
-            past_the_end = media_end is not None and due > media_end + hop / 2
-            if not self._paused.is_set() and not past_the_end:  # replay: no windows beyond the media
-                self._emit(due, available_by=math.inf)
+            with self._windows_lock:  # a seek (restart_at) happens wholly before or after this window
+                now = self.clock.now()
+                if self._restarted:  # a seek: a fresh smoother, windows from the new point on
+                    self._restarted = False
+                    self.predictor.smoother.reset()
+                    due = math.floor(now / hop) * hop
+                elif now < due - 2 * hop or now > due + 2 * hop:  # we fell behind (or a jump): catch up
+                    self.stats.windows_skipped += 1 if now > due else 0
+                    due = math.floor(now / hop) * hop
+                elif now < due:  # woken early by a clock jump: the window is not due yet
+                    continue
+                media_end = self.duration if self.replay else None
+                past_the_end = media_end is not None and due > media_end + hop / 2
+                if not self._paused.is_set() and not past_the_end:  # replay: no windows beyond the media
+                    self._emit(due, available_by=math.inf)
             for source in self.sources:
                 if isinstance(source, MediaFileSource):
                     self.callbacks.on_position(source.position)

@@ -76,6 +76,7 @@ class SessionClock:
         self._base_monotonic = time.monotonic()
         self._speed = speed
         self._paused = False
+        self._jumps = 0  # jump_to calls so far: a waiter wakes on a jump
 
     def now(self) -> float:
         with self._condition:
@@ -115,14 +116,17 @@ class SessionClock:
 
     def jump_to(self, seconds: float) -> None:
         with self._condition:
+            self._jumps += 1
             self._rebase(seconds)
 
     def wait_until(self, target: float, stop: threading.Event, max_wait: float = 0.1) -> bool:
-        """Sleep until the clock reaches `target`; False if `stop` was set first."""
+        """Sleep until the clock reaches `target`, or it jumps (a seek: the caller looks at the time
+        again); False if `stop` was set first."""
+        jumps = self._jumps
         while not stop.is_set():
             with self._condition:
                 now = self._now_locked()
-                if now >= target:
+                if now >= target or self._jumps != jumps:
                     return True
                 delay = max_wait if self._paused else min(max_wait, (target - now) / self._speed)
                 self._condition.wait(max(delay, 0.0005))
@@ -647,7 +651,12 @@ class MediaFileSource(Source):
         if self._seek_to is not None:
             target, self._seek_to = self._seek_to, None
             self._start_decoding(target)
-            self.clock.jump_to(target)
+            self._last_time = target  # a read error after a seek resumes from here
+            restart_at = getattr(self._sink, "restart_at", None)
+            if restart_at is not None:  # before any packet from there: the streams start afresh, clock moved
+                restart_at(target)
+            else:
+                self.clock.jump_to(target)
         try:
             frame = next(self._frames)
         except StopIteration:

@@ -107,7 +107,7 @@ def contrast_latents(model: Carat, output: CaratOutput, labels: Tensor) -> tuple
     batch, _, num_labels, _ = latents.shape
     modality = torch.arange(3, device=latents.device).repeat(3)  # [9]: t, v, a, t, v, a, t, v, a
     label = torch.arange(num_labels, device=latents.device)
-    absent = 1 - labels.long()[:, None, :]  # [B, 1, C]
+    absent = (labels < 0.5).long()[:, None, :]  # [B, 1, C]; a soft target (vote share) counts from 0.5
     classes = label + num_labels * (2 * modality[None, :, None] + absent)  # [B, 9, C]
     keep = output.present.repeat(1, 3)[:, :, None].expand(-1, -1, num_labels)  # [B, 9, C]
     vectors = F.normalize(latents, dim=-1)

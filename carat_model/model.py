@@ -354,7 +354,7 @@ class Carat(nn.Module):
         """
         mu = self.config.prototype_momentum
         z = F.normalize(latent.float(), dim=-1)  # [B, 3, C, P]
-        positive = labels.bool()[:, None, :].expand(-1, 3, -1)  # [B, 3, C]
+        positive = (labels >= 0.5)[:, None, :].expand(-1, 3, -1)  # [B, 3, C]; soft targets count from 0.5
         usable = present[:, :, None].expand_as(positive) if present is not None else torch.ones_like(positive)
         for prototypes, selected in (
             (self.pos_prototypes, positive & usable),

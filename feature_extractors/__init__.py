@@ -1,7 +1,8 @@
 """Pure functions of media: numpy in, numpy out; no threads, no Qt, nothing from the network.
 
 - spec.py      FeatureSpec: each modality's feature names, size, rate and extractor version
-- visual.py    FaceExtractor: video frame -> FaceObservation (17 face features, box, 478 landmarks) or None
+- visual.py    FaceExtractor: video frame -> FaceObservation (geometry, blendshapes, CNN embedding; box, landmarks) or None
+- expression_cnn.py  ExpressionCnn: aligned 48x48 face crop -> 64-d expression embedding (trained on FER+)
 - acoustic.py  AcousticExtractor / AcousticStream: 16 kHz mono float32 -> eGeMAPS frames at 100 per second
 - speech.py    SpeechRecognizer / StreamingTranscriber: audio -> Words with start and end times
 - text.py      TextEncoder: Words -> one 384-d MiniLM vector per word, times kept

@@ -14,8 +14,10 @@ from typing import Any
 
 MODALITY_NAMES = ("text", "visual", "audio")
 
-# Face features (see visual.py for what each measures and how it is normalised).
-VISUAL_FEATURE_NAMES: tuple[str, ...] = (
+# Face features (see visual.py for what each measures and how it is normalised): landmark geometry,
+# MediaPipe's face blendshapes, and the embedding of our expression CNN (expression_cnn.py) on the aligned
+# face crop. Which of them the face stream feeds was chosen by measured accuracy (build/notes/issue-12.md).
+FACE_GEOMETRY_NAMES: tuple[str, ...] = (
     "right_eye_open",
     "left_eye_open",
     "right_brow_raise",
@@ -34,6 +36,25 @@ VISUAL_FEATURE_NAMES: tuple[str, ...] = (
     "gaze_x",
     "gaze_y",
 )
+# FaceLandmarker's 52 blendshape scores (0-1), in the model's output order.
+FACE_BLENDSHAPE_NAMES: tuple[str, ...] = tuple(
+    f"blendshape_{name}"
+    for name in (
+        "_neutral", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
+        "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft", "eyeBlinkRight", "eyeLookDownLeft",
+        "eyeLookDownRight", "eyeLookInLeft", "eyeLookInRight", "eyeLookOutLeft", "eyeLookOutRight",
+        "eyeLookUpLeft", "eyeLookUpRight", "eyeSquintLeft", "eyeSquintRight", "eyeWideLeft", "eyeWideRight",
+        "jawForward", "jawLeft", "jawOpen", "jawRight", "mouthClose", "mouthDimpleLeft", "mouthDimpleRight",
+        "mouthFrownLeft", "mouthFrownRight", "mouthFunnel", "mouthLeft", "mouthLowerDownLeft",
+        "mouthLowerDownRight", "mouthPressLeft", "mouthPressRight", "mouthPucker", "mouthRight",
+        "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft",
+        "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight", "mouthUpperUpLeft", "mouthUpperUpRight",
+        "noseSneerLeft", "noseSneerRight",
+    )
+)  # fmt: skip
+FACE_CNN_DIM = 64
+FACE_CNN_NAMES: tuple[str, ...] = tuple(f"expression_cnn_{i}" for i in range(FACE_CNN_DIM))
+VISUAL_FEATURE_NAMES: tuple[str, ...] = FACE_GEOMETRY_NAMES + FACE_BLENDSHAPE_NAMES + FACE_CNN_NAMES
 
 # openSMILE eGeMAPSv02 low-level descriptors (10 ms hop), in openSMILE's order, plus our voicing flag.
 EGEMAPS_LLD_NAMES: tuple[str, ...] = (
@@ -182,8 +203,9 @@ def default_feature_spec() -> FeatureSpec:
             name="visual",
             feature_names=VISUAL_FEATURE_NAMES,
             rate_hz=None,
-            extractor="MediaPipe 0.10.21 face mesh (478 landmarks) geometry",
-            version="1",
+            extractor="MediaPipe 0.10.21 FaceLandmarker (face_landmarker.task) geometry + 52 blendshapes "
+            "+ expression CNN embedding (expression_cnn.safetensors)",
+            version="2",
         ),
         audio=ModalitySpec(
             name="audio",

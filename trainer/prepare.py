@@ -6,7 +6,11 @@ Inputs (`read_items`):
   optional `split` column (train/valid/test) for data whose split is given, and an optional `modalities`
   column (e.g. `audio`: only the voice; the words and face of that sample are left missing);
 - a text corpus: one sample a line, `sentence<TAB>labels` (labels comma-separated names);
-- a folder whose sub-folders are named by label (`happy/`, `sad/` ... `neutral/`), holding media or `.txt`.
+- a folder whose sub-folders are named by label (`happy/`, `sad/` ... `neutral/`), holding media or `.txt`;
+  a face photo in it becomes a face-only window: the still face over a live window's frames with small
+  realistic jitter (landmark noise, head sway, blinks; `trainer/face_images.py`);
+- a face-image set `.npz` (images + ten FER+ votes each, see `trainer/face_images.py`): face-only windows
+  the same way, with vote shares as soft targets, split as the file says (FER+ valid halved by a seed).
 
 Each sample becomes one CARAT input window built by `feature_extractors.windows.build_window` from the
 extractors' timed rows. Text-only samples (a corpus line, a `.txt` file) have no face or voice: those
@@ -52,6 +56,8 @@ from .datasets import (
 )
 
 WORD_SECONDS = 0.4  # a text-only word's span (about 150 words a minute)
+STILL_FACE_SECONDS = 3.0  # a face photo is seen for one live window (app EngineOptions.window_s)
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 NO_LABEL_NAMES = {"", "neutral", "none"}
 TEXT_SUFFIXES = {".txt"}
 PARTS_DIR = "parts"
@@ -170,6 +176,8 @@ def _modalities(cell: str, where: str) -> tuple[str, ...]:
     if unknown:
         raise PrepareError(f"{where}: unknown modalities {unknown}; use some of {list(MODALITIES)}")
     return tuple(m for m in MODALITIES if m in names) or MODALITIES
+
+
 def _seconds(cell: str, where: str) -> float | None:
     if not cell:
         return None
@@ -231,6 +239,7 @@ class _Extractors:
         self.whisper_model = whisper_model
         self._text = None
         self._media: dict[str, Any] = {}
+        self._faces = None
 
     def text_encoder(self):
         if self._text is None:
@@ -238,6 +247,14 @@ class _Extractors:
 
             self._text = TextEncoder()
         return self._text
+
+    def still_faces(self):
+        """The still-image face extractor (face-image folders: each image becomes a jittered window)."""
+        if self._faces is None:
+            from feature_extractors.visual import FaceExtractor
+
+            self._faces = FaceExtractor(static_image=True, max_faces=1)
+        return self._faces
 
     def media(self, path: str, words: bool = True):
         """All timed rows of one media file (kept for the other rows of the same file); `words=False`
@@ -287,6 +304,8 @@ def prepare_window(item: Item, extractors: _Extractors, shape: WindowShape) -> d
     from feature_extractors.windows import build_window
 
     visual, audio = _empty_rows("visual"), _empty_rows("audio")
+    if item.path is not None and Path(item.path).suffix.lower() in IMAGE_SUFFIXES:
+        return _still_face_window(item, extractors, shape)
     if item.text is not None or Path(item.path).suffix.lower() in TEXT_SUFFIXES:
         if item.text is not None:
             sentence = item.text
@@ -311,6 +330,23 @@ def prepare_window(item: Item, extractors: _Extractors, shape: WindowShape) -> d
     if not any(window[f"{m}_mask"].any() for m in MODALITIES):
         raise SampleError("no words, face or voice in its span")
     return window
+
+
+def _still_face_window(item: Item, extractors: _Extractors, shape: WindowShape) -> dict[str, np.ndarray]:
+    """A face photo seen for a live window (STILL_FACE_SECONDS) with realistic jitter (face_images.py)."""
+    import cv2
+
+    from .face_images import key_rng, still_face_window
+
+    frame = cv2.imread(item.path, cv2.IMREAD_COLOR)
+    if frame is None:
+        raise SampleError(f"{item.path} is not a readable image")
+    faces = extractors.still_faces()
+    face = faces.observe(frame)
+    if face is None:
+        raise SampleError(f"no face found in {item.path}")
+    observation = (face.points, face.blendshapes, face.crop)
+    return still_face_window(observation, faces.embed_crops, key_rng(item.key, 0), shape, STILL_FACE_SECONDS)
 
 
 # -- chunks, parts and the merge ----------------------------------------------------------------------
@@ -384,6 +420,14 @@ def prepare_dataset(
     chunks are skipped, and the merge happens once every chunk of every shard is in `out/parts`."""
     from feature_extractors.spec import default_feature_spec
 
+    if Path(source).suffix.lower() == ".npz":  # a face-image set with votes (trainer/face_images.py)
+        from .face_images import prepare_face_set
+
+        samples = prepare_face_set(
+            Path(source), Path(out), shape=shape, labels=labels, window_s=STILL_FACE_SECONDS, seed=seed,
+            progress=progress,
+        )  # fmt: skip
+        return PrepareSummary(Path(out), 1, 1, 0, [], True, samples)
     index, count = shard
     if not (count >= 1 and 0 <= index < count):
         raise PrepareError(f"--shard {index}/{count}: need 0 <= i < n")
@@ -450,6 +494,8 @@ def _item_fingerprint(item: Item) -> str:
     # Modalities only when limited, so datasets prepared before the column existed still resume.
     limited = f"|{item.modalities}" if item.modalities != MODALITIES else ""
     return f"{item.key}|{item.labels}{limited}"
+
+
 def _map_jobs(jobs: list[_ChunkJob], workers: int) -> Iterator[tuple[int, int, list[dict[str, str]]]]:
     if workers <= 1 or len(jobs) <= 1:
         import torch

@@ -1,0 +1,124 @@
+"""Train the shipped face checkpoint (models/carat_face.safetensors): the face stream alone, on FER+.
+
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_face.py [--epochs 4] [--train-faces 0]
+
+Steps (the expression CNN, feature_extractors/models/expression_cnn.safetensors, comes first from
+scripts/train_face_cnn.py; the extractor's observations of every FER+ face from
+scripts/cache_ferplus_faces.py):
+1. `main.py prepare`'s face-set route (`trainer.face_images.prepare_face_set`) on ../shared FER+: one
+   face-only window per face (the still face over a live window's frames, jittered), vote shares of our six
+   labels as soft targets, in the stream window (`trainer.presets.STREAMS_WINDOW`) -> build/face/prepared.
+   FER+ train -> train; FER+ valid halved by seed 12 -> valid (epochs, thresholds) and test (figures only).
+2. `main.py train`'s `fit` with the face branch only (words and voice absent) and `streams_config`.
+3. Thresholds for the 7-class decision (neutral when no label passes) tuned on the validation faces for
+   accuracy, one label at a time over a grid; saved as float16 with trained_modalities ["visual"].
+The held-out figures come from benchmarks/face_accuracy.py (through the live extractor, beside fer's CNN).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+FERPLUS = ROOT.parent / "shared" / "data" / "ferplus" / "ferplus48.npz"
+TARGET = ROOT / "models" / "carat_face.safetensors"
+
+
+def seven_class_accuracy(scores: np.ndarray, thresholds: np.ndarray, truth: np.ndarray) -> float:
+    """Accuracy of the 7-class decision: the best-scoring label above its threshold, else neutral (0)."""
+    margin = np.where(scores > thresholds, scores, -np.inf)
+    predicted = np.where(np.isfinite(margin).any(1), margin.argmax(1) + 1, 0)
+    return float((predicted == truth).mean())
+
+
+def tune_seven_class_thresholds(scores: np.ndarray, truth: np.ndarray, rounds: int = 3) -> list[float]:
+    """Per-label thresholds maximising 7-class accuracy, coordinate ascent over a grid from 0.5 each."""
+    grid = np.round(np.arange(0.05, 0.951, 0.025), 3)
+    thresholds = np.full(scores.shape[1], 0.5)
+    for _ in range(rounds):
+        for label in range(scores.shape[1]):
+            results = []
+            for value in grid:
+                trial = thresholds.copy()
+                trial[label] = value
+                results.append(seven_class_accuracy(scores, trial, truth))
+            thresholds[label] = grid[int(np.argmax(results))]
+    return [float(t) for t in thresholds]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "face")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    import torch
+
+    from carat_model import load_checkpoint, save_checkpoint
+    from feature_extractors.spec import default_feature_spec
+    from trainer.datasets import load_prepared_dataset
+    from trainer.face_images import held_out_halves, majority_class, prepare_face_set, read_face_set
+    from trainer.loop import TrainSettings, fit, predict_scores
+    from trainer.presets import STREAMS_WINDOW, streams_config
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    prepared = args.work / "prepared"
+    if not (prepared / "index.json").is_file():
+        samples = prepare_face_set(
+            FERPLUS, prepared, shape=STREAMS_WINDOW, seed=args.seed, observations=args.work / "ferplus_faces.npz"
+        )
+        print(f"prepared {samples} in {time.perf_counter() - start:.0f} s", flush=True)
+    dataset = load_prepared_dataset(prepared)
+    settings = TrainSettings(
+        epochs=args.epochs, batch_size=64, lr=1e-3, warmup=0.1, seed=args.seed,
+        absent_modalities=("text", "audio"), progress=True,
+    )  # fmt: skip
+    result = fit(dataset, streams_config(default_feature_spec().dims), settings, args.work / "run")
+    print(f"trained: best epoch {result.best_epoch}, {time.perf_counter() - start:.0f} s", flush=True)
+
+    model, info = load_checkpoint(result.checkpoint)
+    faces = read_face_set(FERPLUS)
+    validation, _ = held_out_halves(faces["split"])
+    truth = majority_class(faces["votes"])
+    # The validation split's windows, in the same order as its faces (prepare keeps index order).
+    cache = np.load(args.work / "ferplus_faces.npz")
+    from trainer.face_images import usable_faces
+
+    kept = validation[cache["found"][validation] & usable_faces(faces["votes"][validation])]
+    valid_split = dataset.split("valid")
+    assert len(kept) == len(valid_split), (len(kept), len(valid_split))
+    scores = predict_scores(model, valid_split, batch_size=256, device=torch.device("cpu"), absent=("text", "audio"))
+    chosen = truth[kept] >= 0  # contempt-majority faces are not in the 7-class figures
+    thresholds = tune_seven_class_thresholds(scores[chosen], truth[kept][chosen])
+    accuracy = seven_class_accuracy(scores[chosen], np.array(thresholds), truth[kept][chosen])
+    print(f"validation 7-class accuracy {accuracy:.4f} (faces found) at thresholds {thresholds}", flush=True)
+    model.set_label_thresholds(thresholds)
+    extra = dict(info.extra)
+    extra.update(
+        trained_modalities=["visual"],
+        thresholds_chosen_for="7-class accuracy on the FER+ validation faces (neutral when none passes)",
+        valid_seven_class_accuracy=accuracy,
+        training_seconds=round(time.perf_counter() - start),
+    )
+    save_checkpoint(TARGET, model, feature_spec=info.feature_spec, extra=extra, dtype=torch.float16)
+    (args.work / "train_face.json").write_text(
+        json.dumps({"thresholds": thresholds, "valid_seven_class_accuracy": accuracy, "best_epoch": result.best_epoch,
+                    "history": result.history, "seconds": round(time.perf_counter() - start)}, indent=2, default=str)
+        + "\n", encoding="utf-8",
+    )  # fmt: skip
+    print(f"saved {TARGET}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -63,6 +63,9 @@ class EngineOptions:
     fps: float = 30.0
     smoothing_s: float = 1.0  # see predictor.py for the smoothing rule
     audio_queue_s: float = 60.0  # bound on audio waiting for one worker (the producer waits beyond it)
+    # Live, nothing waits behind speech recognition: audio waiting for it beyond this is skipped (oldest
+    # first, counted in the asr health), so capture, recording, voice and face keep real time.
+    asr_backlog_s: float = 4.0
     exact_video_queue: int = 16
     asr_threads: int = 2
     asr_pause_s: float = 0.3  # silence after which the words heard so far are given out
@@ -235,6 +238,7 @@ class _Worker:
         self.failures = 0
         self.health = StreamHealth(name=name, state="starting")
         self.modality = {"face": "visual", "voice": "audio"}.get(name)  # the buffer it fills, if any
+        self._dropped_seen, self.skipped_s = 0, 0.0  # live audio skipped by a full inbox
         self._last_report = 0.0
         self._rate_times: collections.deque = collections.deque()
         self.thread = engine.supervisor.thread(name, self._run)
@@ -247,6 +251,22 @@ class _Worker:
 
     def recover(self) -> None:
         """After a failure: reset state that may be half-updated."""
+
+    def _after_skipped_audio(self) -> None:
+        """Live audio this worker fell too far behind for was skipped: count it, and start the stream
+        afresh after the gap (no utterance joins the audio on both sides of it)."""
+        self._dropped_seen = self.inbox.dropped
+        self.skipped_s = self._dropped_seen * 0.02  # each audio packet is 20 ms
+        self._guarded(self.recover)
+        self.report(self.health.state, self._standing_message(), skipped_s=round(self.skipped_s, 2))
+
+    def _standing_message(self) -> str:
+        if not self.skipped_s:
+            return ""
+        return (
+            f"behind real time: {self.skipped_s:.1f} s of audio skipped so far "
+            f"({self.name} is slower than real time on this machine)"
+        )
 
     def restart(self) -> None:
         """After a seek: forget the stream so far (state, and rows made from packets before the seek)."""
@@ -267,6 +287,8 @@ class _Worker:
                 self.watermark = -math.inf
                 self._guarded(self.restart)
                 continue
+            if isinstance(packet, AudioPacket) and self.inbox.dropped != self._dropped_seen:
+                self._after_skipped_audio()
             ok = self._guarded(self.process, packet)
             end = packet.time + (len(packet.samples) / 16000 if isinstance(packet, AudioPacket) else 0.0)
             self.watermark = max(self.watermark, end)
@@ -307,7 +329,7 @@ class _Worker:
             self.health.dropped = self.inbox.dropped
             if not self.engine.exact and self.watermark > -math.inf:
                 self.health.lag_s = max(0.0, self.engine.clock.now() - self.watermark)
-            self.report(self.health.state, self.health.message if not ok else "")
+            self.report(self.health.state, self.health.message if not ok else self._standing_message())
 
     def report(self, state: str, message: str = "", **details: Any) -> None:
         self.health.state, self.health.message = state, message
@@ -673,8 +695,12 @@ class Engine:
         video_capacity = self.options.exact_video_queue if self.exact else 1
         audio_capacity = int(self.options.audio_queue_s * 50)  # 50 packets a second
         self._face_inbox = Inbox(video_capacity, keep_newest=not self.exact, stop=stop)
-        self._voice_inbox = Inbox(audio_capacity, keep_newest=False, stop=stop)
-        self._speech_inbox = Inbox(audio_capacity, keep_newest=False, stop=stop)
+        # Exact replay waits for every worker (every sample is used); live, capture never waits: a worker
+        # that falls behind skips the oldest audio instead, counted (voice: 60 s of room; ASR: a few s).
+        live = not self.exact
+        asr_capacity = int(self.options.asr_backlog_s * 50) if live else audio_capacity
+        self._voice_inbox = Inbox(audio_capacity, keep_newest=live, stop=stop)
+        self._speech_inbox = Inbox(asr_capacity, keep_newest=live, stop=stop)
         if any(s.has_video for s in self.sources):
             self._workers.append(_FaceWorker(self, self._face_inbox))
         if any(s.has_audio for s in self.sources):

@@ -417,6 +417,11 @@ class MicrophoneSource(Source):
         self._audio = DeviceAudio(SAMPLE_RATE)
         self._opened_at = 0.0
         self.overflows = 0
+        self.queue_overflows = 0  # blocks PortAudio gave that the capture thread had no room for
+
+    # PortAudio's callback never waits: blocks queue for the capture thread up to this many seconds,
+    # beyond that they are dropped and counted (the capture thread itself never waits on the engine).
+    block_queue_s = 10.0
 
     def describe(self) -> dict[str, object]:
         return {"kind": "microphone", "device": self.device, "device_rate": self._device_rate}
@@ -435,7 +440,7 @@ class MicrophoneSource(Source):
             self._device_rate = SAMPLE_RATE
         except sd.PortAudioError:
             self._device_rate = int(info["default_samplerate"])
-        self._blocks = queue.Queue()
+        self._blocks = queue.Queue(maxsize=int(self.block_queue_s * SAMPLE_RATE / AUDIO_BLOCK))
         self._audio = DeviceAudio(self._device_rate)
         blocksize = int(round(self._device_rate * AUDIO_BLOCK / SAMPLE_RATE))
         self._stream = sd.InputStream(
@@ -450,9 +455,12 @@ class MicrophoneSource(Source):
         self._opened_at = time.monotonic()
 
     def _callback(self, indata: np.ndarray, frames: int, _time_info: object, status: object) -> None:
-        self._blocks.put(
-            (indata[:, 0].copy(), self.clock.now(), bool(getattr(status, "input_overflow", False)))
-        )
+        try:
+            self._blocks.put_nowait(
+                (indata[:, 0].copy(), self.clock.now(), bool(getattr(status, "input_overflow", False)))
+            )
+        except queue.Full:
+            self.queue_overflows += 1
 
     def read(self) -> list[AudioPacket]:
         # The first callback can take a couple of seconds on a busy machine; after that, silence
@@ -472,7 +480,7 @@ class MicrophoneSource(Source):
                     ) from None
         if overflow:
             self.overflows += 1
-            self.health.dropped = self.overflows
+        self.health.dropped = self.overflows + self.queue_overflows
         return self._audio.push(samples, arrived)
 
     def close(self) -> None:

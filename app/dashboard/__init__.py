@@ -29,6 +29,7 @@ def launch(settings: EngineSettings, *, engine_factory=None, screenshot: str | N
     app.setApplicationName("CARAT Live")
     window = MainWindow(settings, engine_factory or real_engine)
     _report_unexpected_errors_in(window)
+    close_on_signals(window)
     window.show()
     if settings.media is not None or settings.extra.get("autostart"):
         window.start()
@@ -37,6 +38,24 @@ def launch(settings: EngineSettings, *, engine_factory=None, screenshot: str | N
 
         grab_later(window, screenshot, screenshot_after_s)
     return int(app.exec())
+
+
+def close_on_signals(window) -> None:
+    """Ctrl-C (SIGINT) and SIGTERM close the window as its close button does: the run stops and a
+    recording is closed complete, then the app quits. Qt's event loop runs in C++, where Python's signal
+    handlers cannot run, so a timer hands control back to Python a few times a second."""
+    import signal
+
+    from PyQt6.QtCore import QTimer
+
+    def close(_number: int, _frame: object) -> None:
+        QTimer.singleShot(0, window.close)
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, close)
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
 
 
 def _report_unexpected_errors_in(window) -> None:
@@ -53,4 +72,4 @@ def _report_unexpected_errors_in(window) -> None:
     sys.excepthook = show
 
 
-__all__ = ["launch", "real_engine"]
+__all__ = ["close_on_signals", "launch", "real_engine"]

@@ -92,7 +92,10 @@ def read_checkpoint_info(path: str | Path) -> CheckpointInfo:
             "For the authors' pytorch_model_N.bin files use import_authors_checkpoint."
         ) from error
     if "carat" not in metadata:
-        raise CheckpointError(f"{path} is a safetensors file but not a CARAT Live checkpoint (no 'carat' header)")
+        raise CheckpointError(
+            f"{path} is a safetensors file but not a CARAT Live checkpoint (no 'carat' header); "
+            "pick one made by main.py train, or import the authors' weights with import_authors_checkpoint"
+        )
     damaged = f"{path} has a damaged CARAT Live header"
     remedy = "re-save it with main.py train, or pick another checkpoint"
     try:

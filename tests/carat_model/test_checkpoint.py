@@ -112,6 +112,15 @@ def test_damaged_checkpoint_header_names_the_file_and_what_to_do(tmp_path, heade
     assert "\n" not in message
 
 
+def test_safetensors_file_without_our_header_says_what_to_use_instead(tmp_path):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "other.safetensors"
+    save_file({"w": torch.zeros(1)}, str(path))
+    with pytest.raises(CheckpointError, match=r"other\.safetensors .*not a CARAT Live checkpoint.*main\.py train"):
+        read_checkpoint_info(path)
+
+
 def test_missing_checkpoint_says_how_to_get_one(tmp_path):
     with pytest.raises(CheckpointError, match="main.py train"):
         read_checkpoint_info(tmp_path / "nowhere.safetensors")

@@ -38,8 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--utterance-pause",
         type=float,
         default=1.0,
-        help="words each prediction sees: those after the last pause this long (seconds) in the last 8 s; "
-        "0 keeps them all",
+        help="words each prediction sees: the current sentence, whole (sentences end at . ! ? and at pauses "
+        "this long, in seconds); 0 keeps every word of the last 8 s",
     )
 
 

@@ -13,6 +13,7 @@ Measures on a 640x480, 30 fps clip with a face and espeak-ng speech (made on the
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -127,7 +128,8 @@ def main() -> int:
     utterances = list(stats.utterance_latency_s)
     engine.stop()
     shown, speech_ends = words_in_events(list(events[events_before:]), measured_from)
-    print(f"\nlive mode, {elapsed:.0f} s (2 CPU cores shared; no GPU):")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"\nlive mode, {elapsed:.0f} s ({os.cpu_count()} CPU cores, load average {load}; no GPU):")
     print(f"  capture -> event, visual stream p50/p95: {percentiles(visual)} (target p95 < 150 ms)")
     print(f"  capture -> face features -> preview p50/p95: {percentiles(preview)}")
     print(

@@ -7,6 +7,7 @@
 - speech.py    SpeechRecognizer / StreamingTranscriber: audio -> Words with start and end times
 - text.py      TextEncoder: Words -> one 384-d MiniLM vector per word, times kept
 - windows.py   TimedRows, build_window: the three streams -> one CARAT input (aligned or unaligned)
+- utterances.py  current_utterance: the words the text stream scores (the current sentence, whole)
 - extract_cli.py  `main.py extract MEDIA`: all of the above over an image, audio file or video
 
 Heavy libraries (mediapipe, opensmile, faster-whisper, transformers) are imported only when an extractor

@@ -42,9 +42,10 @@ def test_no_window_mixes_the_two_sentences_or_starts_one_in_the_middle(two_sente
     first_word = {s: min((w for w in heard if sentence(w) == s), key=lambda w: w.start) for s in (0, 1)}
     with_words = [e for e in replayed.events if e.words]
     assert {sentence(w) for e in with_words for w in e.words} == {0, 1}, "both sentences were scored"
-    mixed = [(e.window_end, [w.text for w in e.words]) for e in with_words if len({sentence(w) for w in e.words}) > 1]
+    shown = [(e.window_end, [w.text for w in e.words]) for e in with_words]
+    mixed = [words for e, words in zip(with_words, shown) if len({sentence(w) for w in e.words}) > 1]
     assert not mixed, mixed
-    cut = [(e.window_end, [w.text for w in e.words]) for e in with_words if e.words[0] != first_word[sentence(e.words[0])]]
+    cut = [words for e, words in zip(with_words, shown) if e.words[0] != first_word[sentence(e.words[0])]]
     assert not cut, cut
     # Once it is over, the sad sentence is in the window whole, as it was heard.
     assert list(with_words[-1].words) == [w for w in heard if sentence(w) == 1]

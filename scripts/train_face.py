@@ -59,6 +59,9 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "face")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--from-checkpoint", type=Path, help="skip training: tune thresholds for and ship this checkpoint of a run"
+    )
     args = parser.parse_args()
 
     import torch
@@ -83,10 +86,14 @@ def main() -> int:
         epochs=args.epochs, batch_size=64, lr=1e-3, warmup=0.1, seed=args.seed,
         absent_modalities=("text", "audio"), progress=True,
     )  # fmt: skip
-    result = fit(dataset, streams_config(default_feature_spec().dims), settings, args.work / "run")
-    print(f"trained: best epoch {result.best_epoch}, {time.perf_counter() - start:.0f} s", flush=True)
+    if args.from_checkpoint:
+        checkpoint, best_epoch, history = args.from_checkpoint, None, []
+    else:
+        result = fit(dataset, streams_config(default_feature_spec().dims), settings, args.work / f"run-{args.epochs}")
+        checkpoint, best_epoch, history = result.checkpoint, result.best_epoch, result.history
+        print(f"trained: best epoch {best_epoch}, {time.perf_counter() - start:.0f} s", flush=True)
 
-    model, info = load_checkpoint(result.checkpoint)
+    model, info = load_checkpoint(checkpoint)
     faces = read_face_set(FERPLUS)
     validation, _ = held_out_halves(faces["split"])
     truth = majority_class(faces["votes"])
@@ -105,6 +112,7 @@ def main() -> int:
     model.set_label_thresholds(thresholds)
     extra = dict(info.extra)
     extra.update(
+        dataset="FER+ (FER2013 faces, ten votes each) as face-only windows",
         trained_modalities=["visual"],
         thresholds_chosen_for="7-class accuracy on the FER+ validation faces (neutral when none passes)",
         valid_seven_class_accuracy=accuracy,
@@ -112,8 +120,8 @@ def main() -> int:
     )
     save_checkpoint(TARGET, model, feature_spec=info.feature_spec, extra=extra, dtype=torch.float16)
     (args.work / "train_face.json").write_text(
-        json.dumps({"thresholds": thresholds, "valid_seven_class_accuracy": accuracy, "best_epoch": result.best_epoch,
-                    "history": result.history, "seconds": round(time.perf_counter() - start)}, indent=2, default=str)
+        json.dumps({"thresholds": thresholds, "valid_seven_class_accuracy": accuracy, "best_epoch": best_epoch,
+                    "history": history, "checkpoint": str(checkpoint), "seconds": round(time.perf_counter() - start)}, indent=2, default=str)
         + "\n", encoding="utf-8",
     )  # fmt: skip
     print(f"saved {TARGET}", flush=True)

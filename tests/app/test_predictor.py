@@ -33,7 +33,7 @@ def test_checkpoint_with_another_feature_spec_is_refused_naming_both_sides(tmp_p
     with pytest.raises(
         FeatureSpecMismatch,
         match=r"visual: checkpoint .*old\.safetensors expects .*version 0-old.*"
-        r"extractors in use give .*version 1",
+        rf"extractors in use give .*version {default_feature_spec().visual.version}\)",
     ):
         Predictor(path)
 

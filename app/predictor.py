@@ -205,6 +205,13 @@ class Predictor:
                     f"{key} features hold NaN or infinite values; the {key} extractor is broken"
                 )
             model_input[key] = np.array(values, dtype=np.float32)  # a copy: the caller may reuse its arrays
+        if not self.config.aligned:
+            # As in training (trainer/datasets.py make_batch): the soft aligner's steps mix every input row,
+            # so a present face or voice has all its aligned steps real, whatever its rows' padding.
+            for m in MODALITIES[1:]:
+                if self.trained[m]:
+                    mask = model_input[f"{m}_mask"]
+                    model_input[f"{m}_mask"] = np.full_like(mask, float(mask.any()))
         return model_input
 
     def _forward(self, window: dict[str, np.ndarray]):

@@ -101,6 +101,7 @@ def run(emodb: Path, work: Path, epochs: int) -> dict:
                 "baseline_uar": uar(truth[tested], baseline_predicted[tested]),
             }
         )
+        (run_dir / "fold.json").write_text(json.dumps(per_fold[-1]), encoding="utf-8")
         print(f"fold {number}: {json.dumps(per_fold[-1])}", file=sys.stderr, flush=True)
     carat_predicted, baseline_predicted = carat_predicted.astype(str), baseline_predicted.astype(str)
     return {

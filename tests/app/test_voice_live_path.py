@@ -85,3 +85,26 @@ def test_the_tolerance_is_tighter_than_another_emotion_of_the_same_speaker(voice
     angry, neutral = live_window(ANGRY, voice), live_window(NEUTRAL_SAME_SPEAKER, voice)
     rows = angry["audio_mask"].astype(bool) & neutral["audio_mask"].astype(bool)
     assert relative_difference(neutral["audio"][rows], angry["audio"][rows]).min() > 2 * ROW_TOLERANCE
+
+
+def test_the_live_predictor_scores_a_voice_window_as_training_evaluation_does(tmp_path) -> None:
+    # The soft aligner's steps mix every row, so training marks all of a present voice's aligned steps
+    # real (trainer/datasets.py make_batch); the predictor must feed the same, or live scores differ.
+    import main
+    from app.predictor import Predictor
+    from carat_model import load_checkpoint
+    from trainer.datasets import load_prepared_dataset
+    from trainer.loop import predict_scores
+
+    checkpoint = Path(__file__).resolve().parents[2] / "models" / "carat_voice.safetensors"
+    listing = tmp_path / "one.csv"
+    listing.write_text(f"path,labels,modalities\n{EMODB / 'wav' / ANGRY},angry,audio\n", encoding="utf-8")
+    steps = ["--unaligned", "--text-steps", STREAMS_WINDOW.text_steps, "--media-steps", STREAMS_WINDOW.media_steps]
+    args = ["prepare", listing, "--out", tmp_path / "ds", "--split", "train", "--quiet", *steps]
+    assert main.main([str(a) for a in args]) == 0
+    train = load_prepared_dataset(tmp_path / "ds").split("train")
+    model, _ = load_checkpoint(checkpoint)
+    expected = predict_scores(model, train, absent=("text", "visual"))[0]
+    window = {k: getattr(train, k)[0] for k in ("text", "text_mask", "visual", "visual_mask", "audio", "audio_mask")}
+    predictor = Predictor(checkpoint)
+    np.testing.assert_allclose(predictor.predict(window, 0.0).raw_scores, expected, atol=1e-4)

@@ -1,0 +1,117 @@
+"""The voice stream hears emotion through a real microphone: EmoDB clips of speakers the checkpoint never
+heard, played into a PulseAudio null sink whose monitor is the default microphone, scored live.
+
+The checkpoint is `models/carat_voice_heldout.safetensors`: the shipped voice recipe trained without the
+speakers its header names (`held_out_speakers`). This test is about the live path, not accuracy (that is
+benchmarks/voice_accuracy.py): of those speakers' clips, it plays the angry clip the model scores most
+angry offline (file -> voice rows -> window, as `main.py prepare` makes them) and the neutral clip whose
+highest score is lowest, and checks the microphone path reaches the same decisions. (The clip EmoDB's
+listeners recognised best, 10a02Wa, is one the model gets wrong offline: it says disgust.)
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from app.control import EngineCallbacks, EngineSettings
+from app.pipeline import Engine
+from trainer.emodb import read_labels
+
+ROOT = Path(__file__).resolve().parents[2]
+EMODB = ROOT.parent / "shared" / "data" / "emodb"
+HELD_OUT_CHECKPOINT = ROOT / "models" / "carat_voice_heldout.safetensors"
+
+
+@pytest.fixture(scope="module")
+def voice_predictor():
+    from app.predictor import Predictor
+
+    return Predictor(HELD_OUT_CHECKPOINT)
+
+
+def offline_scores(predictor, name: str) -> np.ndarray:
+    import soxr
+
+    from feature_extractors.voice import VoiceExtractor
+    from feature_extractors.windows import TimedRows, build_window
+
+    samples, rate = soundfile.read(EMODB / "wav" / name, dtype="float32")
+    samples = soxr.resample(samples, rate, 16000).astype(np.float32)
+    empty = {m: TimedRows.empty(predictor.feature_spec.dims[m]) for m in ("text", "visual")}
+    rows = VoiceExtractor().extract(samples)
+    window = build_window(
+        empty["text"], empty["visual"], rows, 0.0, len(samples) / 16000, aligned=False, lengths=predictor.lengths
+    )
+    predictor.smoother.reset()
+    return np.array(predictor.predict(window, 0.0).raw_scores)
+
+
+def clearest(predictor, letter: str, key) -> dict[str, str]:
+    speakers = predictor.info.extra["held_out_speakers"]
+    clips = [r for r in read_labels(EMODB) if r["speaker"] in speakers and r["emodb_letter"] == letter]
+    return max(clips, key=lambda r: key(offline_scores(predictor, r["file"])))
+
+
+def events_while_playing(pulse_server, predictor, extractors, clip: dict[str, str], tmp_path: Path, wait_for):
+    """The engine's events from 0.5 s before the clip plays until 1.5 s after it ends."""
+    samples, rate = soundfile.read(EMODB / "wav" / clip["file"], dtype="float32")
+    wav = tmp_path / clip["file"]
+    soundfile.write(wav, samples, rate)
+    events, lock = [], threading.Lock()
+
+    def keep(event) -> None:
+        with lock:
+            events.append(event)
+
+    engine = Engine(
+        EngineSettings(camera=None, microphone="default"),
+        EngineCallbacks(on_event=keep),
+        predictor=predictor,
+        extractors=extractors,
+    )
+    engine.start()
+    try:
+        assert wait_for(lambda: engine.stats.audio_packets > 25, 20), "no audio from the microphone"
+        played_from = engine.clock.now()
+        pulse_server.play(wav).join(30)
+        played_until = engine.clock.now()
+        assert wait_for(lambda: engine.clock.now() > played_until + 1.5, 10)
+    finally:
+        engine.stop()
+    with lock:
+        return [e for e in events if played_from - 0.5 <= e.window_end <= played_until + 1.5]
+
+
+def test_an_angry_voice_through_the_microphone_raises_angry(
+    pulse_server, voice_predictor, extractors, tmp_path: Path, wait_for
+) -> None:
+    assert voice_predictor.trained == {"text": False, "visual": False, "audio": True}
+    angry = voice_predictor.labels.index("angry")
+    clip = clearest(voice_predictor, "W", lambda scores: scores[angry])
+    heard = events_while_playing(pulse_server, voice_predictor, extractors, clip, tmp_path, wait_for)
+    scored = [e for e in heard if e.scored["audio"] and e.present["audio"]]
+    assert scored, "the voice stream was present and scored while the clip played"
+    assert any(e.decided[angry] for e in scored), max(e.scores[angry] for e in scored)
+    assert not any(e.scored["text"] or e.scored["visual"] for e in scored), "only the voice votes"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap (build/notes/issue-13.md): trained on whole 2 s clips (31 voice rows), the model calls "
+    "a live 3 s window holding a neutral clip and the room around it (up to 60 rows) sad; needs training "
+    "on live-shaped windows (crops, silence around the clip)",
+)
+def test_a_neutral_voice_through_the_microphone_raises_no_label(
+    pulse_server, voice_predictor, extractors, tmp_path: Path, wait_for
+) -> None:
+    clip = clearest(voice_predictor, "N", lambda scores: -scores.max())
+    heard = events_while_playing(pulse_server, voice_predictor, extractors, clip, tmp_path, wait_for)
+    scored = [e for e in heard if e.scored["audio"] and e.present["audio"]]
+    assert scored, "the voice stream was present and scored while the clip played"
+    decided = [voice_predictor.labels[i] for e in scored for i, d in enumerate(e.decided) if d]
+    assert not decided, (decided, np.max([e.scores for e in scored], axis=0))

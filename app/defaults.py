@@ -8,7 +8,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def default_checkpoint() -> Path:
-    """The default CARAT checkpoint (words branch trained on XED; see models/MODEL_CARD.md)."""
+    """The default CARAT checkpoint (words branch trained on XED + GoEmotions; see models/MODEL_CARD.md)."""
     return REPO_ROOT / "models" / "carat_default.safetensors"
 
 
@@ -19,8 +19,3 @@ def model_card() -> Path:
 def sample_clip() -> Path:
     """A 19 s clip with a face and speech (happy, sad, angry sentences) for machines with no camera."""
     return REPO_ROOT / "samples" / "sample_clip.mp4"
-
-
-def held_out_test_corpus() -> Path:
-    """XED's held-out test lines of the default checkpoint (text corpus layout; see the model card)."""
-    return REPO_ROOT / "models" / "xed_test.tsv"

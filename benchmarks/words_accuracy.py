@@ -12,6 +12,7 @@ In one run, with the checkpoint's own thresholds:
   also the stricter share where it ranks first *and* passes its threshold;
 - the written-vs-ASR gap: XED's held-out lines as written and as an ASR might give them (lower case, no
   punctuation): the mean over lines of the largest per-label score difference, and micro-F1 of each form;
+- the words stream's cost per utterance (median over the plain statements, one thread, this machine);
 - with `--spoken`, the plain statements spoken by espeak-ng into one audio file (2 s of silence between
   sentences) and read through the whole app (`main.py replay`): per sentence, the event whose words lie
   inside the sentence's time span and are the most (ties: the last), ranked on its raw scores.
@@ -111,6 +112,43 @@ def ranked_first(scores: np.ndarray, truth: list[str], labels: list[str], thresh
         "ranked_first": round(float(np.mean(first)), 3),
         "ranked_first_and_decided": round(float(np.mean(strict)), 3),
         "per_label": per_label,
+    }
+
+
+def utterance_cost(model, statements: list[tuple[str, str]]) -> dict:
+    """Median milliseconds per utterance (one thread): encoding its words, and one CARAT forward pass."""
+    import time
+
+    import torch
+
+    from feature_extractors.text import TextEncoder
+    from trainer.datasets import FeatureSplit
+    from trainer.loop import predict_scores
+
+    encoder = TextEncoder()
+    encode_ms, forward_ms = [], []
+    for sentence, _ in statements:
+        started = time.perf_counter()
+        vectors = encoder.encode_sentence(sentence)
+        encode_ms.append((time.perf_counter() - started) * 1000)
+        steps = model.config.text_max_len
+        text = np.zeros((1, steps, vectors.shape[1]), np.float32)
+        text[0, : len(vectors)] = vectors[:steps]
+        mask = (np.arange(steps) < len(vectors)).astype(np.float32)[None]
+        absent = {m: np.zeros((1, 1, getattr(model.config, f"{m}_dim")), np.float32) for m in ("visual", "audio")}
+        split = FeatureSplit(
+            text=text, text_mask=mask, labels=np.zeros((1, len(model.config.labels)), np.float32),
+            visual=absent["visual"], visual_mask=np.zeros((1, 1), np.float32),
+            audio=absent["audio"], audio_mask=np.zeros((1, 1), np.float32),
+        )  # fmt: skip
+        with torch.inference_mode():
+            started = time.perf_counter()
+            predict_scores(model, split, batch_size=1)
+            forward_ms.append((time.perf_counter() - started) * 1000)
+    return {
+        "encode_ms_median": round(float(np.median(encode_ms)), 1),
+        "carat_forward_ms_median": round(float(np.median(forward_ms)), 1),
+        "threads": torch.get_num_threads(),
     }
 
 
@@ -226,6 +264,7 @@ def main() -> int:
     scores, _ = score_lines(model, as_lines, "plain_statements")
     report["plain_statements_text"] = ranked_first(scores, [label for _, label in statements], labels, thresholds)
     report["written_vs_asr"] = written_vs_asr_gap(model, thresholds)
+    report["cost_per_utterance"] = utterance_cost(model, statements)
     if args.spoken:
         report["plain_statements_spoken"] = spoken_statements(args.checkpoint, statements, labels, WORK / "spoken")
     if args.json:

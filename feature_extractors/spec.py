@@ -196,8 +196,11 @@ def default_feature_spec() -> FeatureSpec:
             name="text",
             feature_names=TEXT_FEATURE_NAMES,
             rate_hz=None,
-            extractor="all-MiniLM-L6-v2 token embeddings, word pieces averaged per word",
-            version="1",
+            extractor=(
+                "all-MiniLM-L6-v2 with emotion-fine-tuned layers (models/words_encoder.safetensors), "
+                "lower-cased words without punctuation, word pieces averaged per word"
+            ),
+            version="2",
         ),
         visual=ModalitySpec(
             name="visual",

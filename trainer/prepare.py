@@ -376,6 +376,9 @@ def _run_chunk(job: _ChunkJob) -> tuple[int, int, list[dict[str, str]]]:
     torch.set_num_threads(1)
     if _PROCESS_EXTRACTORS is None or _PROCESS_EXTRACTORS.whisper_model != job.whisper_model:
         _PROCESS_EXTRACTORS = _Extractors(job.whisper_model)
+    sentences = [item.text for item in job.items if item.text is not None]
+    if sentences:  # a corpus chunk: its sentences encoded in padded batches, several times faster
+        _PROCESS_EXTRACTORS.text_encoder().prefetch(sentences)
     arrays: dict[str, list[np.ndarray]] = {}
     kept_splits, failures = [], []
     for item, split in zip(job.items, job.splits):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.defaults import default_checkpoint, held_out_test_corpus
+from app.defaults import default_checkpoint
 
 
 @pytest.fixture
@@ -25,9 +25,11 @@ def cli(capsys):
 
 @pytest.fixture(scope="session")
 def xed_lines() -> list[str]:
-    """48 real, human-labelled XED lines (from the default model's held-out test lines)."""
-    lines = held_out_test_corpus().read_text(encoding="utf-8").splitlines()
-    return lines[:48]
+    """48 real, human-labelled XED lines (from the default model's held-out test lines, rebuilt from
+    ../shared/data/xed by the split's seed), as `sentence<TAB>labels`."""
+    from trainer.words_corpora import xed_split
+
+    return [f"{line.text}\t{','.join(line.labels)}" for line in xed_split("test")[:48]]
 
 
 @pytest.fixture(scope="session")

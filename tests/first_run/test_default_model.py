@@ -1,5 +1,6 @@
-"""The shipped default checkpoint: what it was trained on, what it may score, and that `main.py evaluate`
-on its held-out XED lines gives the figures its model card states."""
+"""The shipped default checkpoint: what it was trained on, what it may score, that `main.py evaluate`
+on its held-out XED lines (rebuilt from ../shared by the split's seed) gives the figures its model card
+states, and that it reads plain emotional statements."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 
-from app.defaults import default_checkpoint, held_out_test_corpus, model_card
-from carat_model import read_checkpoint_info
+from app.defaults import REPO_ROOT, default_checkpoint, model_card
+from carat_model import load_checkpoint, read_checkpoint_info
+from trainer.words_corpora import write_corpus, xed_split
+
+PLAIN_STATEMENTS = REPO_ROOT / "tests" / "data" / "plain_statements.tsv"
+WORDS_WINDOW = ["--unaligned", "--text-steps", "32", "--media-steps", "64"]  # trainer.presets.STREAMS_WINDOW
 
 CARD_ROW = re.compile(r"^\| (micro F1|macro F1|F1 \w+) \| ([0-9.]+) \| ([0-9.]+) \|$", re.M)
 
@@ -25,22 +30,29 @@ def card_figures() -> dict[str, tuple[float, float]]:
 def test_default_checkpoint_is_fp16_words_only_and_credits_its_data() -> None:
     info = read_checkpoint_info(default_checkpoint())
     assert info.extra["trained_modalities"] == ["text"]
-    assert "Öhman" in info.extra["data_credit"] and info.extra["data_license"] == "CC BY 4.0"
+    assert "Öhman" in info.extra["data_credit"] and "Demszky" in info.extra["data_credit"]
+    assert info.extra["data_license"] == "CC BY 4.0"
     with safe_open(str(default_checkpoint()), framework="pt") as handle:
         floats = [handle.get_slice(k).get_dtype() for k in handle.keys()]
     assert floats.count("F16") > 0.9 * len(floats)
     assert default_checkpoint().stat().st_size < 10e6
     card = model_card().read_text("utf-8")
-    assert "Öhman" in card and "CC BY 4.0" in card and "Words only" in card
+    assert "Öhman" in card and "Demszky" in card and "CC BY 4.0" in card and "Words only" in card
+
+
+def test_no_dataset_lines_are_shipped_in_models() -> None:
+    assert not list((REPO_ROOT / "models").glob("*.tsv")), "held-out lines are rebuilt from ../shared, not copied"
 
 
 def test_the_predictor_lets_only_words_vote(default_predictor) -> None:
     assert default_predictor.trained == {"text": True, "visual": False, "audio": False}
-    steps = default_predictor.lengths
+    from feature_extractors.spec import default_feature_spec
+
+    steps, dims = default_predictor.lengths, default_feature_spec().dims
     window = {
-        "text": np.zeros((steps[0], 384), np.float32),
-        "visual": np.ones((steps[1], 17), np.float32),
-        "audio": np.ones((steps[2], 26), np.float32),
+        "text": np.zeros((steps[0], dims["text"]), np.float32),
+        "visual": np.ones((steps[1], dims["visual"]), np.float32),
+        "audio": np.ones((steps[2], dims["audio"]), np.float32),
         "text_mask": np.zeros(steps[0], np.float32),
         "visual_mask": np.ones(steps[1], np.float32),
         "audio_mask": np.ones(steps[2], np.float32),
@@ -55,17 +67,26 @@ def test_card_figures_are_the_recorded_ones() -> None:
     figures = json.loads((model_card().parent / "default_metrics.json").read_text("utf-8"))
     card = card_figures()
     labels = figures["labels"]
-    assert card["micro F1"] == pytest.approx((figures["carat"]["micro_f1"], figures["baseline"]["micro_f1"]), abs=5e-4)
-    for label, carat, baseline in zip(labels, figures["carat"]["per_label_f1"], figures["baseline"]["per_label_f1"]):
+    xed = figures["xed"]
+    assert card["micro F1"] == pytest.approx((xed["carat"]["micro_f1"], xed["baseline"]["micro_f1"]), abs=5e-4)
+    for label, carat, baseline in zip(labels, xed["carat"]["per_label_f1"], xed["baseline"]["per_label_f1"]):
         assert card[f"F1 {label}"] == pytest.approx((carat, baseline), abs=5e-4)
+    goemotions = figures["goemotions"]
+    text = model_card().read_text("utf-8")
+    for metric in ("micro_f1", "macro_f1"):
+        name = metric.replace("_f1", " F1")
+        row = f"| GoEmotions {name} | {goemotions['carat'][metric]:.3f} | {goemotions['baseline'][metric]:.3f} |"
+        assert row in text
     extra = read_checkpoint_info(default_checkpoint()).extra
-    assert extra["test_metrics_fp16"]["micro_f1"] == pytest.approx(figures["carat"]["micro_f1"])
+    assert extra["test_metrics_fp16"]["micro_f1"] == pytest.approx(xed["carat"]["micro_f1"])
+    assert extra["goemotions_test_metrics_fp16"]["macro_f1"] == pytest.approx(goemotions["carat"]["macro_f1"])
 
 
 def test_evaluate_on_the_held_out_lines_reproduces_the_model_card(tmp_path: Path, cli) -> None:
-    lines = held_out_test_corpus().read_text("utf-8").splitlines()
+    corpus = write_corpus(xed_split("test"), tmp_path / "xed_test.tsv")
+    lines = corpus.read_text("utf-8").splitlines()
     data = tmp_path / "xed_test"
-    code, out, err = cli(["prepare", held_out_test_corpus(), "--split", "test", "--out", data, "--quiet"])
+    code, out, err = cli(["prepare", corpus, "--split", "test", *WORDS_WINDOW, "--out", data, "--quiet"])
     assert code == 0, err
     assert f"'test': {len(lines)}" in out and "0 samples skipped" in out
     code, out, err = cli(
@@ -80,3 +101,24 @@ def test_evaluate_on_the_held_out_lines_reproduces_the_model_card(tmp_path: Path
     labels = read_checkpoint_info(default_checkpoint()).config.labels
     for label, value in zip(labels, measured["per_label_f1"]):
         assert value == pytest.approx(card[f"F1 {label}"][0], abs=5e-4), label
+
+
+def test_plain_emotional_statements_rank_their_emotion_first(tmp_path: Path, cli) -> None:
+    """The plain-statements set as text: 10 per emotion + 10 neutral (neutral: no label passes)."""
+    lines = PLAIN_STATEMENTS.read_text("utf-8").splitlines()
+    rows = [line.split("\t") for line in lines if line.strip() and not line.startswith("#")]
+    corpus = tmp_path / "plain.tsv"
+    corpus.write_text("".join(f"{s}\t{'' if label == 'neutral' else label}\n" for s, label in rows), "utf-8")
+    code, _, err = cli(["prepare", corpus, "--split", "test", *WORDS_WINDOW, "--out", tmp_path / "plain", "--quiet"])
+    assert code == 0, err
+    from trainer.datasets import load_prepared_dataset
+    from trainer.loop import predict_scores
+
+    model, _ = load_checkpoint(default_checkpoint())
+    scores = predict_scores(model, load_prepared_dataset(tmp_path / "plain").split("test"))
+    labels, thresholds = list(model.config.labels), np.asarray(model.config.thresholds())
+    right = [
+        not (row > thresholds).any() if label == "neutral" else labels[int(np.argmax(row))] == label
+        for row, (_, label) in zip(scores, rows)
+    ]
+    assert len(rows) == 70 and np.mean(right) >= 0.85, [s for (s, _), ok in zip(rows, right) if not ok]

@@ -17,10 +17,12 @@ from trainer.datasets import load_prepared_dataset
 from trainer.prepare import DEFAULT_WINDOW, WORD_SECONDS
 
 
-def test_default_window_shape_is_the_default_checkpoints(default_predictor) -> None:
+def test_the_default_checkpoint_takes_the_stream_window(default_predictor) -> None:
+    from trainer.presets import STREAMS_WINDOW
+
     config = read_checkpoint_info(default_checkpoint()).config
-    assert config.aligned is DEFAULT_WINDOW.aligned
-    assert default_predictor.lengths == DEFAULT_WINDOW.lengths
+    assert config.aligned is STREAMS_WINDOW.aligned
+    assert default_predictor.lengths == STREAMS_WINDOW.lengths
 
 
 def test_text_corpus_becomes_text_only_live_windows(xed_lines, tmp_path: Path, cli) -> None:

@@ -244,7 +244,7 @@ all-MiniLM-L6-v2, trained on the same training lines, thresholds tuned on the sa
 
 CARAT trained for {figures["epochs"]} epochs (best validation micro-F1 at epoch {figures["best_epoch"]});
 preparing, training, export and scoring took {figures["minutes"]} minutes on one CPU thread (the encoder's
-fine-tune, one epoch, about 30 minutes more). One run with one seed: other seeds may land a point or two
+fine-tune, one epoch, took 42 minutes more). One run with one seed: other seeds may land a point or two
 either way. `benchmarks/words_accuracy.py` measures the same figures again and also the plain-statements
 set (`tests/data/plain_statements.tsv`). Reproduce the XED column (the test lines are rebuilt from
 ../shared/data/xed by the seed):

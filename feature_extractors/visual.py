@@ -10,9 +10,9 @@ Small still images (under SMALL_IMAGE_PX on a side, e.g. FER's 48x48 face crops)
 and upscaled before landmarking: the face detector misses most tight, tiny crops otherwise (FER+ valid:
 97 % found this way at a 0.1 threshold, 93 % upscaled alone at 0.3).
 
-Geometry: interpretable and independent of the face's size and place in the frame. Distances are measured in 3-D (MediaPipe's depth has the scale
-of x), so they change little when the head turns, and are divided by the *interocular distance*
-(between the two eye centres) unless said otherwise. "Up" and "across" are the face's own axes (chin to
+Geometry: interpretable and independent of the face's size and place in the frame. Distances are
+measured in 3-D (MediaPipe's depth has the scale of x), so they change little when the head turns, and are
+divided by the *interocular distance* (between the two eye centres) unless said otherwise. "Up" and "across" are the face's own axes (chin to
 forehead, right eye to left eye), so head roll does not leak into the expression features. Right/left are
 the person's own.
 

@@ -69,7 +69,8 @@ def main() -> None:
         predicted = model.predict(scaler.transform(x[n:]))
         y = truth[validation]
         uar = np.mean([(predicted[y == k] == k).mean() for k in range(7)])
-        print(f"{name:30s} accuracy {(predicted == y).mean():.4f}  UAR {uar:.4f}  ({time.perf_counter() - start:.0f} s)", flush=True)
+        seconds = time.perf_counter() - start
+        print(f"{name:38s} accuracy {(predicted == y).mean():.4f}  UAR {uar:.4f}  ({seconds:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":

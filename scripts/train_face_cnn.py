@@ -40,7 +40,8 @@ def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     shift = (torch.rand(batch, 2, generator=generator) * 2 - 1) * (3 / 24)
     flip = torch.where(torch.rand(batch, generator=generator) < 0.5, -1.0, 1.0)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos * flip, -sin, shift[:, 0]], 1), torch.stack([sin * flip, cos, shift[:, 1]], 1)], 1)
+    rows = [torch.stack([cos * flip, -sin, shift[:, 0]], 1), torch.stack([sin * flip, cos, shift[:, 1]], 1)]
+    theta = torch.stack(rows, 1)  # [B, 2, 3]
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, padding_mode="border", align_corners=False)
 

@@ -42,7 +42,7 @@ def read_face_set(path: Path) -> dict[str, np.ndarray]:
     if images.dtype != np.uint8 or images.ndim not in (3, 4):
         raise FaceSetError(f"{path}: images must be uint8 [N, H, W] or [N, H, W, 3], got {images.dtype} {images.shape}")
     if votes.shape != (len(images), len(VOTE_NAMES)):
-        raise FaceSetError(f"{path}: votes must be [{len(images)}, {len(VOTE_NAMES)}] ({VOTE_NAMES}), got {votes.shape}")
+        raise FaceSetError(f"{path}: votes must be [{len(images)}, {len(VOTE_NAMES)}] {VOTE_NAMES}, got {votes.shape}")
     arrays.setdefault("split", np.zeros(len(images), np.uint8))
     return arrays
 

@@ -1,6 +1,6 @@
 """Train the shipped face checkpoint (models/carat_face.safetensors): the face stream alone, on FER+.
 
-    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_face.py [--epochs 4] [--train-faces 0]
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_face.py [--epochs 6] [--from-checkpoint RUN/model.safetensors]
 
 Steps (the expression CNN, feature_extractors/models/expression_cnn.safetensors, comes first from
 scripts/train_face_cnn.py; the extractor's observations of every FER+ face from
@@ -62,7 +62,7 @@ def tune_seven_class_thresholds(scores: np.ndarray, truth: np.ndarray, rounds: i
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "face")
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--from-checkpoint", type=Path, help="skip training: tune thresholds for and ship this checkpoint of a run"
@@ -74,7 +74,7 @@ def main() -> int:
     from carat_model import load_checkpoint, save_checkpoint
     from feature_extractors.spec import default_feature_spec
     from trainer.datasets import load_prepared_dataset
-    from trainer.face_images import held_out_halves, majority_class, prepare_face_set, read_face_set
+    from trainer.face_images import held_out_halves, majority_class, prepare_face_set, read_face_set, usable_faces
     from trainer.loop import TrainSettings, fit, predict_scores
     from trainer.presets import STREAMS_WINDOW, streams_config
 
@@ -104,8 +104,6 @@ def main() -> int:
     truth = majority_class(faces["votes"])
     # The validation split's windows, in the same order as its faces (prepare keeps index order).
     cache = np.load(args.work / "ferplus_faces.npz")
-    from trainer.face_images import usable_faces
-
     kept = validation[cache["found"][validation] & usable_faces(faces["votes"][validation])]
     valid_split = dataset.split("valid")
     assert len(kept) == len(valid_split), (len(kept), len(valid_split))

@@ -45,14 +45,15 @@ def test_a_spec_without_a_modality_is_refused():
         FeatureSpec.from_dict(data)
 
 
-def test_the_spec_sizes_are_what_the_extractors_produce(
-    still_face_extractor, astronaut_rgb, acoustic_extractor, text_encoder, speech
-):
+def test_the_spec_sizes_are_what_the_extractors_produce(still_face_extractor, astronaut_rgb, text_encoder, speech):
     from feature_extractors.speech import Word
+    from feature_extractors.voice import VoiceExtractor
 
+    voice = VoiceExtractor()
     dims = default_feature_spec().dims
     assert still_face_extractor.extract(astronaut_rgb, rgb=True).vector.shape == (dims["visual"],)
-    assert acoustic_extractor.extract(speech[:16000]).values.shape[1] == dims["audio"]
+    rows = voice.extract(speech[:16000])
+    assert len(rows) and rows.values.shape[1] == dims["audio"]
     assert text_encoder.encode([Word("hello", 0.0, 0.3, 1.0)]).values.shape == (1, dims["text"])
-    assert default_feature_spec().audio.rate_hz == acoustic_extractor.frame_rate_hz
-    assert np.isfinite(acoustic_extractor.extract(speech).values).all()
+    assert default_feature_spec().audio.rate_hz == voice.rate_hz
+    assert np.isfinite(voice.extract(speech).values).all()

@@ -41,7 +41,6 @@ PLAIN_STATEMENTS = ROOT / "tests" / "data" / "plain_statements.tsv"
 WORK = ROOT / "build" / "words" / "bench"
 CORPORA = ("xed", "goemotions")
 GAP_SECONDS = 2.0  # silence between spoken statements
-SAMPLE_RATE = 16000
 
 
 def plain_statements(path: Path = PLAIN_STATEMENTS) -> list[tuple[str, str]]:
@@ -172,26 +171,25 @@ def written_vs_asr_gap(model, thresholds) -> dict:
 def spoken_statements(checkpoint: Path, statements: list[tuple[str, str]], labels: list[str], work: Path) -> dict:
     """Speak the statements with espeak-ng into one file, replay it through main.py, rank each sentence."""
     work.mkdir(parents=True, exist_ok=True)
-    audio, spans, cursor = [], [], GAP_SECONDS
-    audio.append(np.zeros(int(GAP_SECONDS * SAMPLE_RATE), np.int16))
+    audio, spans, cursor, rate = [], [], GAP_SECONDS, None
     for number, (sentence, _) in enumerate(statements):
         path = work / f"s{number:02d}.wav"
         subprocess.run(["espeak-ng", "-w", str(path), sentence], check=True)
-        subprocess.run(
-            ["ffmpeg", "-y", "-loglevel", "error", "-i", str(path), "-ar", str(SAMPLE_RATE), "-ac", "1",
-             f"{path}.16k.wav"],
-            check=True,
-        )
-        with wave.open(f"{path}.16k.wav") as handle:
+        with wave.open(str(path)) as handle:
+            rate = rate or handle.getframerate()  # espeak-ng writes 16-bit mono at one rate (22050 Hz)
+            if handle.getframerate() != rate or handle.getsampwidth() != 2 or handle.getnchannels() != 1:
+                raise RuntimeError(f"espeak-ng wrote {path} in an unexpected format")
             samples = np.frombuffer(handle.readframes(handle.getnframes()), np.int16)
-        spans.append((cursor, cursor + len(samples) / SAMPLE_RATE))
-        cursor += len(samples) / SAMPLE_RATE + GAP_SECONDS
-        audio += [samples, np.zeros(int(GAP_SECONDS * SAMPLE_RATE), np.int16)]
+        if not audio:
+            audio.append(np.zeros(int(GAP_SECONDS * rate), np.int16))
+        spans.append((cursor, cursor + len(samples) / rate))
+        cursor += len(samples) / rate + GAP_SECONDS
+        audio += [samples, np.zeros(int(GAP_SECONDS * rate), np.int16)]
     speech = work / "plain_statements.wav"
     with wave.open(str(speech), "wb") as handle:
         handle.setnchannels(1)
         handle.setsampwidth(2)
-        handle.setframerate(SAMPLE_RATE)
+        handle.setframerate(rate)
         handle.writeframes(np.concatenate(audio).tobytes())
     out = work / "replay"
     subprocess.run(

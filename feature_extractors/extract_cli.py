@@ -75,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
     except MediaError as error:
         print(f"extract: {error}")
         return 2
+    except Exception as error:  # an extractor broke: one line saying which file and what, not a traceback
+        print(f"error: extracting {media} failed: {type(error).__name__}: {error}; nothing was written")
+        return 1
     out = args.out or media.with_name(media.name + ".features.npz")
     save_extracted(extracted, out)
     if args.plot is not None:

@@ -104,6 +104,23 @@ def test_extract_on_a_corrupt_file_says_so(tmp_path, capsys, name, content):
     assert not (tmp_path / f"{name}.features.npz").exists()
 
 
+def test_an_extractor_that_breaks_exits_non_zero_saying_so_in_the_last_line(
+    tmp_path, astronaut_rgb, capsys, monkeypatch
+):
+    from feature_extractors.visual import FaceExtractor
+
+    def broken(self, frame, *, rgb=False):
+        raise RuntimeError("injected face failure")
+
+    monkeypatch.setattr(FaceExtractor, "extract", broken)
+    image = tmp_path / "astronaut.png"
+    cv2.imwrite(str(image), cv2.cvtColor(astronaut_rgb, cv2.COLOR_RGB2BGR))
+    assert main(["extract", str(image)]) == 1
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("error:") and "astronaut.png" in last and "injected face failure" in last
+    assert not (tmp_path / "astronaut.png.features.npz").exists()
+
+
 def test_extract_on_a_missing_file_says_so(tmp_path, capsys):
     assert main(["extract", str(tmp_path / "nothing.mkv")]) == 2
     assert "does not exist" in capsys.readouterr().out

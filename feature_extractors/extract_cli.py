@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     except MediaError as error:
         print(f"extract: {error}")
         return 2
-    except Exception as error:  # an extractor broke: one line saying which file and what, not a traceback
+    except Exception as error:  # noqa: BLE001 - an extractor broke: one line naming file and failure
         print(f"error: extracting {media} failed: {type(error).__name__}: {error}; nothing was written")
         return 1
     out = args.out or media.with_name(media.name + ".features.npz")

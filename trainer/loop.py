@@ -352,14 +352,7 @@ def _fit(
             **{f"train_{name}": value / steps_per_epoch for name, value in totals.items()},
         }
         if context.is_main:
-            valid = score_split(
-                model,
-                valid_split,
-                batch_size=settings.eval_batch_size,
-                device=device,
-                absent=settings.absent_modalities,
-                empty_match=settings.empty_match,
-            )
+            valid = validate(model, valid_split, settings, device)
             record.update({f"valid_{k}": v for k, v in valid.as_dict().items() if k != "per_label_f1"})
             choice = valid.micro_f1
             if isinstance(valid_split, MixedSplit):  # each source counts the same, whatever its size
@@ -411,21 +404,25 @@ def _fit(
     return result
 
 
+def validate(
+    model: Carat, split: FeatureSplit | MixedSplit, settings: TrainSettings, device: torch.device
+) -> MultiLabelMetrics:
+    """A split's metrics at the config's threshold, as the epoch choice sees them."""
+    return score_split(
+        model,
+        split,
+        batch_size=settings.eval_batch_size,
+        device=device,
+        absent=settings.absent_modalities,
+        empty_match=settings.empty_match,
+    )
+
+
 def per_source_micro_f1(
     model: Carat, split: MixedSplit, settings: TrainSettings, device: torch.device
 ) -> dict[str, float]:
     """Validation micro-F1 of each source of a mixed split, at the config's threshold."""
-    return {
-        name: score_split(
-            model,
-            part,
-            batch_size=settings.eval_batch_size,
-            device=device,
-            absent=settings.absent_modalities,
-            empty_match=settings.empty_match,
-        ).micro_f1
-        for name, part in zip(split.names, split.parts)
-    }
+    return {name: validate(model, part, settings, device).micro_f1 for name, part in zip(split.names, split.parts)}
 
 
 def train_step(

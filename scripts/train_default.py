@@ -258,7 +258,9 @@ and the whole checkpoint with `python scripts/finetune_words_encoder.py` then `p
 
 ## Limits
 - **Words only.** No face or voice skill: nothing here was trained on faces or voices, and the app does not
-  pretend otherwise. Train with your own labelled videos (`main.py prepare`, `main.py train`) for that.
+  pretend otherwise. For those, run the face checkpoint (`models/carat_face.safetensors`, FER+) or the
+  voice checkpoint (`models/carat_voice.safetensors`, EmoDB) with `--checkpoint`, or train with your own
+  labelled videos (`main.py prepare`, `main.py train`).
 - Subtitle lines and Reddit comments are written text; live speech comes through Whisper tiny.en, which
   mishears words. Expect lower figures live than in the tables.
 - The labels are noisy (annotators often disagree), fear and disgust are rare in GoEmotions, and GoEmotions'

@@ -80,7 +80,7 @@ class MixedSplit:
             pieces.append(make_batch(self.parts[number], chosen, aligned_steps))
         restore = torch.from_numpy(np.argsort(order, kind="stable"))
         tensors = {}
-        for key in [m for m in MODALITIES] + [f"{m}_mask" for m in MODALITIES]:
+        for key in list(MODALITIES) + [f"{m}_mask" for m in MODALITIES]:
             values = [getattr(piece.inputs, key) for piece in pieces]
             steps = max(v.shape[1] for v in values)
             padded = [torch.nn.functional.pad(v, _pad_steps(v, steps)) for v in values]
@@ -193,8 +193,8 @@ def _common_dims(sources: dict[str, FeatureDataset]) -> dict[str, int]:
                     "prepare both with the same extractors"
                 )
             dims[m] = (size, name)
-    fallback = first_dims = next(iter(sources.values())).feature_dims()
-    return {m: dims[m][0] if m in dims else fallback[m] for m in first_dims}
+    fallback = next(iter(sources.values())).feature_dims()  # for a stream no source carries
+    return {m: dims[m][0] if m in dims else fallback[m] for m in MODALITIES}
 
 
 def _with_dims(split: FeatureSplit, dims: dict[str, int]) -> FeatureSplit:

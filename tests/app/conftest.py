@@ -18,6 +18,30 @@ from app.synthetic_media import write_clip
 SPOKEN = "I am so happy to see you today"
 
 
+@pytest.fixture
+def at_once():
+    """Call `action` from `count` threads at the same time; returns what they raised and the threads
+    still alive after `timeout` s (concurrent stop/close must neither raise nor hang)."""
+
+    def run(action, count: int, timeout: float = 30.0) -> tuple[list[BaseException], list[threading.Thread]]:
+        errors: list[BaseException] = []
+
+        def call() -> None:
+            try:
+                action()
+            except Exception as error:  # noqa: BLE001 - what the tests look for
+                errors.append(error)
+
+        threads = [threading.Thread(target=call) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout)
+        return errors, [t for t in threads if t.is_alive()]
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from app.predictor import build_untrained_checkpoint

@@ -101,7 +101,7 @@ def test_seeks_hammered_during_replay_break_no_stream(short_clip: Path, predicto
 
 
 def test_two_stops_at_once_while_recording_both_return_and_leave_a_complete_session(
-    short_clip: Path, predictor, extractors, tmp_path: Path
+    short_clip: Path, predictor, extractors, tmp_path: Path, at_once
 ) -> None:
     folder = tmp_path / "session"
     settings = EngineSettings(
@@ -113,19 +113,7 @@ def test_two_stops_at_once_while_recording_both_return_and_leave_a_complete_sess
     deadline = time.monotonic() + 60
     while len(watch.events) < 4 and time.monotonic() < deadline:
         time.sleep(0.05)
-    errors = []
-
-    def stop() -> None:
-        try:
-            engine.stop()
-        except Exception as error:  # noqa: BLE001 - what the test looks for
-            errors.append(error)
-
-    stoppers = [threading.Thread(target=stop) for _ in range(2)]
-    for thread in stoppers:
-        thread.start()
-    for thread in stoppers:
-        thread.join(30)
-    assert errors == [] and not any(t.is_alive() for t in stoppers)
+    errors, hanging = at_once(engine.stop, 2)
+    assert errors == [] and not hanging
     session = SessionReader.open(folder)
     assert session.complete and len(session.events) == len(watch.events)

@@ -147,25 +147,11 @@ def test_recording_killed_with_sigkill_leaves_a_readable_session(
     assert audio_samples >= 16000 * 0.5
 
 
-def test_two_closes_at_once_both_return_and_the_session_is_complete(tmp_path: Path) -> None:
-    import threading
-
+def test_two_closes_at_once_both_return_and_the_session_is_complete(tmp_path: Path, at_once) -> None:
     writer = SessionWriter(tmp_path / "s", devices={}, feature_spec=None, video_size=None)
     writer.write_event(make_event(1.0))
-    errors = []
-
-    def close() -> None:
-        try:
-            writer.close()
-        except Exception as error:  # noqa: BLE001 - what the test looks for
-            errors.append(error)
-
-    threads = [threading.Thread(target=close) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert errors == []
+    errors, hanging = at_once(writer.close, 4)
+    assert errors == [] and not hanging
     session = SessionReader.open(tmp_path / "s")
     assert session.complete and len(session.events) == 1
     assert [p.name for p in (tmp_path / "s").iterdir() if p.name.startswith(".")] == [], "no temporary file left"

@@ -8,12 +8,21 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def default_checkpoint() -> Path:
-    """The default CARAT checkpoint (words branch trained on XED + GoEmotions; see models/MODEL_CARD.md)."""
+    """The default CARAT checkpoint (see models/MODEL_CARD.md)."""
     return REPO_ROOT / "models" / "carat_default.safetensors"
 
 
 def model_card() -> Path:
     return REPO_ROOT / "models" / "MODEL_CARD.md"
+
+
+def words_checkpoint() -> Path:
+    """The words-only checkpoint (XED + GoEmotions), the default's single-stream reference for words."""
+    return REPO_ROOT / "models" / "carat_words.safetensors"
+
+
+def words_model_card() -> Path:
+    return REPO_ROOT / "models" / "WORDS_MODEL_CARD.md"
 
 
 def sample_clip() -> Path:

@@ -10,7 +10,7 @@ GoEmotions train + XED's train split, the text normalised as the live encoder re
 matrix stays frozen, so only the layers are shipped (`models/words_encoder.safetensors`, float16) and
 `TextEncoder` lays them over the packaged base model. The step kept is the one with the best macro-F1 on
 GoEmotions dev + XED valid (thresholds tuned there); test lines are never read here. The head is not
-shipped: CARAT is trained on the fine-tuned token vectors (scripts/train_default.py).
+shipped: CARAT is trained on the fine-tuned token vectors (scripts/train_words.py, scripts/train_default.py).
 """
 
 from __future__ import annotations

@@ -1,21 +1,22 @@
-"""Reproduce the shipped default checkpoint (models/carat_default.safetensors): the words stream, trained
-on XED + GoEmotions.
+"""Reproduce the shipped default (models/carat_default.safetensors): one CARAT that sees, hears and reads,
+trained on three single-stream sources at once.
 
-    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_default.py [--work build/words] [--epochs 6]
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_default.py [--seed 0] [--epochs 8] [--no-ship]
+    .venv/bin/python scripts/train_default.py --card-only [--second-run build/default/seed-1/figures.json]
 
-Steps (the text encoder, models/words_encoder.safetensors, comes first from
-scripts/finetune_words_encoder.py):
-1. the corpora as `sentence<TAB>labels` files under `build/words/corpora/` (`trainer.words_corpora`: our six
-   labels; XED's split drawn per line by seed 0, GoEmotions' own train/dev/test);
-2. `main.py prepare`'s `prepare_dataset` on each, with the live text encoder and the stream window
-   (`trainer.presets.STREAMS_WINDOW`: unaligned, 32 words) -> `build/words/prepared/{xed,goemotions_*}`,
-   the words data the combined three-stream model reuses;
-3. `main.py train`'s `fit` on train (XED train + GoEmotions train) with the words branch only, the epoch
-   and per-label thresholds chosen on validation (XED valid + GoEmotions dev); saved as float16 into models/;
-4. the held-out test lines of each corpus scored by the shipped (fp16) weights, beside logistic regression
-   on the original MiniLM's mean sentence embeddings (`trainer.words_baseline`), same lines, same run;
-   models/default_metrics.json, default_metrics.png and MODEL_CARD.md are written from those figures.
-Test lines are rebuilt from ../shared by the seed; nothing from the data is copied into models/.
+No labelled data holds face, voice and words together, so each source carries one stream and CARAT's
+missing-modality rule rebuilds the others (`trainer/mixing.py` explains the batches):
+- words: XED + GoEmotions, prepared as `scripts/train_words.py` prepares them (build/words/prepared);
+- faces: FER+ face-only windows of `scripts/train_face.py` (build/face/prepared: train; valid halved by
+  seed 12 into validation and the held-out test half);
+- voices: EmoDB voice-only windows (`trainer/emodb.py`), speakers 10 and 12 held out for test, 11 for
+  validation, the other five for training (fold 0 of the voice benchmark, so the voice checkpoint
+  `models/carat_voice_heldout.safetensors` was trained and chosen on the same speakers).
+Every batch of 64 takes a fixed share from each source (why: `trainer/mixing.py`); the epoch is chosen by
+the mean of the sources' validation micro-F1; then one set of per-label thresholds is tuned on the three
+validation parts together for the mean of what each stream is judged by (words macro-F1, face 7-class
+(accuracy + UAR) / 2, voice 6-class UAR). The held-out figures of each stream are measured on the same
+windows for the default and for that stream's single-stream checkpoint, and written with the card.
 """
 
 from __future__ import annotations
@@ -31,321 +32,279 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trainer.words_corpora import (  # noqa: E402
-    GOEMOTIONS_CREDIT,
-    XED_CORPUS_NAME,
-    XED_CREDIT,
-    XED_SEED,
-    goemotions_split,
-    write_corpus,
-    xed_lines,
-)
+from train_face import accuracy_and_uar, seven_class  # noqa: E402  (scripts/, beside this file)
+from train_words import joined, prepare_words, words_splits  # noqa: E402
 
-CORPORA = ("xed", "goemotions")
-CREDIT = f"{XED_CREDIT} {GOEMOTIONS_CREDIT}"
-
-
-def prepare_words(work: Path, workers: int = 1) -> dict[str, Path]:
-    """The prepared words datasets (resumable): {"xed": all three splits, "goemotions_<split>": one each}."""
-    from trainer.prepare import prepare_dataset
-    from trainer.presets import STREAMS_WINDOW
-
-    corpora = work / "corpora"
-    jobs = {"xed": (write_corpus(xed_lines(), corpora / XED_CORPUS_NAME), None)}
-    for split in ("train", "valid", "test"):
-        corpus = write_corpus(goemotions_split(split), corpora / f"goemotions_{split}.tsv")
-        jobs[f"goemotions_{split}"] = (corpus, split)
-    out = {}
-    for name, (corpus, only_split) in jobs.items():
-        out[name] = work / "prepared" / name
-        summary = prepare_dataset(
-            corpus, out[name], shape=STREAMS_WINDOW, seed=XED_SEED, only_split=only_split, workers=workers,
-            chunk_size=1024,
-        )
-        print(f"prepared {name}: {summary.samples}, skipped {len(summary.failures)}", flush=True)
-    return out
+FERPLUS = ROOT.parent / "shared" / "data" / "ferplus" / "ferplus48.npz"
+EMODB = ROOT.parent / "shared" / "data" / "emodb"
+FERPLUS_HALVES_SEED = 12
+EMODB_TEST, EMODB_VALID = ["10", "12"], ["11"]
+SHARES = {"words": 28, "face": 26, "voice": 10}  # samples of each source in a batch of 64
+STEPS_PER_EPOCH = 600
+FACE_CLASSES = ("neutral", "happy", "sad", "angry", "surprise", "disgust", "fear")  # seven_class's order
+SINGLE_STREAM = {
+    "words": ROOT / "models" / "carat_words.safetensors",
+    "face": ROOT / "models" / "carat_face.safetensors",
+    "voice": ROOT / "models" / "carat_voice_heldout.safetensors",
+}
 
 
-def words_splits(prepared: dict[str, Path]) -> dict[str, dict]:
-    """{corpus: {split: FeatureSplit}} from the prepared folders."""
-    from trainer.datasets import load_prepared_dataset
-
-    xed = load_prepared_dataset(prepared["xed"])
-    goemotions = {s: load_prepared_dataset(prepared[f"goemotions_{s}"]).split(s) for s in ("train", "valid", "test")}
-    return {"xed": {s: xed.split(s) for s in ("train", "valid", "test")}, "goemotions": goemotions}
+# -- the three sources ---------------------------------------------------------------------------------
 
 
-def joined(splits: list) -> object:
-    from trainer.datasets import FeatureSplit, concatenate_padded
-
-    return FeatureSplit(
-        **{
-            name: np.concatenate([vars(s)[name] for s in splits]) if name == "labels"
-            else concatenate_padded([vars(s)[name] for s in splits])
-            for name in vars(splits[0])
-        }
-    )
-
-
-def training_dataset(splits: dict[str, dict], feature_spec: dict):
-    """XED + GoEmotions train and valid in one dataset (no test: `fit` never sees a held-out line)."""
+def words_source(work: Path):
+    """XED + GoEmotions as one words source (train, valid; the test lines stay per corpus)."""
     from carat_model.config import MOSEI_LABELS
+    from feature_extractors.spec import default_feature_spec
     from trainer.datasets import FeatureDataset
 
-    return FeatureDataset(
-        name="words",
-        labels=MOSEI_LABELS,
-        aligned=False,
-        splits={s: joined([splits[c][s] for c in CORPORA]) for s in ("train", "valid")},
-        feature_spec=feature_spec,
-        source="build/words/prepared (XED + GoEmotions)",
-    )
+    corpora = words_splits(prepare_words(work / "words"))
+    splits = {s: joined([corpora["xed"][s], corpora["goemotions"][s]]) for s in ("train", "valid")}
+    dataset = FeatureDataset("words", MOSEI_LABELS, False, splits, default_feature_spec().to_dict(),
+                             "XED + GoEmotions")  # fmt: skip
+    return dataset, corpora
 
 
-def words_config():
-    """The stream checkpoints' shared CARAT (trainer.presets) with the live FeatureSpec's sizes: visual and
-    acoustic encoders exist but are never trained or used by this words-only checkpoint."""
-    from feature_extractors.spec import default_feature_spec
-    from trainer.presets import streams_config
+def face_source(work: Path):
+    """The FER+ face-only windows and the 7-class truth of the valid and test windows, in their order."""
+    from trainer.datasets import load_prepared_dataset
+    from trainer.face_images import held_out_halves, majority_class, read_face_set, usable_faces
 
-    return streams_config(default_feature_spec().dims)
-
-
-def train_settings(epochs: int):
-    from trainer.loop import TrainSettings
-
-    return TrainSettings(
-        epochs=epochs,
-        batch_size=64,
-        lr=1e-3,
-        warmup=0.1,
-        seed=XED_SEED,
-        absent_modalities=("visual", "audio"),  # never trained: the predictor will not let them vote
-        progress=True,
-    )
+    dataset = load_prepared_dataset(work / "face" / "prepared")
+    faces = read_face_set(FERPLUS)
+    found = np.load(work / "face" / "ferplus_faces.npz")["found"]
+    truth = majority_class(faces["votes"])
+    halves = dict(zip(("valid", "test"), held_out_halves(faces["split"], seed=FERPLUS_HALVES_SEED)))
+    truths = {}
+    for name, half in halves.items():
+        kept = half[found[half] & usable_faces(faces["votes"][half])]  # prepare keeps this order
+        if len(kept) != len(dataset.split(name)):
+            raise RuntimeError(f"{name}: {len(kept)} faces but {len(dataset.split(name))} prepared windows")
+        truths[name] = truth[kept]  # -1: contempt majority, left out of the 7-class figures
+    return dataset, truths
 
 
-def baseline_metrics(thresholds_and_scores, splits: dict[str, dict]) -> dict[str, dict]:
+def voice_source(work: Path):
+    """EmoDB voice-only windows split by speaker, and the 6-class truth of valid and test."""
+    from trainer.emodb import class_of_letter, fold_dataset, prepared_emodb
+
+    dataset, rows = prepared_emodb(EMODB, work / "voice")
+    speaker = np.array([r["speaker"] for r in rows])
+    classes = np.array([class_of_letter(r["emodb_letter"]) for r in rows])
+    train = sorted(set(speaker) - set(EMODB_TEST) - set(EMODB_VALID))
+    truths = {"valid": classes[np.isin(speaker, EMODB_VALID)], "test": classes[np.isin(speaker, EMODB_TEST)]}
+    return fold_dataset(dataset, speaker, train, EMODB_VALID, EMODB_TEST), truths
+
+
+# -- what each stream is judged by ---------------------------------------------------------------------
+
+
+def words_figures(labels, scores, thresholds) -> dict:
     from trainer.metrics import compute_metrics
 
-    thresholds, scores = thresholds_and_scores
-    result = {}
-    for corpus in CORPORA:
-        metrics = compute_metrics(splits[corpus]["test"].labels, scores[corpus] > np.asarray(thresholds))
-        result[corpus] = {"thresholds": thresholds, **metrics.as_dict()}
-    return result
+    metrics = compute_metrics(labels, scores > np.asarray(thresholds))
+    return {"micro_f1": metrics.micro_f1, "macro_f1": metrics.macro_f1, "per_label_f1": metrics.per_label_f1}
 
 
-def _row(name: str, carat: float, baseline: float) -> str:
-    return f"| {name} | {carat:.3f} | {baseline:.3f} |"
+def face_figures(scores, truth, thresholds) -> dict:
+    chosen = truth >= 0
+    predicted = seven_class(scores[chosen], np.asarray(thresholds))
+    accuracy, uar = accuracy_and_uar(predicted, truth[chosen])
+    recall = {c: float((predicted[truth[chosen] == k] == k).mean()) for k, c in enumerate(FACE_CLASSES)}
+    return {"accuracy": accuracy, "uar": uar, "recall": recall, "faces": int(chosen.sum())}
 
 
-def plot_per_label_f1(figures: dict, path: Path) -> None:
-    """Held-out F1 per label and corpus, CARAT beside the baseline (models/default_metrics.png)."""
-    import matplotlib
+def voice_figures(scores, truth, thresholds, labels) -> dict:
+    from trainer.emodb import recalls, six_class, uar
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels = figures["labels"] + ["micro", "macro"]
-    figure, all_axes = plt.subplots(1, 2, figsize=(11, 3.2), dpi=100, sharey=True)
-    for axes, corpus, title in zip(all_axes, CORPORA, ("XED held-out test", "GoEmotions test (Ekman six)")):
-        result = figures[corpus]
-        values = {}
-        for side in ("carat", "baseline"):
-            values[side] = result[side]["per_label_f1"] + [result[side]["micro_f1"], result[side]["macro_f1"]]
-        x = np.arange(len(labels))
-        axes.bar(x - 0.2, values["carat"], 0.4, label="CARAT (default checkpoint)")
-        axes.bar(x + 0.2, values["baseline"], 0.4, label="LR on mean MiniLM sentence embedding")
-        axes.set_xticks(x, labels)
-        axes.set_title(title, fontsize=9)
-        axes.set_ylim(0, 1)
-    all_axes[0].set_ylabel("F1")
-    all_axes[0].legend(fontsize=7)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    predicted = six_class(scores, labels, np.asarray(thresholds))
+    return {"uar": uar(truth, predicted), "recall": recalls(truth, predicted), "clips": len(truth)}
 
 
-def _table(result: dict, labels: list[str], prefix: str) -> str:
-    carat, baseline = result["carat"], result["baseline"]
-    rows = [
-        _row(f"{prefix}micro F1", carat["micro_f1"], baseline["micro_f1"]),
-        _row(f"{prefix}macro F1", carat["macro_f1"], baseline["macro_f1"]),
-        _row(f"{prefix}micro precision", carat["micro_precision"], baseline["micro_precision"]),
-        _row(f"{prefix}micro recall", carat["micro_recall"], baseline["micro_recall"]),
-        _row(f"{prefix}Acc (multi-label, Jaccard)", carat["accuracy"], baseline["accuracy"]),
-        _row(f"{prefix}Hamming loss", carat["hamming_loss"], baseline["hamming_loss"]),
-    ]
-    rows += [
-        _row(f"{prefix}F1 {label}", c, b)
-        for label, c, b in zip(labels, carat["per_label_f1"], baseline["per_label_f1"])
-    ]
-    header = "| metric | CARAT (default) | baseline: logistic regression on mean sentence embeddings |\n|---|---|---|\n"
-    return header + "\n".join(rows)
+def stream_merit(figures: dict) -> float:
+    """One number per stream for the threshold choice: words macro-F1, face (accuracy + UAR) / 2, voice UAR."""
+    return float(np.mean([
+        figures["words"]["macro_f1"],
+        (figures["face"]["accuracy"] + figures["face"]["uar"]) / 2,
+        figures["voice"]["uar"],
+    ]))  # fmt: skip
 
 
-def write_model_card(figures: dict, path: Path) -> None:
-    """models/MODEL_CARD.md from the figures in default_metrics.json (three decimals: the test of the
-    card compares `main.py evaluate` on XED's held-out lines with these within rounding)."""
-    labels, samples, config = figures["labels"], figures["samples"], figures["config"]
-    thresholds = ", ".join(f"{label} {t:.2f}" for label, t in zip(labels, figures["thresholds"]))
-    text = f"""# Model card: `models/carat_default.safetensors`
+def tune_shared_thresholds(judge, labels_count: int, rounds: int = 3) -> list[float]:
+    """Per-label thresholds maximising `judge(thresholds)`, by coordinate ascent over a grid from 0.5."""
+    grid = np.round(np.arange(0.05, 0.951, 0.025), 3)
+    thresholds = np.full(labels_count, 0.5)
+    for _ in range(rounds):
+        for label in range(labels_count):
+            results = []
+            for value in grid:
+                trial = thresholds.copy()
+                trial[label] = value
+                results.append(judge(trial))
+            thresholds[label] = grid[int(np.argmax(results))]
+    return [float(t) for t in thresholds]
 
-The checkpoint the app loads when none is given. **It scores words only.** Face and voice are extracted
-and shown, but this model was never trained on them, so the predictor does not let them vote (the
-checkpoint's header says `trained_modalities: ["text"]`), and the dashboard says so.
 
-## Model
-- CARAT (Peng et al., AAAI 2024), our implementation in `carat_model/`, in the stream checkpoints' shared
-  shape (`trainer/presets.py`): unaligned windows of up to {config["text_max_len"]} words of one utterance,
-  hidden {config["hidden"]}, {config["text_layers"]} text layers, {config["heads"]} heads, projection
-  {config["projection"]}, queue {config["queue_size"]} (visual/acoustic encoders exist with the live
-  FeatureSpec's sizes but are untrained).
-- Inputs: per-word vectors (384-d) from all-MiniLM-L6-v2 whose six transformer layers were fine-tuned for
-  these labels on the same training lines (`models/words_encoder.safetensors`, float16,
-  {figures["encoder_size_mb"]:.1f} MB, laid over the packaged base model; `scripts/finetune_words_encoder.py`),
-  the words lower-cased and without punctuation (Whisper's casing and punctuation vary), word pieces
-  averaged per word, exactly as `feature_extractors/text.py` makes them live; windows built by
-  `feature_extractors/windows.py` through `main.py prepare`.
-- Weights stored as float16 ({figures["size_mb"]:.1f} MB); all figures below are those of the float16 weights.
-- Per-label thresholds tuned on the validation lines: {thresholds}.
+def held_out_figures(model, thresholds, sources, corpora, truths) -> dict:
+    """Each stream's held-out figures for `model` at `thresholds` (the same windows for every model)."""
+    from trainer.loop import predict_scores
 
-## Data, licence and credit
-- XED, English subtitle lines with human emotion annotations (Plutchik), plus XED's neutral English lines.
-  Licence CC BY 4.0. Credit: {XED_CREDIT}
-- GoEmotions, English Reddit comments (27 emotions + neutral, human-labelled), grouped into Ekman's six by
-  the dataset's own mapping. Licence CC BY 4.0. Credit: {GOEMOTIONS_CREDIT}
+    labels = model.config.labels
+    words = {c: words_figures(corpora[c]["test"].labels, predict_scores(model, corpora[c]["test"]), thresholds)
+             for c in ("xed", "goemotions")}  # fmt: skip
+    face = face_figures(predict_scores(model, sources["face"].split("test")), truths["face"]["test"], thresholds)
+    voice_scores = predict_scores(model, sources["voice"].split("test"))
+    voice = voice_figures(voice_scores, truths["voice"]["test"], thresholds, labels)
+    return {"words": words, "face": face, "voice": voice}
 
-Mapping to our labels: joy→happy, sadness→sad, anger→angry, fear→fear, disgust→disgust,
-surprise→surprise; XED's anticipation and trust carry none of our labels, nor do neutral lines (so the
-model also learns when to say nothing). XED has no split of its own: it is split at random per line by a
-fixed seed ({XED_SEED}): train {samples["xed"]["train"]}, validation {samples["xed"]["valid"]}, test
-{samples["xed"]["test"]}; GoEmotions keeps its own: train {samples["goemotions"]["train"]}, dev
-{samples["goemotions"]["valid"]}, test {samples["goemotions"]["test"]}. The encoder and CARAT were trained
-on the two train splits; the epoch and thresholds were chosen on XED validation + GoEmotions dev; the test
-lines were never seen in training or tuning. No data is copied into the repository: the held-out lines are
-rebuilt from the datasets by the seed (`trainer/words_corpora.py`).
 
-## Held-out test results
-CARAT (this checkpoint) against a simple baseline on the same lines in the same run: logistic regression
-(scikit-learn, one per label) on the mean sentence embedding of the original (not fine-tuned)
-all-MiniLM-L6-v2, trained on the same training lines, thresholds tuned on the same validation lines.
+# -- training ------------------------------------------------------------------------------------------
 
-![per-label F1](default_metrics.png)
 
-### XED held-out test ({samples["xed"]["test"]} lines)
+def train(work: Path, seed: int, epochs: int, steps_per_epoch: int):
+    import torch
 
-{_table(figures["xed"], labels, "")}
+    from carat_model import load_checkpoint
+    from feature_extractors.spec import default_feature_spec
+    from trainer.loop import TrainSettings, fit, predict_scores
+    from trainer.mixing import SourceSampling, mix_datasets
+    from trainer.presets import streams_config
 
-### GoEmotions test, Ekman six ({samples["goemotions"]["test"]} comments)
+    words, corpora = words_source(work)
+    face, face_truths = face_source(work)
+    voice, voice_truths = voice_source(work)
+    sources = {"words": words, "face": face, "voice": voice}
+    truths = {"face": face_truths, "voice": voice_truths}
+    sampling = SourceSampling({k: v / sum(SHARES.values()) for k, v in SHARES.items()}, steps_per_epoch)
+    mixed = mix_datasets({k: _train_and_valid(v) for k, v in sources.items()}, sampling)
+    settings = TrainSettings(epochs=epochs, batch_size=sum(SHARES.values()), lr=1e-3, warmup=0.1, seed=seed,
+                             progress=True)  # fmt: skip
+    result = fit(mixed, streams_config(default_feature_spec().dims), settings, work / "default" / f"seed-{seed}")
+    model, info = load_checkpoint(result.checkpoint)
+    model.eval()
 
-{_table(figures["goemotions"], labels, "GoEmotions ")}
+    valid_scores = {name: predict_scores(model, source.split("valid")) for name, source in sources.items()}
+    labels = model.config.labels
 
-CARAT trained for {figures["epochs"]} epochs (best validation micro-F1 at epoch {figures["best_epoch"]});
-preparing, training, export and scoring took {figures["minutes"]} minutes on one CPU thread (the encoder's
-fine-tune, one epoch, took 42 minutes more). One run with one seed: other seeds may land a point or two
-either way. `benchmarks/words_accuracy.py` measures the same figures again and also the plain-statements
-set (`tests/data/plain_statements.tsv`). Reproduce the XED column (the test lines are rebuilt from
-../shared/data/xed by the seed):
+    def judge(thresholds) -> float:
+        return stream_merit({
+            "words": words_figures(words.split("valid").labels, valid_scores["words"], thresholds),
+            "face": face_figures(valid_scores["face"], face_truths["valid"], thresholds),
+            "voice": voice_figures(valid_scores["voice"], voice_truths["valid"], thresholds, labels),
+        })  # fmt: skip
 
-    python -c "from trainer.words_corpora import *; write_corpus(xed_split('test'), Path('build/xed_test.tsv'))"
-    python main.py prepare build/xed_test.tsv --split test --unaligned --media-steps 64 --out build/xed_test
-    python main.py evaluate --checkpoint models/carat_default.safetensors --data build/xed_test
+    thresholds = tune_shared_thresholds(judge, len(labels))
+    model.set_label_thresholds(thresholds)
+    return model, info, result, sources, corpora, truths, judge(np.asarray(thresholds))
 
-and the whole checkpoint with `python scripts/finetune_words_encoder.py` then `python scripts/train_default.py`.
-`tests/first_run/test_default_model.py` checks that `main.py evaluate` gives the XED table's CARAT figures.
 
-## Limits
-- **Words only.** No face or voice skill: nothing here was trained on faces or voices, and the app does not
-  pretend otherwise. For those, run the face checkpoint (`models/carat_face.safetensors`, FER+) or the
-  voice checkpoint (`models/carat_voice.safetensors`, EmoDB) with `--checkpoint`, or train with your own
-  labelled videos (`main.py prepare`, `main.py train`).
-- Subtitle lines and Reddit comments are written text; live speech comes through Whisper tiny.en, which
-  mishears words. Expect lower figures live than in the tables.
-- The labels are noisy (annotators often disagree), fear and disgust are rare in GoEmotions, and GoEmotions'
-  Ekman "joy" also holds approval, admiration and gratitude, so "happy" fires on polite praise. Read single
-  decisions as hints, not verdicts. English only. Films, series and Reddit carry their own biases, and
-  GoEmotions holds offensive language.
-- The baseline columns show what the packaged encoder gives with a linear model; read the gap before
-  trusting the fine-tuned encoder and the transformer's extra capacity.
-"""
-    path.write_text(text, encoding="utf-8")
+def _train_and_valid(dataset):
+    """The dataset without its test split (fit never sees a held-out window)."""
+    from trainer.datasets import FeatureDataset
+
+    splits = {s: dataset.split(s) for s in ("train", "valid")}
+    return FeatureDataset(dataset.name, dataset.labels, dataset.aligned, splits, dataset.feature_spec, dataset.source)
+
+
+def single_stream_figures(sources, corpora, truths) -> dict:
+    """Each single-stream checkpoint on its own stream's held-out windows, at its own thresholds."""
+    from carat_model import load_checkpoint
+
+    figures = {}
+    for stream, path in SINGLE_STREAM.items():
+        model, _ = load_checkpoint(path)
+        model.eval()
+        figures[stream] = held_out_figures(model, model.config.thresholds(), sources, corpora, truths)[stream]
+        figures[stream]["checkpoint"] = str(path.relative_to(ROOT))
+    return figures
+
+
+def load_seconds(path: Path) -> float:
+    """Seconds for the app's Predictor to load the checkpoint (the median of three, warm disk)."""
+    from app.predictor import Predictor
+
+    times = []
+    for _ in range(3):
+        began = time.perf_counter()
+        Predictor(path)
+        times.append(time.perf_counter() - began)
+    return float(np.median(times))
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=ROOT / "build" / "words")
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--workers", type=int, default=1)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", type=Path, default=ROOT / "build")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--steps-per-epoch", type=int, default=STEPS_PER_EPOCH)
     parser.add_argument("--out", type=Path, default=ROOT / "models")
+    parser.add_argument("--no-ship", action="store_true", help="train and measure, but leave models/ alone")
     parser.add_argument("--card-only", action="store_true", help="rewrite MODEL_CARD.md from default_metrics.json")
+    parser.add_argument("--second-run", type=Path, help="figures.json of another seed's run, for the card")
     args = parser.parse_args()
+    from default_card import plot_figures, write_card
+
+    metrics_path = args.out / "default_metrics.json"
     if args.card_only:
-        figures = json.loads((args.out / "default_metrics.json").read_text(encoding="utf-8"))
-        write_model_card(figures, args.out / "MODEL_CARD.md")
-        plot_per_label_f1(figures, args.out / "default_metrics.png")
+        figures = json.loads(metrics_path.read_text(encoding="utf-8"))
+        if args.second_run:
+            figures["second_run"] = json.loads(args.second_run.read_text(encoding="utf-8"))
+            metrics_path.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+        write_card(figures, args.out / "MODEL_CARD.md")
+        plot_figures(figures, args.out / "default_metrics.png")
         return 0
+
     import torch
 
     from carat_model import load_checkpoint, save_checkpoint
-    from feature_extractors.spec import default_feature_spec
-    from trainer.loop import fit, predict_scores
-    from trainer.metrics import compute_metrics
-    from trainer.words_baseline import corpora_baseline
 
     torch.set_num_threads(1)  # two threads on two busy shared cores ran up to 10x slower (measured)
-    started = time.time()
-    splits = words_splits(prepare_words(args.work, args.workers))
-    print(f"prepared in {time.time() - started:.0f} s", flush=True)
-    dataset = training_dataset(splits, default_feature_spec().to_dict())
-    settings = train_settings(args.epochs)
-    result = fit(dataset, words_config(), settings, args.work / "run")
-    model, info = load_checkpoint(result.checkpoint)
-
-    # Ship fp16; the card's figures are those of the shipped (fp16) weights.
-    args.out.mkdir(parents=True, exist_ok=True)
-    target = args.out / "carat_default.safetensors"
-    save_checkpoint(target, model, feature_spec=info.feature_spec, extra=info.extra, dtype=torch.float16)
-    shipped, _ = load_checkpoint(target)
-    thresholds = np.asarray(shipped.config.thresholds())
-    carat = {}
-    for corpus in CORPORA:
-        test = splits[corpus]["test"]
-        carat[corpus] = compute_metrics(test.labels, predict_scores(shipped, test) > thresholds).as_dict()
-    baseline = baseline_metrics(corpora_baseline(CORPORA), splits)
-    samples = {corpus: {s: len(splits[corpus][s]) for s in ("train", "valid", "test")} for corpus in CORPORA}
-    extra = dict(info.extra)
+    began, cpu_began = time.perf_counter(), time.process_time()
+    model, info, result, sources, corpora, truths, valid_merit = train(args.work, args.seed, args.epochs, args.steps_per_epoch)
+    run_dir = args.work / "default" / f"seed-{args.seed}"
+    target = args.out / "carat_default.safetensors" if not args.no_ship else run_dir / "default_fp16.safetensors"
+    extra = {k: v for k, v in info.extra.items() if k not in ("dataset_source",)}  # a path on this machine
+    extra["fit_metrics_at_its_f1_thresholds"] = {
+        key: extra.pop(key, None) for key in ("valid_metrics", "test_metrics", "test_metrics_default_threshold")
+    }
     extra.update(
-        trained_modalities=["text"],
-        data="XED English subtitle lines (annotated + neutral) and GoEmotions (Ekman six), text only",
-        data_license="CC BY 4.0",
-        data_credit=CREDIT,
-        split={"xed_seed": XED_SEED, "xed_valid_fraction": 0.1, "xed_test_fraction": 0.1, "goemotions": "its own"},
-        text_encoder="models/words_encoder.safetensors over all-MiniLM-L6-v2",
-        test_metrics_fp16=carat["xed"],
-        goemotions_test_metrics_fp16=carat["goemotions"],
-        baseline_test_metrics=baseline["xed"],
-    )
-    extra.pop("dataset_source", None)  # a path on the training machine
-    save_checkpoint(target, shipped, feature_spec=info.feature_spec, extra=extra, dtype=torch.float16)
+        trained_modalities=["text", "visual", "audio"],
+        data="XED + GoEmotions (words), FER+ (faces), EmoDB (voices): single-stream windows, mixed per batch",
+        data_license="XED, GoEmotions CC BY 4.0; FER+ labels MIT, FER2013 images research use; EmoDB CC0",
+        held_out={"ferplus_halves_seed": FERPLUS_HALVES_SEED, "emodb_test_speakers": EMODB_TEST,
+                  "emodb_valid_speakers": EMODB_VALID, "xed_seed": 0, "goemotions": "its own test split"},
+        thresholds_chosen_for="mean of words macro-F1, face 7-class (accuracy + UAR) / 2 and voice 6-class "
+        "UAR on the validation parts",
+        sampling={"shares_per_batch": SHARES, "steps_per_epoch": args.steps_per_epoch},
+        seed=args.seed,
+    )  # fmt: skip
+    save_checkpoint(target, model, feature_spec=info.feature_spec, extra=extra, dtype=torch.float16)
+    shipped, _ = load_checkpoint(target)  # the figures are those of the float16 weights
+    shipped.eval()
     figures = {
-        corpus: {"carat": carat[corpus], "baseline": baseline[corpus]} for corpus in CORPORA
-    } | {
+        "default": held_out_figures(shipped, shipped.config.thresholds(), sources, corpora, truths),
+        "single_stream": single_stream_figures(sources, corpora, truths),
         "thresholds": list(shipped.config.thresholds()),
         "labels": list(shipped.config.labels),
-        "samples": samples,
+        "valid_merit": valid_merit,
         "best_epoch": result.best_epoch,
-        "epochs": settings.epochs,
-        "minutes": round((time.time() - started) / 60, 1),
-        "config": shipped.config.to_dict(),
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "samples": {name: {s: len(src.split(s)) for s in ("train", "valid", "test")} for name, src in sources.items()},
+        "sampling": {"shares_per_batch": SHARES, "steps_per_epoch": args.steps_per_epoch},
+        "minutes": round((time.perf_counter() - began) / 60, 1),
+        "cpu_minutes": round((time.process_time() - cpu_began) / 60, 1),
+        "threads": torch.get_num_threads(),
         "size_mb": round(target.stat().st_size / 1e6, 2),
-        "encoder_size_mb": round((args.out / "words_encoder.safetensors").stat().st_size / 1e6, 2),
+        "load_seconds": round(load_seconds(target), 3),
+        "config": shipped.config.to_dict(),
     }
-    (args.out / "default_metrics.json").write_text(json.dumps(figures, indent=1), encoding="utf-8")
-    write_model_card(figures, args.out / "MODEL_CARD.md")
-    plot_per_label_f1(figures, args.out / "default_metrics.png")
-    print(json.dumps({k: figures[k] for k in ("xed", "goemotions", "samples", "best_epoch")}, indent=1))
+    (run_dir / "figures.json").write_text(json.dumps(figures, indent=1), encoding="utf-8")
+    print(json.dumps({k: figures[k] for k in ("default", "single_stream", "best_epoch", "minutes")}, indent=1))
+    if not args.no_ship:
+        metrics_path.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+        write_card(figures, args.out / "MODEL_CARD.md")
+        plot_figures(figures, args.out / "default_metrics.png")
     return 0
 
 

@@ -2,7 +2,7 @@
 ORIGINAL (not fine-tuned) all-MiniLM-L6-v2, one classifier per label, thresholds tuned on validation.
 
 It is what a careful engineer would try first with the packaged encoder, so the words checkpoint has to
-beat it on the same lines in the same run (scripts/train_default.py, benchmarks/words_accuracy.py).
+beat it on the same lines in the same run (scripts/train_words.py, scripts/train_default.py, benchmarks/words_accuracy.py).
 Sentence embeddings are cached under `build/words/baseline/` (they are derived from the data: never
 committed), keyed by a hash of the lines.
 """

@@ -1,5 +1,5 @@
-"""The shipped default checkpoint: what it was trained on, what it may score, that `main.py evaluate`
-on its held-out XED lines (rebuilt from ../shared by the split's seed) gives the figures its model card
+"""The words-only checkpoint (the default's single-stream reference for words): what it was trained on,
+what it may score, that `main.py evaluate` on its held-out XED lines (rebuilt from ../shared by the split's seed) gives the figures its model card
 states, and that it reads plain emotional statements."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 
-from app.defaults import REPO_ROOT, default_checkpoint, model_card
+from app.defaults import REPO_ROOT
+from app.defaults import words_checkpoint, words_model_card
 from carat_model import load_checkpoint, read_checkpoint_info
 from trainer.words_corpora import write_corpus, xed_split
 
@@ -24,19 +25,19 @@ CARD_ROW = re.compile(r"^\| (micro F1|macro F1|F1 \w+) \| ([0-9.]+) \| ([0-9.]+)
 
 def card_figures() -> dict[str, tuple[float, float]]:
     """metric -> (CARAT, baseline) as printed in the model card."""
-    return {name: (float(a), float(b)) for name, a, b in CARD_ROW.findall(model_card().read_text("utf-8"))}
+    return {name: (float(a), float(b)) for name, a, b in CARD_ROW.findall(words_model_card().read_text("utf-8"))}
 
 
-def test_default_checkpoint_is_fp16_words_only_and_credits_its_data() -> None:
-    info = read_checkpoint_info(default_checkpoint())
+def test_words_checkpoint_is_fp16_words_only_and_credits_its_data() -> None:
+    info = read_checkpoint_info(words_checkpoint())
     assert info.extra["trained_modalities"] == ["text"]
     assert "Öhman" in info.extra["data_credit"] and "Demszky" in info.extra["data_credit"]
     assert info.extra["data_license"] == "CC BY 4.0"
-    with safe_open(str(default_checkpoint()), framework="pt") as handle:
+    with safe_open(str(words_checkpoint()), framework="pt") as handle:
         floats = [handle.get_slice(k).get_dtype() for k in handle.keys()]
     assert floats.count("F16") > 0.9 * len(floats)
-    assert default_checkpoint().stat().st_size < 10e6
-    card = model_card().read_text("utf-8")
+    assert words_checkpoint().stat().st_size < 10e6
+    card = words_model_card().read_text("utf-8")
     assert "Öhman" in card and "Demszky" in card and "CC BY 4.0" in card and "Words only" in card
 
 
@@ -44,11 +45,14 @@ def test_no_dataset_lines_are_shipped_in_models() -> None:
     assert not list((REPO_ROOT / "models").glob("*.tsv")), "held-out lines are rebuilt from ../shared, not copied"
 
 
-def test_the_predictor_lets_only_words_vote(default_predictor) -> None:
-    assert default_predictor.trained == {"text": True, "visual": False, "audio": False}
+def test_the_predictor_lets_only_words_vote() -> None:
+    from app.predictor import Predictor
+
+    words_predictor = Predictor(words_checkpoint(), smoothing_s=0)
+    assert words_predictor.trained == {"text": True, "visual": False, "audio": False}
     from feature_extractors.spec import default_feature_spec
 
-    steps, dims = default_predictor.lengths, default_feature_spec().dims
+    steps, dims = words_predictor.lengths, default_feature_spec().dims
     window = {
         "text": np.zeros((steps[0], dims["text"]), np.float32),
         "visual": np.ones((steps[1], dims["visual"]), np.float32),
@@ -57,14 +61,14 @@ def test_the_predictor_lets_only_words_vote(default_predictor) -> None:
         "visual_mask": np.ones(steps[1], np.float32),
         "audio_mask": np.ones(steps[2], np.float32),
     }
-    faces_only = default_predictor.predict(window, 1.0)
+    faces_only = words_predictor.predict(window, 1.0)
     assert faces_only.present == {"text": False, "visual": True, "audio": True}
     assert not any(faces_only.scored.values()), "face and voice are shown but not scored"
     assert not any(faces_only.decided), "no words: the model claims no emotion"
 
 
 def test_card_figures_are_the_recorded_ones() -> None:
-    figures = json.loads((model_card().parent / "default_metrics.json").read_text("utf-8"))
+    figures = json.loads((words_model_card().parent / "words_metrics.json").read_text("utf-8"))
     card = card_figures()
     labels = figures["labels"]
     xed = figures["xed"]
@@ -72,12 +76,12 @@ def test_card_figures_are_the_recorded_ones() -> None:
     for label, carat, baseline in zip(labels, xed["carat"]["per_label_f1"], xed["baseline"]["per_label_f1"]):
         assert card[f"F1 {label}"] == pytest.approx((carat, baseline), abs=5e-4)
     goemotions = figures["goemotions"]
-    text = model_card().read_text("utf-8")
+    text = words_model_card().read_text("utf-8")
     for metric in ("micro_f1", "macro_f1"):
         name = metric.replace("_f1", " F1")
         row = f"| GoEmotions {name} | {goemotions['carat'][metric]:.3f} | {goemotions['baseline'][metric]:.3f} |"
         assert row in text
-    extra = read_checkpoint_info(default_checkpoint()).extra
+    extra = read_checkpoint_info(words_checkpoint()).extra
     assert extra["test_metrics_fp16"]["micro_f1"] == pytest.approx(xed["carat"]["micro_f1"])
     assert extra["goemotions_test_metrics_fp16"]["macro_f1"] == pytest.approx(goemotions["carat"]["macro_f1"])
 
@@ -90,7 +94,7 @@ def test_evaluate_on_the_held_out_lines_reproduces_the_model_card(tmp_path: Path
     assert code == 0, err
     assert f"'test': {len(lines)}" in out and "0 samples skipped" in out
     code, out, err = cli(
-        ["evaluate", "--checkpoint", default_checkpoint(), "--data", data, "--split", "test", "--json"]
+        ["evaluate", "--checkpoint", words_checkpoint(), "--data", data, "--split", "test", "--json"]
     )
     assert code == 0, err
     measured = json.loads(out.strip().splitlines()[-1])
@@ -98,7 +102,7 @@ def test_evaluate_on_the_held_out_lines_reproduces_the_model_card(tmp_path: Path
     assert measured["samples"] == len(lines)
     assert measured["micro_f1"] == pytest.approx(card["micro F1"][0], abs=5e-4)
     assert measured["macro_f1"] == pytest.approx(card["macro F1"][0], abs=5e-4)
-    labels = read_checkpoint_info(default_checkpoint()).config.labels
+    labels = read_checkpoint_info(words_checkpoint()).config.labels
     for label, value in zip(labels, measured["per_label_f1"]):
         assert value == pytest.approx(card[f"F1 {label}"][0], abs=5e-4), label
 
@@ -114,7 +118,7 @@ def test_plain_emotional_statements_rank_their_emotion_first(tmp_path: Path, cli
     from trainer.datasets import load_prepared_dataset
     from trainer.loop import predict_scores
 
-    model, _ = load_checkpoint(default_checkpoint())
+    model, _ = load_checkpoint(words_checkpoint())
     scores = predict_scores(model, load_prepared_dataset(tmp_path / "plain").split("test"))
     labels, thresholds = list(model.config.labels), np.asarray(model.config.thresholds())
     right = [

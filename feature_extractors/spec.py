@@ -207,8 +207,8 @@ def default_feature_spec() -> FeatureSpec:
             feature_names=VISUAL_FEATURE_NAMES,
             rate_hz=None,
             extractor="MediaPipe 0.10.21 FaceLandmarker (face_landmarker.task) geometry + 52 blendshapes "
-            "+ expression CNN embedding (expression_cnn.safetensors)",
-            version="2",
+            "+ expression CNN embedding (expression_cnn.safetensors, 16 epochs)",
+            version="3",  # 3: the CNN trained 8 epochs more; its embedding is not version 2's
         ),
         audio=ModalitySpec(
             name="audio",

@@ -178,7 +178,7 @@ class FaceExtractor:
         """The chosen face's landmarks, blendshapes and aligned crop (no vector yet), or None."""
         frame = check_frame(frame)
         if not rgb:
-            frame = np.ascontiguousarray(frame[:, :, ::-1])  # MediaPipe wants RGB
+            frame = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)  # MediaPipe wants RGB (numpy's [..., ::-1] copy: 1.5 ms)
         height, width = frame.shape[:2]
         image, scale, pad = enlarge_small_image(frame)
         result = self._landmarker.detect(self._mp_image(image_format=self._srgb, data=image))

@@ -22,13 +22,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trainer.face_images import held_out_halves, majority_class  # noqa: E402
+from trainer.face_images import held_out_halves, majority_class
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", default="build/face/ferplus_faces.npz")
     parser.add_argument("--cnn", action="store_true", help="also the expression CNN's embedding")
+    parser.add_argument("--cnn-weights", help="the CNN's weights (default: the shipped ones)")
     args = parser.parse_args()
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
@@ -45,11 +46,11 @@ def main() -> None:
     geometry = np.stack([face_features(p.astype(np.float64)) for p in cache["points"][rows]])
     parts = {"geometry (17)": geometry, "blendshapes (52)": cache["blendshapes"][rows]}
     if args.cnn:
-        from feature_extractors.expression_cnn import ExpressionEmbedder
+        from feature_extractors.expression_cnn import DEFAULT_WEIGHTS, ExpressionEmbedder
 
         crops = cache["crops"][rows]
         for mirrored, name in ((False, "CNN embedding (64)"), (True, "CNN embedding, mirror-averaged (64)")):
-            embedder = ExpressionEmbedder(mirrored=mirrored)
+            embedder = ExpressionEmbedder(args.cnn_weights or DEFAULT_WEIGHTS, mirrored=mirrored)
             parts[name] = np.concatenate([embedder.embed(crops[i : i + 512])[0] for i in range(0, len(crops), 512)])
     candidates = {name: [name] for name in parts}  # each alone, then combinations
     candidates["geometry + blendshapes (69)"] = ["geometry (17)", "blendshapes (52)"]

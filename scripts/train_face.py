@@ -62,7 +62,9 @@ def tune_seven_class_thresholds(scores: np.ndarray, truth: np.ndarray, rounds: i
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "face")
+    parser.add_argument("--prepared", type=Path, help="the prepared face windows (default WORK/prepared)")
     parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--from-checkpoint", type=Path, help="skip training: tune thresholds for and ship this checkpoint of a run"
@@ -80,7 +82,7 @@ def main() -> int:
 
     torch.set_num_threads(1)
     start = time.perf_counter()
-    prepared = args.work / "prepared"
+    prepared = args.prepared or args.work / "prepared"
     if not (prepared / "index.json").is_file():
         samples = prepare_face_set(
             FERPLUS, prepared, shape=STREAMS_WINDOW, seed=args.seed, observations=args.work / "ferplus_faces.npz"
@@ -88,7 +90,7 @@ def main() -> int:
         print(f"prepared {samples} in {time.perf_counter() - start:.0f} s", flush=True)
     dataset = load_prepared_dataset(prepared)
     settings = TrainSettings(
-        epochs=args.epochs, batch_size=64, lr=1e-3, warmup=0.1, seed=args.seed,
+        epochs=args.epochs, batch_size=64, lr=args.lr, warmup=0.1, seed=args.seed,
         absent_modalities=("text", "audio"), progress=True,
     )  # fmt: skip
     if args.from_checkpoint:

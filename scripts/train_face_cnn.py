@@ -1,6 +1,9 @@
 """Train the expression CNN (feature_extractors/expression_cnn.py) on FER+ aligned face crops.
 
-    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_face_cnn.py [--epochs 14] [--seed 0]
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_face_cnn.py [--epochs 14] [--seed 0] [--init WEIGHTS]
+
+The shipped weights: 8 epochs (lr 3e-3), then `--init` those weights and 8 more with a fresh one-cycle
+schedule (lr 1.5e-3): FER+ validation majority accuracy 0.796 -> 0.805 (expression_cnn.json holds both logs).
 
 Reads the crops cached by scripts/cache_ferplus_faces.py (the live extractor's aligned crops of the FER+
 faces it finds). Trains on FER+ `train`; picks the epoch by majority accuracy on the validation half of
@@ -26,8 +29,8 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from feature_extractors.expression_cnn import DEFAULT_WEIGHTS, ExpressionCnn, standardise  # noqa: E402
-from trainer.face_images import held_out_halves, usable_faces  # noqa: E402
+from feature_extractors.expression_cnn import DEFAULT_WEIGHTS, ExpressionCnn, standardise
+from trainer.face_images import held_out_halves, usable_faces
 
 EMOTION_VOTES = 8  # neutral ... contempt (FER+'s order); unknown and NF are not targets
 
@@ -63,6 +66,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=0, help="train on this many faces only (timing runs)")
     parser.add_argument("--out", default=str(DEFAULT_WEIGHTS))
+    parser.add_argument("--init", default="", help="start from these weights (a fresh schedule continues them)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -82,6 +86,12 @@ def main() -> None:
     print(f"train {len(train)} faces, validation {len(validation)}", flush=True)
 
     model = ExpressionCnn()
+    if args.init:
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(args.init))
+        print(f"starting from {args.init}: validation accuracy {evaluate(model, x_val, votes[validation]):.4f}",
+              flush=True)  # fmt: skip
     print(f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
     steps = args.epochs * math.ceil(len(train) / args.batch_size)

@@ -256,7 +256,7 @@ def _fit(
         loader = torch.utils.data.DataLoader(
             SplitDataset(train_split),
             batch_sampler=sampler,
-            collate_fn=lambda indices: train_split.batch(indices, aligned_steps),
+            collate_fn=lambda indices: train_split.pieces(indices, aligned_steps),
         )
     else:
         sampler = torch.utils.data.DistributedSampler(
@@ -428,7 +428,7 @@ def per_source_micro_f1(
 def train_step(
     network: torch.nn.Module,
     model: Carat,
-    batch: Batch,
+    batch: Batch | list[Batch],
     optimizer: torch.optim.Optimizer,
     schedule: torch.optim.lr_scheduler.LRScheduler,
     settings: TrainSettings,
@@ -439,25 +439,34 @@ def train_step(
     dropout_generator: torch.Generator,
     context: DistributedContext,
 ) -> dict[str, float]:
-    inputs = hide_modalities(batch.inputs, settings.absent_modalities)
-    if settings.modality_dropout > 0:
-        inputs = drop_random_modalities(inputs, settings.modality_dropout, dropout_generator)
-    inputs, labels = inputs.to(device, non_blocking=True), batch.labels.to(device, non_blocking=True)
-    with autocast():
-        output = network(inputs)
-    output = _float_output(output)
-    loss = carat_objective(model, output, labels, shuffle_generator)
-    if not torch.isfinite(loss.total):
-        raise FloatingPointError(
-            f"the training loss became {loss.total.item()} ({ {k: round(v.item(), 4) for k, v in loss.parts.items()} }); "
-            "lower --lr or check the data for extreme values"
-        )
+    """One optimiser step. A list of batches (one per source, `MixedSplit.pieces`) is one step too: each
+    piece's loss is weighted by its share of the samples and the gradients add up before the step."""
+    pieces = batch if isinstance(batch, list) else [batch]
+    samples = sum(len(piece.labels) for piece in pieces)
     optimizer.zero_grad(set_to_none=True)
+    done, parts = [], {}
+    for piece in pieces:
+        inputs = hide_modalities(piece.inputs, settings.absent_modalities)
+        if settings.modality_dropout > 0:
+            inputs = drop_random_modalities(inputs, settings.modality_dropout, dropout_generator)
+        inputs, labels = inputs.to(device, non_blocking=True), piece.labels.to(device, non_blocking=True)
+        with autocast():
+            output = network(inputs)
+        output = _float_output(output)
+        loss = carat_objective(model, output, labels, shuffle_generator)
+        if not torch.isfinite(loss.total):
+            raise FloatingPointError(
+                f"the training loss became {loss.total.item()} ({ {k: round(v.item(), 4) for k, v in loss.parts.items()} }); "
+                "lower --lr or check the data for extreme values"
+            )
+        share = len(labels) / samples
+        scaled = loss.total * share
+        (scaler.scale(scaled) if scaler is not None else scaled).backward()
+        for name, value in {"total": loss.total, **loss.parts}.items():
+            parts[name] = parts.get(name, 0.0) + share * value.item()
+        done.append((output, labels, loss))
     if scaler is not None:
-        scaler.scale(loss.total).backward()
         scaler.unscale_(optimizer)
-    else:
-        loss.total.backward()
     if settings.clip_norm > 0:
         torch.nn.utils.clip_grad_norm_(model.parameters(), settings.clip_norm)
     if scaler is not None:
@@ -466,8 +475,9 @@ def train_step(
     else:
         optimizer.step()
     schedule.step()
-    update_shared_training_state(model, output, labels, loss, context)
-    return {"total": loss.total.item(), **{name: value.item() for name, value in loss.parts.items()}}
+    for output, labels, loss in done:  # queues and prototypes move after the step, as for one batch
+        update_shared_training_state(model, output, labels, loss, context)
+    return parts
 
 
 def mixed_precision(device: torch.device, enabled: bool) -> tuple[Any, torch.amp.GradScaler | None]:

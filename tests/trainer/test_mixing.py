@@ -34,6 +34,19 @@ def sources(tiny_file):
     return {"words": source("text"), "faces": source("visual")}
 
 
+
+def test_pieces_keep_each_source_as_short_as_its_own_streams(sources):
+    """A training step runs one piece per source: the words piece holds its words and one padding step of
+    face, the face piece its frames and one padding step of words, each piece the source's own batch."""
+    mixed = mix_datasets(sources, SourceSampling({"words": 1, "faces": 1}, steps_per_epoch=3)).split("train")
+    words, faces = mixed.part("words"), mixed.part("faces")
+    indices = np.array([len(words) + 2, 0, len(words), 5])  # face, word, face, word
+    word_piece, face_piece = mixed.pieces(indices)
+    assert torch.equal(word_piece.inputs.text, make_batch(words, [0, 5]).inputs.text)
+    assert torch.equal(face_piece.inputs.visual, make_batch(faces, [2, 0]).inputs.visual)
+    assert word_piece.inputs.visual.shape[1] == 1 and face_piece.inputs.text.shape[1] == 1
+    assert mixed.batch(indices).inputs.visual.shape[1] == face_piece.inputs.visual.shape[1] > 1
+
 def test_share_counts_fill_the_batch_and_keep_every_source():
     assert share_counts({"a": 0.5, "b": 0.3, "c": 0.2}, ("a", "b", "c"), 10) == {"a": 5, "b": 3, "c": 2}
     counts = share_counts({"a": 0.98, "b": 0.01, "c": 0.01}, ("a", "b", "c"), 16)

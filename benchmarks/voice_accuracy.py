@@ -3,8 +3,11 @@ baseline, both measured in this run.
 
     .venv/bin/python benchmarks/voice_accuracy.py [--json] [--emodb ../shared/data/emodb] [--work build/voice]
 
-Data: EmoDB's clips (../shared/data/emodb, 8 speakers) through `main.py prepare` as voice-only windows
-(trainer/emodb.py; the same extractors and window shape as live: trainer/presets.py STREAMS_WINDOW).
+Data: EmoDB's clips (../shared/data/emodb, 8 speakers) through `main.py prepare` as voice-only live-shaped
+windows (trainer/emodb.py `live_windows`: each clip with room around it, 7 windows from half a second into
+it to 1.5 s after it, as the live engine scores it; the same extractors and window shape as live:
+trainer/presets.py STREAMS_WINDOW). CARAT trains on every window of its speakers; a clip's scores are the
+mean of its windows' scores.
 Folds: the 8 speakers shuffled by a fixed seed into 4 folds of 2; each fold's 2 speakers are tested on a
 model that never heard them, trained on 5 others, with the 6th (the next speaker in the shuffled order)
 as validation: the epoch and the decision threshold are chosen there, never on the test speakers.
@@ -31,19 +34,21 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trainer.emodb import (  # noqa: E402
+from trainer.emodb import (
     CLASSES,
+    LIVE_ENDS,
+    SEED,
     class_of_letter,
+    clip_scores,
     fold_dataset,
     folds,
     prepared_emodb,
+    read_labels,
     recalls,
     six_class,
     train_voice_carat,
     uar,
 )
-
-from trainer.emodb import SEED  # noqa: E402
 
 
 def egemaps_functionals(emodb: Path, files: list[str]) -> np.ndarray:
@@ -75,21 +80,28 @@ def run(emodb: Path, work: Path, epochs: int) -> dict:
     from trainer.loop import predict_scores
 
     began = time.perf_counter()
-    dataset, rows = prepared_emodb(emodb, work)
-    speaker_of = np.array([r["speaker"] for r in rows])
+    dataset, windows = prepared_emodb(emodb, work)
+    rows = read_labels(emodb)
+    files = [r["file"] for r in rows]
+    speaker = np.array([r["speaker"] for r in rows])
     truth = np.array([class_of_letter(r["emodb_letter"]) for r in rows])
-    functionals = egemaps_functionals(emodb, [r["file"] for r in rows])
+    window_speaker = np.array([w["speaker"] for w in windows])
+    functionals = egemaps_functionals(emodb, files)
     carat_predicted = np.empty(len(rows), object)
     baseline_predicted = np.empty(len(rows), object)
     per_fold = []
-    for number, (test, valid, train) in enumerate(folds(sorted(set(speaker_of)))):
-        fold = fold_dataset(dataset, speaker_of, train, [valid], test)
+    for number, (test, valid, train) in enumerate(folds(sorted(set(speaker)))):
+        fold = fold_dataset(dataset, window_speaker, train, [valid], test)
         run_dir = work / "cv" / f"fold{number}"
-        model, threshold, epoch = train_voice_carat(fold, run_dir, epochs, truth[speaker_of == valid])
-        tested = np.isin(speaker_of, test)
-        scores = predict_scores(model, fold.split("test"), absent=("text", "visual"))
+        valid_windows = [w for w in windows if w["speaker"] == valid]
+        model, threshold, epoch = train_voice_carat(fold, run_dir, epochs, valid_windows)
+        test_windows = [w for w in windows if w["speaker"] in test]
+        scores, tested_files = clip_scores(
+            predict_scores(model, fold.split("test"), absent=("text", "visual")), test_windows
+        )
+        tested = np.array([files.index(f) for f in tested_files])
         carat_predicted[tested] = six_class(scores, model.config.labels, np.asarray(model.config.thresholds()))
-        seen = np.isin(speaker_of, train + [valid])
+        seen = np.isin(speaker, train + [valid])
         baseline_predicted[tested] = baseline_predictions(functionals, truth, seen, tested)
         per_fold.append(
             {
@@ -106,7 +118,8 @@ def run(emodb: Path, work: Path, epochs: int) -> dict:
     carat_predicted, baseline_predicted = carat_predicted.astype(str), baseline_predicted.astype(str)
     return {
         "clips": len(rows),
-        "speakers": sorted(set(speaker_of)),
+        "windows_per_clip": len(LIVE_ENDS),
+        "speakers": sorted(set(speaker)),
         "classes": list(CLASSES),
         "class_counts": {c: int((truth == c).sum()) for c in CLASSES},
         "seed": SEED,
@@ -124,8 +137,10 @@ def run(emodb: Path, work: Path, epochs: int) -> dict:
 
 def table(result: dict) -> str:
     lines = [
-        f"EmoDB, {result['clips']} clips of {len(result['speakers'])} speakers, {len(result['folds'])} folds of "
-        f"held-out speakers (seed {result['seed']}), six classes, {result['seconds']:.0f} s",
+        (
+            f"EmoDB, {result['clips']} clips of {len(result['speakers'])} speakers, {len(result['folds'])} folds of "
+            f"held-out speakers (seed {result['seed']}), six classes, {result['seconds']:.0f} s"
+        ),
         f"{'':<10}{'CARAT (voice)':>15}{'baseline':>12}",
         f"{'UAR':<10}{result['carat']['uar']:>15.3f}{result['baseline']['uar']:>12.3f}",
     ]
@@ -139,7 +154,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--emodb", type=Path, default=ROOT.parent / "shared" / "data" / "emodb")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "voice")
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args()
     result = run(args.emodb, args.work, args.epochs)

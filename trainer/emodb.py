@@ -5,8 +5,17 @@ writes a `main.py prepare` CSV whose `modalities` column keeps the voice alone (
 Targets come from the emotion letter: F happy, T sad, W angry, A fear, E disgust; N (neutral) and
 L (boredom) carry none of the six labels; EmoDB has no surprise.
 
+Live-shaped windows (`live_windows`): a live 3 s window holds a clip and the room around it (up to 60
+voice rows), where a whole 2 s clip alone gives 31; a model trained on the clips alone called a neutral
+voice through the microphone sad. So each clip is placed in a longer recording (`live_clip`: room before
+it, a random lead, so the row grid falls anywhere in the clip; room after it), and the prepare CSV cuts
+`LIVE_ENDS` windows from it, from half a second into the clip to 1.5 s after it ends, as a live engine
+scores it while the clip plays. The room is digital silence (what a muted or null microphone gives) or,
+for a third of the clips, low white noise. Every window carries its clip's labels.
+
 Six-class view (happy, sad, angry, fear, disgust, neutral), for speaker-independent accuracy: a clip's
-class is the label with the highest score among those above their threshold, or neutral when none is.
+class is the label with the highest score among those above their threshold, or neutral when none is;
+a clip's scores are the mean of its windows' scores (`clip_scores`).
 """
 
 from __future__ import annotations
@@ -27,6 +36,15 @@ CLASSES = ("happy", "sad", "angry", "fear", "disgust", "neutral")
 SEED = 0
 FOLDS = 4
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
+
+SAMPLE_RATE = 16000
+WINDOW_S = 3.0  # the live engine's window (app EngineOptions.window_s)
+LEAD_S = (2.5, 3.0)  # room before a clip: at least a window, so every window starts inside the recording
+TAIL_S = 2.0  # room after it
+LIVE_ENDS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5)  # window ends, seconds after the clip starts
+HEARD_S = 1.25  # audio a window's first rows summarise (a 1 s span, up to 0.25 s before its pass ends)
+NOISY_SHARE = 1 / 3  # clips whose room is low white noise rather than digital silence
+ROOM_NOISE_RMS = 1e-3  # -60 dBFS
 
 
 def read_labels(root: Path) -> list[dict[str, str]]:
@@ -53,6 +71,73 @@ def emodb_csv(root: Path, out: Path) -> list[dict[str, str]]:
             path = (Path(root) / "wav" / row["file"]).resolve()
             writer.writerow([str(path), LETTER_LABEL[row["emodb_letter"]], "audio"])
     return rows
+
+
+def clip_seed(name: str, seed: int = SEED) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:8], "little")
+
+
+def live_clip(samples: np.ndarray, name: str, seed: int = SEED) -> tuple[np.ndarray, float]:
+    """A 16 kHz clip in a longer recording, as a microphone hears it: (recording, time the clip starts).
+    The lead, and whether the room is silent or low noise, are drawn from the clip's name and the seed."""
+    rng = np.random.default_rng(clip_seed(name, seed))
+    lead = round(float(rng.uniform(*LEAD_S)) * SAMPLE_RATE)
+    noisy = rng.random() < NOISY_SHARE
+    recording = np.zeros(lead + len(samples) + round(TAIL_S * SAMPLE_RATE), np.float32)
+    if noisy:
+        recording += rng.standard_normal(len(recording)).astype(np.float32) * np.float32(ROOM_NOISE_RMS)
+    recording[lead : lead + len(samples)] += samples
+    return recording, lead / SAMPLE_RATE
+
+
+def live_windows(root: Path, work: Path, seed: int = SEED) -> list[dict[str, str]]:
+    """Write the prepare CSV (work/emodb_live.csv) of every clip's LIVE_ENDS windows, and each window's
+    recording (under work/live_clips); returns one labels row per window (with `clip_start` and
+    `window_end`, seconds in the clip's live recording), in the order `main.py prepare` keeps.
+
+    A window's recording is the live one cut at the window's end, from a window and `HEARD_S` before it:
+    `build_window` keeps rows whose span overlaps the window, so from the whole recording it would take
+    rows that end up to a second after the window (audio a live engine has not heard yet)."""
+    import soundfile
+    import soxr
+
+    clips = work / "live_clips"
+    clips.mkdir(parents=True, exist_ok=True)
+    windows = []
+    for row in read_labels(root):
+        samples, rate = soundfile.read(Path(root) / "wav" / row["file"], dtype="float32")
+        recording, clip_start = live_clip(
+            soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32), row["file"], seed
+        )
+        for after in LIVE_ENDS:
+            end = round((clip_start + after) * SAMPLE_RATE)
+            first = max(0, end - round((WINDOW_S + HEARD_S) * SAMPLE_RATE))
+            path = clips / f"{Path(row['file']).stem}_{after:.1f}.wav"
+            if not path.is_file():
+                soundfile.write(path, recording[first:end], SAMPLE_RATE, subtype="PCM_16")
+            windows.append({**row, "path": str(path.resolve()), "clip_start": f"{clip_start:.4f}",
+                            "window_end": f"{end / SAMPLE_RATE:.4f}",
+                            "start": f"{(end - first) / SAMPLE_RATE - WINDOW_S:.4f}",
+                            "end": f"{(end - first) / SAMPLE_RATE:.4f}"})  # fmt: skip
+    windows.sort(key=lambda w: (w["path"], float(w["start"])))
+    with (work / "emodb_live.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "start", "end", "labels", "modalities"])
+        for w in windows:
+            writer.writerow([w["path"], w["start"], w["end"], LETTER_LABEL[w["emodb_letter"]], "audio"])
+    return windows
+
+
+def clip_scores(scores: np.ndarray, windows: list[dict[str, str]]) -> tuple[np.ndarray, list[str]]:
+    """Each clip's scores (the mean over its windows) and the clips' file names, in first-seen order."""
+    files = list(dict.fromkeys(w["file"] for w in windows))
+    of = np.array([w["file"] for w in windows])
+    return np.stack([scores[of == f].mean(axis=0) for f in files]), files
+
+
+def clip_letters(windows: list[dict[str, str]]) -> list[str]:
+    """The emotion letter of each clip, in `clip_scores` order."""
+    return list({w["file"]: w["emodb_letter"] for w in windows}.values())
 
 
 def class_of_letter(letter: str) -> str:
@@ -105,23 +190,27 @@ def voice_settings(epochs: int, seed: int = SEED):
 
 
 def prepared_emodb(emodb: Path, work: Path):
-    """The voice-only EmoDB dataset (prepared once, then read from `work`) and its clips' labels rows."""
+    """The voice-only EmoDB dataset of live-shaped windows (prepared once, then read from `work`) and one
+    labels row per window (the clip's labels.csv row plus `clip_start`, `window_end`), in its order."""
     from feature_extractors.spec import default_feature_spec
+
     from .datasets import load_prepared_dataset
     from .prepare import prepare_dataset
     from .presets import STREAMS_WINDOW
 
-    rows = emodb_csv(emodb, work / "emodb.csv")
-    # One folder per FeatureSpec: a change to any stream's extractors prepares afresh instead of failing.
-    spec = hashlib.sha256(json.dumps(default_feature_spec().to_dict(), sort_keys=True).encode()).hexdigest()
-    out = work / f"emodb_prepared_{spec[:10]}"
-    summary = prepare_dataset(work / "emodb.csv", out, shape=STREAMS_WINDOW, only_split="train")
+    windows = live_windows(emodb, work)
+    # One folder per FeatureSpec and window recipe: a change to either prepares afresh instead of failing.
+    recipe = {"spec": default_feature_spec().to_dict(), "lead": LEAD_S, "tail": TAIL_S, "ends": LIVE_ENDS, "heard": HEARD_S,
+              "noisy": NOISY_SHARE, "noise": ROOM_NOISE_RMS, "seed": SEED}  # fmt: skip
+    digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
+    out = work / f"emodb_live_{digest[:10]}"
+    summary = prepare_dataset(work / "emodb_live.csv", out, shape=STREAMS_WINDOW, only_split="train")
     if summary.failures:
-        raise RuntimeError(f"EmoDB clips failed to prepare: {summary.failures[:3]}")
+        raise RuntimeError(f"EmoDB windows failed to prepare: {summary.failures[:3]}")
     dataset = load_prepared_dataset(out)
-    if len(dataset.split("train")) != len(rows):
-        raise RuntimeError(f"{out} holds {len(dataset.split('train'))} clips, expected {len(rows)}")
-    return dataset, rows
+    if len(dataset.split("train")) != len(windows):
+        raise RuntimeError(f"{out} holds {len(dataset.split('train'))} windows, expected {len(windows)}")
+    return dataset, windows
 
 
 def folds(speakers: list[str], count: int = FOLDS, seed: int = SEED) -> list[tuple[list[str], str, list[str]]]:
@@ -136,17 +225,45 @@ def folds(speakers: list[str], count: int = FOLDS, seed: int = SEED) -> list[tup
     return result
 
 
-def fold_dataset(dataset, speaker_of: np.ndarray, train: list[str], valid: list[str], test: list[str]):
+def fold_dataset(dataset, speaker_of: np.ndarray, train, valid, test):
+    """The dataset with train/valid/test splits holding the windows of those speakers (`speaker_of`: each
+    window's speaker, as `prepared_emodb`'s rows give them)."""
     from .datasets import FeatureDataset
 
     full = dataset.split("train")
     splits = {
-        name: full.subset(np.flatnonzero(np.isin(speaker_of, group)))
+        name: full.subset(np.flatnonzero(np.isin(speaker_of, list(group))))
         for name, group in (("train", train), ("valid", valid), ("test", test))
     }
-    return FeatureDataset(
-        "emodb-voice", dataset.labels, dataset.aligned, splits, dataset.feature_spec, dataset.source
-    )
+    return FeatureDataset("emodb-voice", dataset.labels, dataset.aligned, splits, dataset.feature_spec, dataset.source)
+
+
+def emodb_voice_splits(
+    test_speakers=("10", "12"),
+    valid_speakers=("11",),
+    emodb: Path | None = None,
+    work: Path | None = None,
+):
+    """EmoDB's live-shaped voice-only windows (STREAMS_WINDOW) split by speaker, for mixing into a model:
+    returns ({"train", "valid", "test"}: FeatureSplit, {split: its windows' labels rows}), train holding
+    every speaker in neither test_speakers nor valid_speakers. Prepares on first use (a few minutes, one
+    core) into work (default build/voice) from emodb (default ../shared/data/emodb)."""
+    root = Path(__file__).resolve().parents[1]
+    emodb = Path(emodb) if emodb is not None else root.parent / "shared" / "data" / "emodb"
+    work = Path(work) if work is not None else root / "build" / "voice"
+    test, valid = [str(s) for s in test_speakers], [str(s) for s in valid_speakers]
+    if set(test) & set(valid):
+        raise ValueError(f"speakers {sorted(set(test) & set(valid))} are in both test and valid")
+    dataset, windows = prepared_emodb(emodb, work)
+    speakers = sorted({w["speaker"] for w in windows})
+    unknown = sorted(set(test + valid) - set(speakers))
+    if unknown:
+        raise ValueError(f"EmoDB has no speakers {unknown}; its speakers are {speakers}")
+    train = [s for s in speakers if s not in test + valid]
+    fold = fold_dataset(dataset, np.array([w["speaker"] for w in windows]), train, valid, test)
+    rows = {name: [w for w in windows if w["speaker"] in group]
+            for name, group in (("train", train), ("valid", valid), ("test", test))}  # fmt: skip
+    return {name: fold.split(name) for name in ("train", "valid", "test")}, rows
 
 
 def best_threshold(scores: np.ndarray, labels: tuple[str, ...], truth: np.ndarray) -> float:
@@ -155,18 +272,23 @@ def best_threshold(scores: np.ndarray, labels: tuple[str, ...], truth: np.ndarra
     return float(THRESHOLD_GRID[int(np.argmax(found))])
 
 
-def train_voice_carat(dataset, run_dir: Path, epochs: int, valid_truth: np.ndarray):
-    """Fit CARAT on the dataset's train split (the epoch chosen on its valid split, whose six-class truth
-    is `valid_truth`); returns the model with its threshold set, the threshold and the epoch."""
+def train_voice_carat(dataset, run_dir: Path, epochs: int, valid_windows: list[dict[str, str]]):
+    """Fit CARAT on the dataset's train split (the epoch chosen on its valid split, whose windows' labels
+    rows are `valid_windows`; the threshold on those clips' mean scores); returns the model with its
+    threshold set, the threshold and the epoch."""
     import torch
 
     from carat_model import load_checkpoint
+
     from .loop import fit, predict_scores
 
     torch.set_num_threads(1)  # two threads on two busy shared cores ran up to 10x slower (measured)
     result = fit(dataset, voice_config(dataset.feature_dims()), voice_settings(epochs), run_dir)
     model, _ = load_checkpoint(result.checkpoint)
-    valid_scores = predict_scores(model, dataset.split("valid"), absent=("text", "visual"))
+    valid_scores, _ = clip_scores(
+        predict_scores(model, dataset.split("valid"), absent=("text", "visual")), valid_windows
+    )
+    valid_truth = np.array([class_of_letter(letter) for letter in clip_letters(valid_windows)])
     threshold = best_threshold(valid_scores, model.config.labels, valid_truth)
     model.set_label_thresholds([threshold] * len(model.config.labels))
     return model, threshold, result.best_epoch

@@ -1,0 +1,113 @@
+"""EmoDB as live-shaped voice windows (trainer/emodb.py), on real clips from ../shared.
+
+A live 3 s window holds a clip and the room around it, and only the rows the engine has heard by the
+window's end; the prepared training windows must look the same, and the split function the combined
+model uses must keep speakers apart.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from feature_extractors.voice import VoiceExtractor
+from trainer.emodb import (
+    LIVE_ENDS,
+    ROOM_NOISE_RMS,
+    SAMPLE_RATE,
+    WINDOW_S,
+    emodb_voice_splits,
+    live_clip,
+    live_windows,
+    read_labels,
+)
+from trainer.presets import STREAMS_WINDOW
+
+EMODB = Path(__file__).resolve().parents[3] / "shared" / "data" / "emodb"
+# Clips of four speakers: enough to prepare in seconds and to split by speaker. 08a01Wa's room is silent
+# (drawn from its name), 12a01Fb's is low noise.
+CLIPS = ("08a01Wa.wav", "09a01Wb.wav", "10a01Nb.wav", "10a01Wa.wav", "12a01Fb.wav")
+
+
+@pytest.fixture(scope="module")
+def small_emodb(tmp_path_factory) -> Path:
+    """A copy of the shared EmoDB holding only CLIPS (labels.csv and wav/), in the shared layout."""
+    if not (EMODB / "labels.csv").is_file():
+        pytest.fail(f"EmoDB is missing at {EMODB} (the shared data beside the checkout)")
+    root = tmp_path_factory.mktemp("emodb")
+    (root / "wav").mkdir()
+    with (EMODB / "labels.csv").open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        rows = [r for r in reader if r["file"] in CLIPS]
+        fields = reader.fieldnames
+    assert len(rows) == len(CLIPS), "the clips this test names are in the shared copy"
+    with (root / "labels.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    for name in CLIPS:
+        shutil.copy(EMODB / "wav" / name, root / "wav" / name)
+    return root
+
+
+def test_a_live_clip_sits_in_room_that_is_silent_or_low_noise_and_is_drawn_from_its_name() -> None:
+    clip = np.full(2 * SAMPLE_RATE, 0.25, np.float32)
+    recording, start = live_clip(clip, "08a01Wa.wav")
+    again, same_start = live_clip(clip, "08a01Wa.wav")
+    assert np.array_equal(recording, again) and start == same_start
+    first = round(start * SAMPLE_RATE)
+    room = np.concatenate([recording[:first], recording[first + len(clip) :]])
+    assert np.abs(recording[first : first + len(clip)] - clip).max() < 10 * ROOM_NOISE_RMS
+    assert room.std() < 2 * ROOM_NOISE_RMS  # silence or -60 dBFS noise, never speech
+    assert start >= WINDOW_S - LIVE_ENDS[0]  # every window starts inside the recording
+    starts = {live_clip(clip, f"{k:02d}.wav")[1] for k in range(20)}
+    assert len(starts) == 20, "the clip's offset (so the row grid's phase) differs from clip to clip"
+    noisy = [live_clip(clip, f"{k:02d}.wav")[0][:100].any() for k in range(60)]
+    assert 0 < sum(noisy) < 60, "some rooms are silent, some carry low noise"
+
+
+def test_a_live_window_holds_the_rows_a_live_engine_has_heard_by_its_end(small_emodb: Path, tmp_path: Path) -> None:
+    windows = live_windows(small_emodb, tmp_path)
+    assert len(windows) == len(CLIPS) * len(LIVE_ENDS)
+    voice = VoiceExtractor()
+    counts = {}
+    for window in windows:
+        if window["file"] != "08a01Wa.wav":
+            continue
+        samples, rate = soundfile.read(window["path"], dtype="float32")
+        assert rate == SAMPLE_RATE and not samples[: SAMPLE_RATE // 10].any(), "a silent room"
+        start, end = float(window["start"]), float(window["end"])
+        assert end - start == pytest.approx(WINDOW_S) and end == pytest.approx(len(samples) / SAMPLE_RATE, abs=1e-4)
+        rows = voice.extract(samples).between(start, end)
+        assert rows.times[:, 1].max() <= end + 1e-4, "no row summarises audio after the window's end"
+        after = float(window["window_end"]) - float(window["clip_start"])
+        counts[round(after, 1)] = len(rows)
+    # Half a second into the clip a window holds few rows; with the whole clip and room, about 2 s of them
+    # (more than the 31 of a 2 s clip prepared on its own, as live windows hold).
+    assert counts[0.5] < 20 and max(counts.values()) > 40, counts
+    assert max(counts.values()) <= STREAMS_WINDOW.media_steps
+
+
+def test_the_split_function_keeps_speakers_apart_and_prepares_every_window(small_emodb: Path, tmp_path: Path) -> None:
+    splits, rows = emodb_voice_splits(("10", "12"), ("09",), emodb=small_emodb, work=tmp_path)
+    assert {r["speaker"] for r in rows["test"]} == {"10", "12"}
+    assert {r["speaker"] for r in rows["valid"]} == {"09"}
+    assert {r["speaker"] for r in rows["train"]} == {"08"}
+    for name in ("train", "valid", "test"):
+        assert len(splits[name]) == len(rows[name])
+        assert splits[name].audio_mask.any(axis=1).all(), "every window holds voice rows"
+        assert not splits[name].text_mask.any() and not splits[name].visual_mask.any(), "voice only"
+    angry = splits["test"].labels[[r["file"] == "10a01Wa.wav" for r in rows["test"]]]
+    assert angry.any() and (angry == angry[0]).all(), "every window of a clip carries the clip's labels"
+    neutral = splits["test"].labels[[r["file"] == "10a01Nb.wav" for r in rows["test"]]]
+    assert len(neutral) == len(LIVE_ENDS) and not neutral.any(), "a neutral clip's windows carry no label"
+    with pytest.raises(ValueError, match="both test and valid"):
+        emodb_voice_splits(("10",), ("10",), emodb=small_emodb, work=tmp_path)
+    with pytest.raises(ValueError, match="no speakers"):
+        emodb_voice_splits(("99",), ("09",), emodb=small_emodb, work=tmp_path)
+    assert [r["file"] for r in read_labels(small_emodb)] == sorted(CLIPS)

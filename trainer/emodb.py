@@ -191,25 +191,41 @@ def voice_settings(epochs: int, seed: int = SEED):
 
 def prepared_emodb(emodb: Path, work: Path):
     """The voice-only EmoDB dataset of live-shaped windows (prepared once, then read from `work`) and one
-    labels row per window (the clip's labels.csv row plus `clip_start`, `window_end`), in its order."""
+    labels row per window (the clip's labels.csv row plus `clip_start`, `window_end`), in its order.
+
+    The folder is named by the voice extractor's FeatureSpec and the window recipe only: the windows hold
+    no words and no face, so a change to those extractors leaves them as they are (and prepare's own
+    check, which compares every stream, would refuse the folder). The dataset carries the current spec."""
     from feature_extractors.spec import default_feature_spec
 
-    from .datasets import load_prepared_dataset
+    from .datasets import FeatureDataset, load_prepared_dataset
     from .prepare import prepare_dataset
     from .presets import STREAMS_WINDOW
 
     windows = live_windows(emodb, work)
-    # One folder per FeatureSpec and window recipe: a change to either prepares afresh instead of failing.
-    recipe = {"spec": default_feature_spec().to_dict(), "lead": LEAD_S, "tail": TAIL_S, "ends": LIVE_ENDS, "heard": HEARD_S,
-              "noisy": NOISY_SHARE, "noise": ROOM_NOISE_RMS, "seed": SEED}  # fmt: skip
+    live = default_feature_spec().to_dict()
+    recipe = {"audio": live["audio"], "lead": LEAD_S, "tail": TAIL_S, "ends": LIVE_ENDS, "heard": HEARD_S,
+              "noisy": NOISY_SHARE, "noise": ROOM_NOISE_RMS, "seed": SEED, "shape": list(STREAMS_WINDOW.lengths)}  # fmt: skip
     digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
-    out = work / f"emodb_live_{digest[:10]}"
-    summary = prepare_dataset(work / "emodb_live.csv", out, shape=STREAMS_WINDOW, only_split="train")
-    if summary.failures:
-        raise RuntimeError(f"EmoDB windows failed to prepare: {summary.failures[:3]}")
-    dataset = load_prepared_dataset(out)
-    if len(dataset.split("train")) != len(windows):
-        raise RuntimeError(f"{out} holds {len(dataset.split('train'))} windows, expected {len(windows)}")
+    out = work / f"emodb_voice_{digest[:10]}"
+    if not (out / "index.json").is_file():
+        summary = prepare_dataset(work / "emodb_live.csv", out, shape=STREAMS_WINDOW, only_split="train")
+        if summary.failures:
+            raise RuntimeError(f"EmoDB windows failed to prepare: {summary.failures[:3]}")
+    prepared = load_prepared_dataset(out)
+    if prepared.feature_spec["audio"] != live["audio"]:
+        raise RuntimeError(f"{out} holds rows of another voice extractor; delete it and run again")
+    if len(prepared.split("train")) != len(windows):
+        raise RuntimeError(f"{out} holds {len(prepared.split('train'))} windows, expected {len(windows)}")
+    dims = default_feature_spec().dims
+    for split in prepared.splits.values():
+        for m in ("text", "visual"):  # never present here: zeros of the current size stand for them
+            if split.mask(m).any():
+                raise RuntimeError(f"{out} has {m} features; EmoDB windows are voice only")
+            if split.features(m).shape[2] != dims[m]:
+                setattr(split, m, np.zeros((len(split), 1, dims[m]), np.float32))
+                setattr(split, f"{m}_mask", np.zeros((len(split), 1), np.float32))
+    dataset = FeatureDataset(prepared.name, prepared.labels, prepared.aligned, prepared.splits, live, prepared.source)
     return dataset, windows
 
 

@@ -32,8 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from train_face import accuracy_and_uar, seven_class  # noqa: E402  (scripts/, beside this file)
-from train_words import joined, prepare_words, words_splits  # noqa: E402
+from train_face import accuracy_and_uar, seven_class  # scripts/, beside this file
+from train_words import joined, prepare_words, words_splits
 
 FERPLUS = ROOT.parent / "shared" / "data" / "ferplus" / "ferplus48.npz"
 EMODB = ROOT.parent / "shared" / "data" / "emodb"
@@ -41,6 +41,7 @@ FERPLUS_HALVES_SEED = 12
 EMODB_TEST, EMODB_VALID = ["10", "12"], ["11"]
 SHARES = {"words": 28, "face": 26, "voice": 10}  # samples of each source in a batch of 64
 STEPS_PER_EPOCH = 600
+WORDS_SETS = ("xed", "goemotions_train", "goemotions_valid", "goemotions_test")  # train_words.prepare_words
 FACE_CLASSES = ("neutral", "happy", "sad", "angry", "surprise", "disgust", "fear")  # seven_class's order
 SINGLE_STREAM = {
     "words": ROOT / "models" / "carat_words.safetensors",
@@ -58,10 +59,19 @@ def words_source(work: Path):
     from feature_extractors.spec import default_feature_spec
     from trainer.datasets import FeatureDataset
 
-    corpora = words_splits(prepare_words(work / "words"))
+    folders = {name: work / "words" / "prepared" / name for name in WORDS_SETS}
+    if not all((folder / "index.json").is_file() for folder in folders.values()):
+        folders = prepare_words(work / "words")
+    corpora = words_splits(folders)
+    # Prepared once by scripts/train_words.py: only the words' extractor matters here (a face or voice
+    # extractor change leaves these windows as they are, and prepare's own check would refuse them).
+    live = default_feature_spec().to_dict()
+    for folder in folders.values():
+        stored = json.loads((folder / "index.json").read_text(encoding="utf-8"))["feature_spec"]["text"]
+        if stored != live["text"]:
+            raise RuntimeError(f"{folder} holds words of another text extractor; delete it and run again")
     splits = {s: joined([corpora["xed"][s], corpora["goemotions"][s]]) for s in ("train", "valid")}
-    dataset = FeatureDataset("words", MOSEI_LABELS, False, splits, default_feature_spec().to_dict(),
-                             "XED + GoEmotions")  # fmt: skip
+    dataset = FeatureDataset("words", MOSEI_LABELS, False, splits, live, "XED + GoEmotions")
     return dataset, corpora
 
 
@@ -85,15 +95,16 @@ def face_source(work: Path):
 
 
 def voice_source(work: Path):
-    """EmoDB voice-only windows split by speaker, and the 6-class truth of valid and test."""
-    from trainer.emodb import class_of_letter, fold_dataset, prepared_emodb
+    """EmoDB's live-shaped voice-only windows (7 a clip) split by speaker, and each split's windows' rows
+    (a clip's figure is the mean of its windows' scores, `voice_figures`)."""
+    from carat_model.config import MOSEI_LABELS
+    from feature_extractors.spec import default_feature_spec
+    from trainer.datasets import FeatureDataset
+    from trainer.emodb import emodb_voice_splits
 
-    dataset, rows = prepared_emodb(EMODB, work / "voice")
-    speaker = np.array([r["speaker"] for r in rows])
-    classes = np.array([class_of_letter(r["emodb_letter"]) for r in rows])
-    train = sorted(set(speaker) - set(EMODB_TEST) - set(EMODB_VALID))
-    truths = {"valid": classes[np.isin(speaker, EMODB_VALID)], "test": classes[np.isin(speaker, EMODB_TEST)]}
-    return fold_dataset(dataset, speaker, train, EMODB_VALID, EMODB_TEST), truths
+    splits, windows = emodb_voice_splits(EMODB_TEST, EMODB_VALID, emodb=EMODB, work=work / "voice")
+    dataset = FeatureDataset("voice", MOSEI_LABELS, False, splits, default_feature_spec().to_dict(), "EmoDB")
+    return dataset, {name: windows[name] for name in ("valid", "test")}
 
 
 # -- what each stream is judged by ---------------------------------------------------------------------
@@ -114,10 +125,13 @@ def face_figures(scores, truth, thresholds) -> dict:
     return {"accuracy": accuracy, "uar": uar, "recall": recall, "faces": int(chosen.sum())}
 
 
-def voice_figures(scores, truth, thresholds, labels) -> dict:
-    from trainer.emodb import recalls, six_class, uar
+def voice_figures(scores, windows, thresholds, labels) -> dict:
+    """6-class figures over clips, each clip scored by the mean of its windows."""
+    from trainer.emodb import class_of_letter, clip_letters, clip_scores, recalls, six_class, uar
 
-    predicted = six_class(scores, labels, np.asarray(thresholds))
+    clips, _ = clip_scores(scores, windows)
+    truth = np.array([class_of_letter(letter) for letter in clip_letters(windows)])
+    predicted = six_class(clips, labels, np.asarray(thresholds))
     return {"uar": uar(truth, predicted), "recall": recalls(truth, predicted), "clips": len(truth)}
 
 
@@ -162,19 +176,15 @@ def held_out_figures(model, thresholds, sources, corpora, truths) -> dict:
 
 
 def train(work: Path, seed: int, epochs: int, steps_per_epoch: int):
-    import torch
-
     from carat_model import load_checkpoint
     from feature_extractors.spec import default_feature_spec
     from trainer.loop import TrainSettings, fit, predict_scores
     from trainer.mixing import SourceSampling, mix_datasets
     from trainer.presets import streams_config
 
-    words, corpora = words_source(work)
-    face, face_truths = face_source(work)
-    voice, voice_truths = voice_source(work)
-    sources = {"words": words, "face": face, "voice": voice}
-    truths = {"face": face_truths, "voice": voice_truths}
+    sources, corpora, truths = load_sources(work)
+    words = sources["words"]
+    face_truths, voice_truths = truths["face"], truths["voice"]
     sampling = SourceSampling({k: v / sum(SHARES.values()) for k, v in SHARES.items()}, steps_per_epoch)
     mixed = mix_datasets({k: _train_and_valid(v) for k, v in sources.items()}, sampling)
     settings = TrainSettings(epochs=epochs, batch_size=sum(SHARES.values()), lr=1e-3, warmup=0.1, seed=seed,
@@ -198,6 +208,14 @@ def train(work: Path, seed: int, epochs: int, steps_per_epoch: int):
     return model, info, result, sources, corpora, truths, judge(np.asarray(thresholds))
 
 
+def load_sources(work: Path):
+    """({words, face, voice}: dataset, the words corpora's splits, {face, voice}: valid/test truth)."""
+    words, corpora = words_source(work)
+    face, face_truths = face_source(work)
+    voice, voice_windows = voice_source(work)
+    return {"words": words, "face": face, "voice": voice}, corpora, {"face": face_truths, "voice": voice_windows}
+
+
 def _train_and_valid(dataset):
     """The dataset without its test split (fit never sees a held-out window)."""
     from trainer.datasets import FeatureDataset
@@ -217,6 +235,12 @@ def single_stream_figures(sources, corpora, truths) -> dict:
         figures[stream] = held_out_figures(model, model.config.thresholds(), sources, corpora, truths)[stream]
         figures[stream]["checkpoint"] = str(path.relative_to(ROOT))
     return figures
+
+
+def sample_counts(sources, corpora) -> dict:
+    counts = {name: {s: len(source.split(s)) for s in source.splits} for name, source in sources.items()}
+    counts["words"]["test"] = sum(len(corpora[c]["test"]) for c in ("xed", "goemotions"))
+    return counts
 
 
 def load_seconds(path: Path) -> float:
@@ -241,6 +265,12 @@ def main() -> int:
     parser.add_argument("--no-ship", action="store_true", help="train and measure, but leave models/ alone")
     parser.add_argument("--card-only", action="store_true", help="rewrite MODEL_CARD.md from default_metrics.json")
     parser.add_argument("--second-run", type=Path, help="figures.json of another seed's run, for the card")
+    parser.add_argument(
+        "--ship-from",
+        type=Path,
+        help="ship a --no-ship run's checkpoint (RUN/default_fp16.safetensors), "
+        "measured again beside the single-stream checkpoints now in models/",
+    )
     args = parser.parse_args()
     from default_card import plot_figures, write_card
 
@@ -256,11 +286,15 @@ def main() -> int:
 
     import torch
 
-    from carat_model import load_checkpoint, save_checkpoint
+    from carat_model import save_checkpoint
 
+    if args.ship_from:
+        return ship(args.ship_from, args.work, args.out)
     torch.set_num_threads(1)  # two threads on two busy shared cores ran up to 10x slower (measured)
     began, cpu_began = time.perf_counter(), time.process_time()
-    model, info, result, sources, corpora, truths, valid_merit = train(args.work, args.seed, args.epochs, args.steps_per_epoch)
+    model, info, result, sources, corpora, truths, valid_merit = train(
+        args.work, args.seed, args.epochs, args.steps_per_epoch
+    )
     run_dir = args.work / "default" / f"seed-{args.seed}"
     target = args.out / "carat_default.safetensors" if not args.no_ship else run_dir / "default_fp16.safetensors"
     extra = {k: v for k, v in info.extra.items() if k not in ("dataset_source",)}  # a path on this machine
@@ -279,33 +313,63 @@ def main() -> int:
         seed=args.seed,
     )  # fmt: skip
     save_checkpoint(target, model, feature_spec=info.feature_spec, extra=extra, dtype=torch.float16)
-    shipped, _ = load_checkpoint(target)  # the figures are those of the float16 weights
-    shipped.eval()
     figures = {
-        "default": held_out_figures(shipped, shipped.config.thresholds(), sources, corpora, truths),
-        "single_stream": single_stream_figures(sources, corpora, truths),
-        "thresholds": list(shipped.config.thresholds()),
-        "labels": list(shipped.config.labels),
+        **measured(target, sources, corpora, truths),
         "valid_merit": valid_merit,
         "best_epoch": result.best_epoch,
         "epochs": args.epochs,
         "seed": args.seed,
-        "samples": {name: {s: len(src.split(s)) for s in ("train", "valid", "test")} for name, src in sources.items()},
+        "samples": sample_counts(sources, corpora),
         "sampling": {"shares_per_batch": SHARES, "steps_per_epoch": args.steps_per_epoch},
         "minutes": round((time.perf_counter() - began) / 60, 1),
         "cpu_minutes": round((time.process_time() - cpu_began) / 60, 1),
         "threads": torch.get_num_threads(),
-        "size_mb": round(target.stat().st_size / 1e6, 2),
-        "load_seconds": round(load_seconds(target), 3),
-        "config": shipped.config.to_dict(),
     }
     (run_dir / "figures.json").write_text(json.dumps(figures, indent=1), encoding="utf-8")
     print(json.dumps({k: figures[k] for k in ("default", "single_stream", "best_epoch", "minutes")}, indent=1))
     if not args.no_ship:
-        metrics_path.write_text(json.dumps(figures, indent=1), encoding="utf-8")
-        write_card(figures, args.out / "MODEL_CARD.md")
-        plot_figures(figures, args.out / "default_metrics.png")
+        write_shipped(figures, args.out)
     return 0
+
+
+def measured(target: Path, sources, corpora, truths) -> dict:
+    """The held-out figures of the (float16) checkpoint at `target` and of the single-stream ones."""
+    from carat_model import load_checkpoint
+
+    shipped, _ = load_checkpoint(target)
+    shipped.eval()
+    return {
+        "default": held_out_figures(shipped, shipped.config.thresholds(), sources, corpora, truths),
+        "single_stream": single_stream_figures(sources, corpora, truths),
+        "thresholds": list(shipped.config.thresholds()),
+        "labels": list(shipped.config.labels),
+        "size_mb": round(target.stat().st_size / 1e6, 2),
+        "load_seconds": round(load_seconds(target), 3),
+        "config": shipped.config.to_dict(),
+    }
+
+
+def ship(run_dir: Path, work: Path, out: Path) -> int:
+    """models/carat_default.safetensors from a --no-ship run, measured again (the single-stream checkpoints
+    may have been retrained since), with the run's training facts."""
+    import shutil
+
+    figures = json.loads((run_dir / "figures.json").read_text(encoding="utf-8"))
+    target = out / "carat_default.safetensors"
+    shutil.copyfile(run_dir / "default_fp16.safetensors", target)
+    sources, corpora, truths = load_sources(work)
+    figures.update(measured(target, sources, corpora, truths))
+    write_shipped(figures, out)
+    print(json.dumps({k: figures[k] for k in ("default", "single_stream")}, indent=1))
+    return 0
+
+
+def write_shipped(figures: dict, out: Path) -> None:
+    from default_card import plot_figures, write_card
+
+    (out / "default_metrics.json").write_text(json.dumps(figures, indent=1), encoding="utf-8")
+    write_card(figures, out / "MODEL_CARD.md")
+    plot_figures(figures, out / "default_metrics.png")
 
 
 if __name__ == "__main__":

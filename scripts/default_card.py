@@ -1,0 +1,195 @@
+"""models/MODEL_CARD.md and models/default_metrics.png from the figures of scripts/train_default.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FACE_LIVE = ROOT / "models" / "default_face_benchmark.json"  # benchmarks/face_accuracy.py on the default
+
+FERPLUS_CREDIT = (
+    "Barsoum, E., Zhang, C., Canton Ferrer, C. and Zhang, Z. (2016). Training Deep Networks for Facial "
+    "Expression Recognition with Crowd-Sourced Label Distribution. ICMI 2016. FER+ labels: MIT License, "
+    "Copyright (c) Microsoft Corporation."
+)
+FER2013_CREDIT = (
+    "Goodfellow, I. et al. (2013). Challenges in Representation Learning: A report on three machine learning "
+    "contests (FER2013). Faces gathered from web image search; no licence is stated for the pixels, which are "
+    "distributed for research use: use these weights under the images' research terms."
+)
+
+
+def _peers() -> dict:
+    """The peers' figures on the same held-out data, from the stream benchmarks' records in models/."""
+    words = json.loads((ROOT / "models" / "words_metrics.json").read_text(encoding="utf-8"))
+    voice = json.loads((ROOT / "models" / "voice_metrics.json").read_text(encoding="utf-8"))
+    fold0 = voice["cross_validation"]["folds"][0]
+    peers = {
+        "words": {c: words[c]["baseline"] for c in ("xed", "goemotions")},
+        "voice": {"uar": fold0["baseline_uar"], "test_speakers": fold0["test_speakers"],
+                  "name": voice["cross_validation"]["baseline"]["name"]},
+    }  # fmt: skip
+    if FACE_LIVE.is_file():
+        peers["face_live"] = json.loads(FACE_LIVE.read_text(encoding="utf-8"))
+    return peers
+
+
+def comparison_rows(figures: dict) -> list[tuple[str, float, float, float | None, str]]:
+    """(what, default, single-stream checkpoint, peer or None, peer name) for each stream's figure."""
+    default, single, peers = figures["default"], figures["single_stream"], _peers()
+    rows = []
+    for corpus, name in (("goemotions", "GoEmotions test"), ("xed", "XED held-out")):
+        for metric in ("macro_f1", "micro_f1"):
+            rows.append((f"words: {name} {metric.replace('_', '-')}", default["words"][corpus][metric],
+                         single["words"][corpus][metric], peers["words"][corpus][metric],
+                         "LR on mean MiniLM sentence vectors"))  # fmt: skip
+    for metric in ("accuracy", "uar"):
+        rows.append((f"face: FER+ test half, 7-class {metric}", default["face"][metric], single["face"][metric],
+                     None, ""))  # fmt: skip
+    rows.append(("voice: EmoDB speakers 10, 12, 6-class UAR", default["voice"]["uar"], single["voice"]["uar"],
+                 peers["voice"]["uar"], peers["voice"]["name"]))  # fmt: skip
+    return rows
+
+
+def _live_face_table(peers: dict) -> str:
+    live = peers.get("face_live")
+    if not live:
+        return "(`benchmarks/face_accuracy.py --checkpoint models/carat_default.safetensors` not run yet.)"
+    ours, fer = live["ours"], live["fer_cnn"]
+    classes = list(ours["recall"])
+    header = "| | accuracy | UAR | " + " | ".join(classes) + " |\n|---|---|---|" + "---|" * len(classes) + "\n"
+    rows = [
+        f"| {name} | {r['accuracy']:.3f} | {r['uar']:.3f} | "
+        + " | ".join(f"{r['recall'][c]:.3f}" for c in classes)
+        + " |"
+        for name, r in (("default (this checkpoint)", ours), ("fer's FER2013 CNN (peer)", fer))
+    ]
+    return header + "\n".join(rows) + f"\n\n{live['faces']} held-out faces through the live face extractor."
+
+
+def write_card(figures: dict, path: Path) -> None:
+    from trainer.emodb import CREDIT as EMODB_CREDIT
+    from trainer.words_corpora import GOEMOTIONS_CREDIT, XED_CREDIT
+
+    peers = _peers()
+    table = "\n".join(
+        f"| {what} | **{d:.3f}** | {s:.3f} | {d - s:+.3f} | " + (f"{p:.3f} ({name})" if p is not None else "-") + " |"
+        for what, d, s, p, name in comparison_rows(figures)
+    )
+    labels, samples, shares = figures["labels"], figures["samples"], figures["sampling"]["shares_per_batch"]
+    thresholds = ", ".join(f"{label} {t:.3f}" for label, t in zip(labels, figures["thresholds"]))
+    second = figures.get("second_run")
+    if second:
+        second_rows = "\n".join(
+            f"| {what} | {d:.3f} | {d2:.3f} | {d2 - d:+.3f} |"
+            for (what, d, *_), (_, d2, *_) in zip(comparison_rows(figures), comparison_rows(second))
+        )
+        second_text = (
+            f"A second run with seed {second['seed']} ({second['minutes']} min), same data and recipe:\n\n"
+            f"| figure | seed {figures['seed']} (shipped) | seed {second['seed']} | difference |\n|---|---|---|---|\n"
+            f"{second_rows}"
+        )
+    else:
+        second_text = "A second seed's run has not been recorded yet."
+    single = figures["single_stream"]
+    text = f"""# Model card: `models/carat_default.safetensors`
+
+The checkpoint the app loads when none is given. It **sees, hears and reads**: one CARAT trained on faces,
+voices and words (its header says `trained_modalities: ["text", "visual", "audio"]`), so every stream
+present in a window may vote, and the dashboard shows which one decided each emotion.
+
+## Model
+- CARAT (Peng et al., AAAI 2024), our implementation in `carat_model/`, in the stream checkpoints' shared
+  shape (`trainer/presets.py`): unaligned windows of up to {figures["config"]["text_max_len"]} words of one
+  utterance and {figures["config"]["visual_max_len"]} face frames / voice rows, hidden {figures["config"]["hidden"]},
+  {figures["config"]["text_layers"]} layers per stream, {figures["config"]["heads"]} heads; float16 weights,
+  {figures["size_mb"]:.1f} MB, loaded by the app's predictor in {figures["load_seconds"]:.2f} s.
+- Inputs, exactly as the live extractors make them (`feature_extractors/`): words = per-word vectors of
+  all-MiniLM-L6-v2 with our fine-tuned layers (`models/words_encoder.safetensors`); face = FaceLandmarker
+  geometry + 52 blendshapes + our expression CNN's embedding; voice = Whisper tiny.en encoder rows.
+- Per-label thresholds ({thresholds}) chosen on the three validation parts together for the mean of what
+  each stream is judged by: words macro-F1, face 7-class (accuracy + UAR) / 2, voice 6-class UAR. A window
+  where no label passes its threshold is neutral.
+
+## Data, licence and credit
+No labelled data holds face, voice and words together. Each source carries one stream; CARAT's
+missing-modality rule rebuilds the absent ones, which never vote.
+- Words: XED English subtitle lines (+ neutral lines) and GoEmotions Reddit comments (Ekman six), CC BY 4.0.
+  {XED_CREDIT} {GOEMOTIONS_CREDIT}
+- Faces: FER+ ({FERPLUS_CREDIT}) on the FER2013 images ({FER2013_CREDIT})
+- Voices: EmoDB, CC0 1.0. {EMODB_CREDIT}
+- Models inside the extractors: all-MiniLM-L6-v2 (Apache 2.0), Whisper tiny.en (MIT), MediaPipe
+  FaceLandmarker (Apache 2.0).
+No image, recording, sentence or feature of the data is in this repository; scripts read `../shared/data`.
+
+Training windows (train / validation / held-out test): words {samples["words"]["train"]} /
+{samples["words"]["valid"]} / XED + GoEmotions test lines; faces {samples["face"]["train"]} /
+{samples["face"]["valid"]} / {samples["face"]["test"]} (FER+ train; FER+ valid halved by seed 12);
+voices {samples["voice"]["train"]} / {samples["voice"]["valid"]} / {samples["voice"]["test"]} (EmoDB
+speakers 08, 09, 13, 14, 15 / 11 / 10 and 12). Every batch of {sum(shares.values())} holds
+{shares["words"]} words windows, {shares["face"]} faces and {shares["voice"]} voices, so every stream's
+encoder gets a gradient at every step (in one pooled shuffle the few hundred voice clips beside 60,000
+sentences would reach the voice branch in one batch of three while the shared parts moved with the words);
+{figures["sampling"]["steps_per_epoch"]} steps an epoch, {figures["epochs"]} epochs, the epoch
+({figures["best_epoch"]}) chosen by the mean of the sources' validation micro-F1. Seed {figures["seed"]}.
+`scripts/train_default.py` reproduces it from `../shared/data` in {figures["minutes"]} min
+({figures["cpu_minutes"]} CPU min, {figures["threads"]} thread) once the stream features are prepared
+(words by `scripts/train_words.py`'s preparation, faces by `scripts/train_face.py`'s, voices by
+`trainer/emodb.py`).
+
+## Held-out figures, beside the single-stream checkpoints and the peers
+The same held-out windows for the default and for each stream's own checkpoint
+(`{single["words"]["checkpoint"]}`, `{single["face"]["checkpoint"]}`, `{single["voice"]["checkpoint"]}`, the
+voice one trained and chosen on the same speakers), each at its own thresholds. Peers: the words benchmark's
+logistic regression on the same lines and the voice benchmark's baseline on the same held-out speakers
+(its fold 0); the face peer runs on the live extractor below.
+
+![default vs single-stream](default_metrics.png)
+
+| figure | default | single-stream | difference | peer |
+|---|---|---|---|---|
+{table}
+
+Face, through the live extractor and the app's predictor (`benchmarks/face_accuracy.py`), beside fer's CNN
+in the same run:
+
+{_live_face_table(peers)}
+
+{second_text}
+
+## Limits
+- Acted German voices (EmoDB, 10 speakers, 2 s clips): spontaneous speech, other languages and other
+  rooms will score lower; EmoDB has no surprise, so the voice never learnt it.
+- 48-pixel grey still faces (FER2013), jittered to look like video: webcam colour, sharpness and motion differ.
+- Written words (subtitles, Reddit) while the app reads Whisper tiny.en's transcripts, which mishear.
+- No data holds all three streams, so fusion across streams is untested on real three-stream recordings:
+  the fusion tests (`tests/first_run/test_fusion.py`) combine real faces, real voices and synthetic speech
+  in made-up clips. When streams disagree, which one wins is what this mix of sources taught, not what
+  people do.
+- The labels are noisy and culture-bound; read single decisions as hints, not verdicts.
+"""
+    path.write_text(text, encoding="utf-8")
+
+
+def plot_figures(figures: dict, path: Path) -> None:
+    """Bars: each stream's held-out figure for the default, its single-stream checkpoint and the peer."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = comparison_rows(figures)
+    x = np.arange(len(rows))
+    figure, axes = plt.subplots(figsize=(11, 3.6), dpi=100)
+    axes.bar(x - 0.27, [r[1] for r in rows], 0.27, label="default (three streams)")
+    axes.bar(x, [r[2] for r in rows], 0.27, label="single-stream checkpoint")
+    axes.bar(x + 0.27, [r[3] if r[3] is not None else 0 for r in rows], 0.27, label="peer / baseline")
+    axes.set_xticks(x, [r[0].replace(": ", ":\n", 1) for r in rows], fontsize=6.5)
+    axes.set_ylim(0, 1)
+    axes.set_ylabel("held-out figure")
+    axes.legend(fontsize=7, loc="upper right")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)

@@ -131,3 +131,18 @@ def test_a_longer_lower_face_reads_as_a_more_open_mouth_and_jaw(still_face_extra
     assert feature(after, "mouth_open") > 1.15 * feature(before, "mouth_open")
     assert feature(after, "jaw_drop") > 1.05 * feature(before, "jaw_drop")
     assert feature(after, "left_eye_open") == pytest.approx(feature(before, "left_eye_open"), abs=0.05)
+
+
+def test_the_frozen_cnn_gives_the_trained_networks_embeddings(still_face_extractor, astronaut_rgb):
+    import torch
+    from safetensors.torch import load_file
+
+    from feature_extractors.expression_cnn import DEFAULT_WEIGHTS, ExpressionCnn, ExpressionEmbedder, standardise
+
+    crop = still_face_extractor.observe(astronaut_rgb, rgb=True).crop[None]
+    trained = ExpressionCnn()
+    trained.load_state_dict(load_file(str(DEFAULT_WEIGHTS)))
+    with torch.inference_mode():
+        plain, mirror = (trained.eval()(x)[0].numpy() for x in (standardise(crop), standardise(crop).flip(-1)))
+    np.testing.assert_allclose(ExpressionEmbedder(mirrored=False).embed(crop)[0], plain, atol=1e-4)
+    np.testing.assert_allclose(ExpressionEmbedder(mirrored=True).embed(crop)[0], (plain + mirror) / 2, atol=1e-4)

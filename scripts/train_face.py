@@ -11,7 +11,8 @@ scripts/cache_ferplus_faces.py):
    FER+ train -> train; FER+ valid halved by seed 12 -> valid (epochs, thresholds) and test (figures only).
 2. `main.py train`'s `fit` with the face branch only (words and voice absent) and `streams_config`.
 3. Thresholds for the 7-class decision (neutral when no label passes) tuned on the validation faces for
-   accuracy + UAR, one label at a time over a grid; saved as float16 with trained_modalities ["visual"].
+   accuracy + w * UAR (--uar-weight, default 1), one label at a time over a grid; saved as float16 with
+   trained_modalities ["visual"]. With --from-checkpoint, step 2 is skipped (a run's best.safetensors).
 The held-out figures come from benchmarks/face_accuracy.py (through the live extractor, beside fer's CNN).
 """
 
@@ -43,8 +44,10 @@ def accuracy_and_uar(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, f
     return float((predicted == truth).mean()), float(np.mean(recalls))
 
 
-def tune_seven_class_thresholds(scores: np.ndarray, truth: np.ndarray, rounds: int = 3) -> list[float]:
-    """Per-label thresholds maximising 7-class accuracy + UAR (both matter: accuracy alone lets the thin
+def tune_seven_class_thresholds(
+    scores: np.ndarray, truth: np.ndarray, rounds: int = 3, uar_weight: float = 1.0
+) -> list[float]:
+    """Per-label thresholds maximising 7-class accuracy + uar_weight * UAR (both matter: accuracy alone lets the thin
     classes, disgust and fear, go unseen), by coordinate ascent over a grid, starting from 0.5 each."""
     grid = np.round(np.arange(0.05, 0.951, 0.025), 3)
     thresholds = np.full(scores.shape[1], 0.5)
@@ -54,7 +57,8 @@ def tune_seven_class_thresholds(scores: np.ndarray, truth: np.ndarray, rounds: i
             for value in grid:
                 trial = thresholds.copy()
                 trial[label] = value
-                results.append(sum(accuracy_and_uar(seven_class(scores, trial), truth)))
+                accuracy, uar = accuracy_and_uar(seven_class(scores, trial), truth)
+                results.append(accuracy + uar_weight * uar)
             thresholds[label] = grid[int(np.argmax(results))]
     return [float(t) for t in thresholds]
 
@@ -65,6 +69,7 @@ def main() -> int:
     parser.add_argument("--prepared", type=Path, help="the prepared face windows (default WORK/prepared)")
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--uar-weight", type=float, default=1.0, help="thresholds maximise accuracy + this * UAR")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--from-checkpoint", type=Path, help="skip training: tune thresholds for and ship this checkpoint of a run"
@@ -111,7 +116,7 @@ def main() -> int:
     assert len(kept) == len(valid_split), (len(kept), len(valid_split))
     scores = predict_scores(model, valid_split, batch_size=256, device=torch.device("cpu"), absent=("text", "audio"))
     chosen = truth[kept] >= 0  # contempt-majority faces are not in the 7-class figures
-    thresholds = tune_seven_class_thresholds(scores[chosen], truth[kept][chosen])
+    thresholds = tune_seven_class_thresholds(scores[chosen], truth[kept][chosen], uar_weight=args.uar_weight)
     accuracy, uar = accuracy_and_uar(seven_class(scores[chosen], np.array(thresholds)), truth[kept][chosen])
     print(f"validation 7-class accuracy {accuracy:.4f}, UAR {uar:.4f} (faces found) at {thresholds}", flush=True)
     model.set_label_thresholds(thresholds)
@@ -123,7 +128,8 @@ def main() -> int:
     extra.update(
         dataset="FER+ (FER2013 faces, ten votes each) as face-only windows",
         trained_modalities=["visual"],
-        thresholds_chosen_for="7-class accuracy + UAR on the FER+ validation faces (neutral when none passes)",
+        thresholds_chosen_for=f"7-class accuracy + {args.uar_weight:g} x UAR on the FER+ validation faces "
+        "(neutral when none passes)",
         valid_seven_class_accuracy=accuracy,
         valid_seven_class_uar=uar,
         training_seconds=round(time.perf_counter() - start),

@@ -59,15 +59,22 @@ def run(args: argparse.Namespace) -> int:
                 f"{args.data} is {'aligned' if dataset.aligned else 'unaligned'} data but the checkpoint "
                 f"is an {'aligned' if config.aligned else 'unaligned'} model"
             )
-        if (
-            info.feature_spec is not None
-            and dataset.feature_spec is not None
-            and info.feature_spec != dataset.feature_spec
-        ):
-            raise DatasetError(
-                f"the checkpoint was trained on FeatureSpec {info.feature_spec} but {args.data} was made "
-                f"with {dataset.feature_spec}; prepare the data with the same extractors"
-            )
+        if info.feature_spec is not None and dataset.feature_spec is not None:
+            # Only the streams the checkpoint learnt from must match: an untrained one never votes.
+            trained = info.extra.get("trained_modalities") or list(info.feature_spec)
+            differ = [m for m in trained if info.feature_spec.get(m) != dataset.feature_spec.get(m)]
+            if differ:
+                raise DatasetError(
+                    "the checkpoint was trained on other "
+                    + ", ".join(
+                        f"{m} features ({(info.feature_spec.get(m) or {}).get('extractor')}, version "
+                        f"{(info.feature_spec.get(m) or {}).get('version')}) than {args.data} holds "
+                        f"({(dataset.feature_spec.get(m) or {}).get('extractor')}, version "
+                        f"{(dataset.feature_spec.get(m) or {}).get('version')})"
+                        for m in differ
+                    )
+                    + "; prepare the data with the same extractors"
+                )
         split = dataset.split(args.split)
         scores = predict_scores(
             model,

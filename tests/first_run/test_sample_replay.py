@@ -1,5 +1,6 @@
 """The first run: replaying the bundled sample clip with the default checkpoint hears the clip's words,
-and the scores follow them (happy words raise happy, sad words raise sad); the face is seen, not scored."""
+and the scores follow them (happy words raise happy, sad words raise sad); the default scores every stream
+it sees, so the face and the voice are scored wherever they are present."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def test_the_sample_replays_with_its_words(replayed) -> None:
     # Aligned windows take the face under each word: wherever words are, the face is there too.
     with_words = [e for e in replayed.events if e.present["text"]]
     assert len(with_words) >= 12 and all(e.present["visual"] and e.present["audio"] for e in with_words)
-    assert all(not e.scored["visual"] and not e.scored["audio"] for e in replayed.events)
+    assert all(e.scored[m] == e.present[m] for e in replayed.events for m in ("visual", "audio"))
     assert any(e.scored["text"] for e in replayed.events)
 
 
@@ -62,7 +63,10 @@ def test_scores_respond_to_the_words(replayed) -> None:
     after_happy = mean_scores(replayed.events, HAPPY_SPAN, labels)
     after_sad = mean_scores(replayed.events, SAD_SPAN, labels)
     assert after_happy["happy"] > 2 * after_sad["happy"], (after_happy, after_sad)
-    assert after_sad["sad"] > 2 * after_happy["sad"], (after_happy, after_sad)
+    # The smiling face and the flat synthetic voice keep some happy and sad in every window; the words
+    # decide which of the two leads.
+    assert after_sad["sad"] > after_happy["sad"] and after_sad["sad"] > after_sad["happy"], (after_happy, after_sad)
+    assert after_happy["happy"] > after_happy["sad"], (after_happy, after_sad)
     silent = [e for e in replayed.events if e.window_end < 0.5]
     assert all(not any(e.decided) for e in silent), "before anyone speaks, no emotion is claimed"
 

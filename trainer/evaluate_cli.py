@@ -60,19 +60,20 @@ def run(args: argparse.Namespace) -> int:
                 f"is an {'aligned' if config.aligned else 'unaligned'} model"
             )
         if info.feature_spec is not None and dataset.feature_spec is not None:
-            # Only the streams the checkpoint learnt from must match: an untrained one never votes.
-            trained = info.extra.get("trained_modalities") or list(info.feature_spec)
-            differ = [m for m in trained if info.feature_spec.get(m) != dataset.feature_spec.get(m)]
+            # Only the streams the checkpoint learnt from (and the spec's own fields) must match: an
+            # untrained stream never votes, so its extractor may have changed since.
+            trained = set(info.extra.get("trained_modalities") or MODALITIES)
+            keys = set(info.feature_spec) | set(dataset.feature_spec)
+            differ = sorted(
+                k for k in keys
+                if (k in trained or k not in MODALITIES) and info.feature_spec.get(k) != dataset.feature_spec.get(k)
+            )  # fmt: skip
             if differ:
                 raise DatasetError(
-                    "the checkpoint was trained on other "
-                    + ", ".join(
-                        f"{m} features ({(info.feature_spec.get(m) or {}).get('extractor')}, version "
-                        f"{(info.feature_spec.get(m) or {}).get('version')}) than {args.data} holds "
-                        f"({(dataset.feature_spec.get(m) or {}).get('extractor')}, version "
-                        f"{(dataset.feature_spec.get(m) or {}).get('version')})"
-                        for m in differ
-                    )
+                    f"the checkpoint's FeatureSpec and {args.data}'s differ in {differ}: checkpoint "
+                    + "; ".join(f"{k} = {_brief(info.feature_spec.get(k))}" for k in differ)
+                    + ", data "
+                    + "; ".join(f"{k} = {_brief(dataset.feature_spec.get(k))}" for k in differ)
                     + "; prepare the data with the same extractors"
                 )
         split = dataset.split(args.split)
@@ -112,3 +113,10 @@ def run(args: argparse.Namespace) -> int:
     print_table(rows)
     print(f"Acc counts a sample with no true and no predicted label as {args.empty_match:g}")
     return 0
+
+
+def _brief(entry) -> str:
+    """A stream's spec entry as its extractor and version (the feature names would fill the screen)."""
+    if isinstance(entry, dict):
+        return f"{entry.get('extractor')} (version {entry.get('version')})"
+    return repr(entry)

@@ -486,6 +486,7 @@ class Engine:
         self._finished_reported = False
         self._model_failing = False
         self._restarted = False  # set by restart_at (a seek), taken by the window loop
+        self._seek_pending = False  # set by seek(), cleared by restart_at: no window from before the jump
         self._windows_lock = threading.Lock()  # a window, or a seek's reset: never both at once
         self._lifecycle = threading.Lock()  # start-up and stop never interleave
         self._stopping = threading.Lock()  # one stop() at a time; a second one waits for the first
@@ -563,8 +564,12 @@ class Engine:
                 "seek works in real-time replay; exact replay processes every frame from the start"
             )
             return
-        with self._lifecycle:
-            media[0].seek(seconds)
+        # Under the windows lock: a window being made finishes (its event delivered) before seek returns,
+        # and none is made from the old position until the source has jumped (restart_at).
+        with self._lifecycle, self._windows_lock:
+            if media[0].running:  # after the end of the file there is no source left to jump
+                self._seek_pending = True
+                media[0].seek(seconds)
 
     def restart_at(self, seconds: float) -> None:
         """The media source jumps to `seconds` (called on its thread, before any packet from there):
@@ -577,6 +582,7 @@ class Engine:
                 buffer.clear()
             self.forget_words()
             self._restarted = True  # the window loop resets the smoother and its hop schedule
+            self._seek_pending = False
             self.clock.jump_to(seconds)
 
     def forget_words(self) -> None:
@@ -756,7 +762,8 @@ class Engine:
                     continue
                 media_end = self.duration if self.replay else None
                 past_the_end = media_end is not None and due > media_end + hop / 2
-                if not self._paused.is_set() and not past_the_end:  # replay: no windows beyond the media
+                waiting = self._paused.is_set() or self._seek_pending
+                if not waiting and not past_the_end:  # replay: no windows beyond the media
                     self._emit(due, available_by=math.inf)
             for source in self.sources:
                 if isinstance(source, MediaFileSource):

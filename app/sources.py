@@ -204,6 +204,11 @@ class Source:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    @property
+    def running(self) -> bool:
+        """The thread is still reading (a file source ends at the end of the file)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def report(self, state: str, message: str = "", **details: object) -> None:
         self.health.state, self.health.message = state, message
         self.health.details.update(details)

@@ -72,6 +72,15 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 s, the same sentence from 1 s on: on a loaded 2-core machine its words can arrive after 6 s of
+    replay, so a test that acts on them needs media left to play."""
+    path = tmp_path_factory.mktemp("clips") / "face_and_speech_12s.mkv"
+    write_clip(path, duration_s=12.0, speech=[(1.0, SPOKEN)])
+    return path
+
+
+@pytest.fixture(scope="session")
 def short_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """2 s with a face and a short word, for looping camera/microphone stand-ins."""
     path = tmp_path_factory.mktemp("clips") / "short.mkv"

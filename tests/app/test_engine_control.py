@@ -14,8 +14,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from app.control import EngineCallbacks, EngineSettings
 from app.pipeline import Engine
 from app.session import SessionReader
@@ -44,16 +42,11 @@ def real_time_replay(clip: Path, predictor, extractors, watch: Watch) -> Engine:
     return Engine(settings, watch.callbacks(), predictor=predictor, extractors=extractors)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="race seen once in two CI runs (session 4): an event of a window ending 3.75 s, made before the "
-    "seek, reached the callbacks after engine.seek(0.5) returned; the engine must drop pre-seek windows",
-)
 def test_a_backward_seek_resumes_at_the_new_point_with_true_word_times_and_no_utterance_across_it(
-    clip: Path, predictor, extractors
+    long_clip: Path, predictor, extractors
 ) -> None:
     watch = Watch()
-    engine = real_time_replay(clip, predictor, extractors, watch)
+    engine = real_time_replay(long_clip, predictor, extractors, watch)
     engine.start()
     try:
         deadline = time.monotonic() + 60

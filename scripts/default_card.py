@@ -131,7 +131,8 @@ speakers 08, 09, 13, 14, 15 / 11 / 10 and 12). Every batch of {sum(shares.values
 {shares["words"]} words windows, {shares["face"]} faces and {shares["voice"]} voices, so every stream's
 encoder gets a gradient at every step (in one pooled shuffle the few hundred voice clips beside 60,000
 sentences would reach the voice branch in one batch of three while the shared parts moved with the words);
-{figures["sampling"]["steps_per_epoch"]} steps an epoch, {figures["epochs"]} epochs, the epoch
+{figures["sampling"]["steps_per_epoch"]} steps an epoch, {figures["epochs"]} epochs at a peak learning rate of
+{figures.get("lr", 1e-3):g} (warm-up, then linear decay), the epoch
 ({figures["best_epoch"]}) chosen by the mean of the sources' validation micro-F1. Seed {figures["seed"]}.
 `scripts/train_default.py` reproduces it from `../shared/data` in {figures["minutes"]} min
 ({figures["cpu_minutes"]} CPU min, {figures["threads"]} thread) once the stream features are prepared

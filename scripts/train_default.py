@@ -1,7 +1,7 @@
 """Reproduce the shipped default (models/carat_default.safetensors): one CARAT that sees, hears and reads,
 trained on three single-stream sources at once.
 
-    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_default.py [--seed 0] [--epochs 8] [--no-ship]
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_default.py [--seed 0] [--epochs 10] [--lr 5e-4] [--no-ship]
     .venv/bin/python scripts/train_default.py --card-only [--second-run build/default/seed-1/figures.json]
 
 No labelled data holds face, voice and words together, so each source carries one stream and CARAT's
@@ -41,6 +41,10 @@ FERPLUS_HALVES_SEED = 12
 EMODB_TEST, EMODB_VALID = ["10", "12"], ["11"]
 SHARES = {"words": 28, "face": 26, "voice": 10}  # samples of each source in a batch of 64
 STEPS_PER_EPOCH = 600
+EPOCHS = 10
+# Peak learning rate (warm-up, then linear decay). 1e-3 collapsed one seed of two after epoch 3 (words and
+# faces fell while the voices rose; session 4): half of it.
+LR = 5e-4
 WORDS_SETS = ("xed", "goemotions_train", "goemotions_valid", "goemotions_test")  # train_words.prepare_words
 THRESHOLD_RULE = (
     "on the validation parts: the least shortfall of any stream (words macro-F1, face 7-class (accuracy + "
@@ -170,7 +174,7 @@ def held_out_figures(model, thresholds, sources, corpora, truths) -> dict:
 # -- training ------------------------------------------------------------------------------------------
 
 
-def train(work: Path, seed: int, epochs: int, steps_per_epoch: int):
+def train(work: Path, seed: int, epochs: int, steps_per_epoch: int, lr: float):
     from carat_model import load_checkpoint
     from feature_extractors.spec import default_feature_spec
     from trainer.loop import TrainSettings, fit
@@ -180,7 +184,7 @@ def train(work: Path, seed: int, epochs: int, steps_per_epoch: int):
     sources, corpora, truths = load_sources(work)
     sampling = SourceSampling({k: v / sum(SHARES.values()) for k, v in SHARES.items()}, steps_per_epoch)
     mixed = mix_datasets({k: _train_and_valid(v) for k, v in sources.items()}, sampling)
-    settings = TrainSettings(epochs=epochs, batch_size=sum(SHARES.values()), lr=1e-3, warmup=0.1, seed=seed,
+    settings = TrainSettings(epochs=epochs, batch_size=sum(SHARES.values()), lr=lr, warmup=0.1, seed=seed,
                              progress=True)  # fmt: skip
     result = fit(mixed, streams_config(default_feature_spec().dims), settings, work / "default" / f"seed-{seed}")
     model, info = load_checkpoint(result.checkpoint)
@@ -286,7 +290,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=ROOT / "build")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--lr", type=float, default=LR, help="peak learning rate")
     parser.add_argument("--steps-per-epoch", type=int, default=STEPS_PER_EPOCH)
     parser.add_argument("--out", type=Path, default=ROOT / "models")
     parser.add_argument("--no-ship", action="store_true", help="train and measure, but leave models/ alone")
@@ -320,7 +325,7 @@ def main() -> int:
     torch.set_num_threads(1)  # two threads on two busy shared cores ran up to 10x slower (measured)
     began, cpu_began = time.perf_counter(), time.process_time()
     model, info, result, sources, corpora, truths, valid_merit = train(
-        args.work, args.seed, args.epochs, args.steps_per_epoch
+        args.work, args.seed, args.epochs, args.steps_per_epoch, args.lr
     )
     run_dir = args.work / "default" / f"seed-{args.seed}"
     target = args.out / "carat_default.safetensors" if not args.no_ship else run_dir / "default_fp16.safetensors"
@@ -337,6 +342,7 @@ def main() -> int:
         thresholds_chosen_for=THRESHOLD_RULE,
         sampling={"shares_per_batch": SHARES, "steps_per_epoch": args.steps_per_epoch},
         seed=args.seed,
+        lr=args.lr,
     )  # fmt: skip
     save_checkpoint(target, model, feature_spec=info.feature_spec, extra=extra, dtype=torch.float16)
     figures = {
@@ -344,6 +350,7 @@ def main() -> int:
         "valid_merit": valid_merit,
         "best_epoch": result.best_epoch,
         "epochs": args.epochs,
+        "lr": args.lr,
         "seed": args.seed,
         "samples": sample_counts(sources, corpora),
         "sampling": {"shares_per_batch": SHARES, "steps_per_epoch": args.steps_per_epoch},

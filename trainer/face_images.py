@@ -230,12 +230,14 @@ def prepare_face_set(
     seed: int = 0,
     observations: Path | None = None,
     progress: bool = True,
+    splits: tuple[str, ...] = ("train", "valid", "test"),
 ) -> dict[str, int]:
     """A face set (npz, see the module docstring) -> a prepared dataset of face-only windows with vote-share
     targets. Splits: FER+ `train` -> train; FER+ `valid` -> halves valid / test (held_out_halves). The
     extractor's observations are cached in `observations` (default out/face_observations.npz) and reused.
     Words and voice are missing (mask 0) and stored as a single padding step: batches cut padding anyway
-    (trainer.datasets.make_batch) and padded datasets join with others (concatenate_padded)."""
+    (trainer.datasets.make_batch) and padded datasets join with others (concatenate_padded). `splits` keeps
+    only those (e.g. ("train",) for another jitter of the training faces, another `seed`)."""
     from feature_extractors.spec import default_feature_spec
     from feature_extractors.visual import FaceExtractor
 
@@ -254,7 +256,7 @@ def prepare_face_set(
     validation, test = held_out_halves(split)
     names = np.full(len(votes), "train", dtype=object)
     names[validation], names[test] = "valid", "test"
-    chosen = np.flatnonzero(cache["found"] & usable_faces(votes))
+    chosen = np.flatnonzero(cache["found"] & usable_faces(votes) & np.isin(names, splits))
     per_split: dict[str, dict[str, list[np.ndarray]]] = {}
     with FaceExtractor(static_image=True, max_faces=1) as faces:
         for i in tqdm(chosen, desc="face windows", unit="face", disable=not progress, mininterval=10):
@@ -265,8 +267,8 @@ def prepare_face_set(
                 window[missing], window[f"{missing}_mask"] = window[missing][:1], window[f"{missing}_mask"][:1]
             for name, value in window.items():
                 per_split.setdefault(names[i], {}).setdefault(name, []).append(value)
-    splits = {name: FeatureSplit(**{k: np.stack(v) for k, v in rows.items()}) for name, rows in per_split.items()}
+    prepared = {name: FeatureSplit(**{k: np.stack(v) for k, v in rows.items()}) for name, rows in per_split.items()}
     write_prepared_dataset(
-        out, splits, labels=labels, aligned=shape.aligned, feature_spec=default_feature_spec().to_dict()
+        out, prepared, labels=labels, aligned=shape.aligned, feature_spec=default_feature_spec().to_dict()
     )
-    return {name: len(value) for name, value in splits.items()}
+    return {name: len(value) for name, value in prepared.items()}

@@ -92,3 +92,27 @@ def test_prepare_turns_a_folder_of_face_photos_per_label_into_face_windows(faces
     assert len(train) == 4 and not train.text_mask.any()
     assert (train.visual_mask.sum(1) >= 45).all()
     assert sorted(train.labels[:, MOSEI_LABELS.index("happy")].tolist()) == [0, 0, 1, 1]
+
+
+def test_another_jitter_of_the_training_faces_keeps_faces_and_targets_and_moves_the_frames(faces, tmp_path) -> None:
+    """scripts/train_face.py --jitter-sets: the training faces prepared again with another seed, train only."""
+    from trainer.face_images import prepare_face_set
+
+    chosen = np.concatenate([clear(faces, "happiness", 2), clear(faces, "sadness", 2)])
+    valid = np.flatnonzero(faces["split"] == 1)[:2]
+    small = tmp_path / "faces.npz"
+    picked = np.concatenate([chosen, valid])
+    np.savez(small, images=faces["images"][picked], votes=faces["votes"][picked], split=faces["split"][picked])
+    observations = tmp_path / "observations.npz"
+    first = prepare_face_set(small, tmp_path / "a", shape=STREAMS_WINDOW, seed=0, observations=observations,
+                             progress=False)  # fmt: skip
+    again = prepare_face_set(small, tmp_path / "b", shape=STREAMS_WINDOW, seed=1, observations=observations,
+                             progress=False, splits=("train",))  # fmt: skip
+    assert set(again) == {"train"} and again["train"] == first["train"] and len(first) > 1
+    a, b = load_prepared_dataset(tmp_path / "a").split("train"), load_prepared_dataset(tmp_path / "b").split("train")
+    np.testing.assert_array_equal(a.labels, b.labels)
+    rows = int(min(a.visual_mask[0].sum(), b.visual_mask[0].sum()))
+    assert not np.allclose(a.visual[0, :rows], b.visual[0, :rows]), "another seed, other jitter"
+    same_face = np.abs(a.visual[0, :rows].mean(0) - b.visual[0, :rows].mean(0)).mean()
+    other_face = np.abs(a.visual[0, :rows].mean(0) - a.visual[2, :rows].mean(0)).mean()
+    assert same_face < 0.5 * other_face, "the same face underneath"

@@ -170,6 +170,7 @@ class FaceExtractor:
                 output_face_blendshapes=True,
             )
         )
+        self._fast_detect = _FastDetect.for_landmarker(self._landmarker)
         self._cnn_weights = Path(cnn_weights or DEFAULT_WEIGHTS)
         self._embedder = None  # loaded on first use: observe() alone needs no CNN
         self._last_box: tuple[float, float, float, float] | None = None
@@ -181,21 +182,17 @@ class FaceExtractor:
             frame = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)  # MediaPipe wants RGB (numpy's [..., ::-1] copy: 1.5 ms)
         height, width = frame.shape[:2]
         image, scale, pad = enlarge_small_image(frame)
-        result = self._landmarker.detect(self._mp_image(image_format=self._srgb, data=image))
-        if not result.face_landmarks:
+        landmarks, scores = self._detect(self._mp_image(image_format=self._srgb, data=image))
+        if not landmarks:
             self._last_box = None
             return None
         big_h, big_w = image.shape[:2]
-        faces = [
-            np.array([(p.x * big_w, p.y * big_h, p.z * big_w) for p in face], np.float64) / scale
-            - [pad, pad, 0.0]
-            for face in result.face_landmarks
-        ]
+        faces = [face * [big_w, big_h, big_w] / scale - [pad, pad, 0.0] for face in landmarks]
         boxes = [_box(points, width, height) for points in faces]
         chosen = self._choose(boxes)
         self._last_box = boxes[chosen]
         points = faces[chosen]
-        blendshapes = np.array([c.score for c in result.face_blendshapes[chosen]], np.float32)
+        blendshapes = scores[chosen]
         grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         return FaceObservation(
             vector=np.zeros(0, np.float32),
@@ -205,6 +202,16 @@ class FaceExtractor:
             blendshapes=blendshapes,
             crop=aligned_face_crop(grey, points),
         )
+
+    def _detect(self, image) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """FaceLandmarker on one mp.Image: per face, normalised landmarks [478, 3] float64 and the
+        blendshape scores [52] float32 (the same values as `detect`'s result objects, read without them)."""
+        if self._fast_detect is not None:
+            return self._fast_detect(image)
+        result = self._landmarker.detect(image)
+        landmarks = [np.array([(p.x, p.y, p.z) for p in face], np.float64) for face in result.face_landmarks]
+        scores = [np.array([c.score for c in face], np.float32) for face in result.face_blendshapes]
+        return landmarks, scores
 
     def extract(self, frame: np.ndarray, *, rgb: bool = False) -> FaceObservation | None:
         """The chosen face's features in this frame, or None when there is no face."""
@@ -239,6 +246,66 @@ class FaceExtractor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# One NormalizedLandmark as FaceLandmarker serialises it: field 1 (x), 2 (y), 3 (z), each a float32.
+_LANDMARK_RECORD = np.dtype([("tag", "u1"), ("size", "u1"), ("x_tag", "u1"), ("x", "<f4"), ("y_tag", "u1"),
+                             ("y", "<f4"), ("z_tag", "u1"), ("z", "<f4")])  # fmt: skip
+_LANDMARK_TAGS = {"tag": 0x0A, "size": _LANDMARK_RECORD.itemsize - 2, "x_tag": 0x0D, "y_tag": 0x15, "z_tag": 0x1D}
+
+
+class _FastDetect:
+    """FaceLandmarker.detect without its result objects: `detect` turns each of the 478 landmarks of a face
+    into a Python dataclass (about 1 ms a face on this machine, more than the rest of our feature code);
+    this reads the graph's serialised outputs straight into numpy. Same values (the float32s the graph
+    wrote). Uses mediapipe 0.10's private task-runner call; `for_landmarker` gives None (the public `detect`
+    is used) where that is missing, and a record layout other than x, y, z floats is parsed as a proto."""
+
+    def __init__(self, landmarker, module, packet_creator, proto_lists, landmark_list, classification_list) -> None:
+        self._landmarker, self._module, self._create = landmarker, module, packet_creator
+        self._serialised, self._landmark_list, self._classification_list = proto_lists, landmark_list, classification_list
+
+    @classmethod
+    def for_landmarker(cls, landmarker) -> _FastDetect | None:
+        try:
+            from mediapipe.framework.formats import classification_pb2, landmark_pb2
+            from mediapipe.python import packet_creator
+            from mediapipe.python._framework_bindings import _packet_getter
+            from mediapipe.tasks.python.vision import face_landmarker as module
+
+            for name in ("_IMAGE_IN_STREAM_NAME", "_NORM_RECT_STREAM_NAME", "_NORM_LANDMARKS_STREAM_NAME",
+                         "_BLENDSHAPES_STREAM_NAME"):  # fmt: skip
+                getattr(module, name)
+            landmarker._process_image_data, landmarker.convert_to_normalized_rect  # noqa: B018
+            proto_lists = _packet_getter._get_serialized_proto_list
+        except (ImportError, AttributeError):
+            return None
+        return cls(landmarker, module, packet_creator, proto_lists, landmark_pb2.NormalizedLandmarkList,
+                   classification_pb2.ClassificationList)  # fmt: skip
+
+    def __call__(self, image) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        module, create = self._module, self._create
+        rect = self._landmarker.convert_to_normalized_rect(None, image, roi_allowed=False)
+        packets = self._landmarker._process_image_data({
+            module._IMAGE_IN_STREAM_NAME: create.create_image(image),
+            module._NORM_RECT_STREAM_NAME: create.create_proto(rect.to_pb2()),
+        })  # fmt: skip
+        found = packets[module._NORM_LANDMARKS_STREAM_NAME]
+        if found.is_empty():
+            return [], []
+        landmarks = [self._landmarks(data) for data in self._serialised(found)]
+        scores = [
+            np.array([c.score for c in self._classification_list.FromString(data).classification], np.float32)
+            for data in self._serialised(packets[module._BLENDSHAPES_STREAM_NAME])
+        ]
+        return landmarks, scores
+
+    def _landmarks(self, data: bytes) -> np.ndarray:
+        if len(data) % _LANDMARK_RECORD.itemsize == 0:
+            records = np.frombuffer(data, _LANDMARK_RECORD)
+            if all((records[field] == tag).all() for field, tag in _LANDMARK_TAGS.items()):
+                return np.stack([records["x"], records["y"], records["z"]], axis=1).astype(np.float64)
+        return np.array([(p.x, p.y, p.z) for p in self._landmark_list.FromString(data).landmark], np.float64)
 
 
 def face_vector(points: np.ndarray, blendshapes: np.ndarray, embedding: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Speed of the feature extractors on this machine: ms per video frame, real-time factors for audio and text.
 
-    .venv/bin/python benchmarks/extractors_bench.py [--seconds 20] [--frames 200]
+    .venv/bin/python benchmarks/extractors_bench.py [--seconds 20] [--frames 200] [--only visual ...]
 
 Real-time factor = processing time / audio duration (below 1 keeps up with live audio). The speech is made
 by espeak-ng, the face is skimage's astronaut photo scaled to 640x480.
@@ -188,21 +188,31 @@ def bench_window() -> None:
         show(f"window    4 s window, {'aligned' if aligned else 'unaligned'}", f"{seconds * 1000:7.2f} ms")
 
 
+PARTS = ("visual", "acoustic", "voice", "speech", "window")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the speech used (default 20)")
     parser.add_argument(
         "--frames", type=int, default=200, help="video frames per visual figure (default 200)"
     )
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=PARTS, help="measure only these (default all)")
     args = parser.parse_args()
-    speech = espeak_speech(args.seconds)
-    duration = len(speech) / SAMPLE_RATE
-    print(f"speech: {duration:.1f} s of espeak-ng audio")
-    bench_visual(args.frames)
-    bench_acoustic(speech, duration)
-    bench_voice(speech, duration)
-    bench_speech_and_text(speech, duration)
-    bench_window()
+    if "visual" in args.only:
+        bench_visual(args.frames)
+    if {"acoustic", "voice", "speech"} & set(args.only):
+        speech = espeak_speech(args.seconds)
+        duration = len(speech) / SAMPLE_RATE
+        print(f"speech: {duration:.1f} s of espeak-ng audio")
+        if "acoustic" in args.only:
+            bench_acoustic(speech, duration)
+        if "voice" in args.only:
+            bench_voice(speech, duration)
+        if "speech" in args.only:
+            bench_speech_and_text(speech, duration)
+    if "window" in args.only:
+        bench_window()
     return 0
 
 

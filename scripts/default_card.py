@@ -68,6 +68,13 @@ def _live_face_table(peers: dict) -> str:
     return header + "\n".join(rows) + f"\n\n{live['faces']} held-out faces through the live face extractor."
 
 
+def epochs_text(figures: dict) -> str:
+    done = figures.get("epochs_done", figures["epochs"])
+    if done >= figures["epochs"]:
+        return f"{figures['epochs']} epochs"
+    return f"{done} of {figures['epochs']} planned epochs (stopped by hand, before the schedule decayed to 0)"
+
+
 def write_card(figures: dict, path: Path) -> None:
     from trainer.emodb import CREDIT as EMODB_CREDIT
     from trainer.words_corpora import GOEMOTIONS_CREDIT, XED_CREDIT
@@ -131,7 +138,7 @@ speakers 08, 09, 13, 14, 15 / 11 / 10 and 12). Every batch of {sum(shares.values
 {shares["words"]} words windows, {shares["face"]} faces and {shares["voice"]} voices, so every stream's
 encoder gets a gradient at every step (in one pooled shuffle the few hundred voice clips beside 60,000
 sentences would reach the voice branch in one batch of three while the shared parts moved with the words);
-{figures["sampling"]["steps_per_epoch"]} steps an epoch, {figures["epochs"]} epochs at a peak learning rate of
+{figures["sampling"]["steps_per_epoch"]} steps an epoch, {epochs_text(figures)} at a peak learning rate of
 {figures.get("lr", 1e-3):g} (warm-up, then linear decay), the epoch
 ({figures["best_epoch"]}) chosen by the mean of the sources' validation micro-F1. Seed {figures["seed"]}.
 `scripts/train_default.py` reproduces it from `../shared/data` in {figures["minutes"]} min

@@ -174,7 +174,7 @@ def held_out_figures(model, thresholds, sources, corpora, truths) -> dict:
 # -- training ------------------------------------------------------------------------------------------
 
 
-def train(work: Path, seed: int, epochs: int, steps_per_epoch: int, lr: float):
+def train(work: Path, seed: int, epochs: int, steps_per_epoch: int, lr: float, stopped: bool = False):
     from carat_model import load_checkpoint
     from feature_extractors.spec import default_feature_spec
     from trainer.loop import TrainSettings, fit
@@ -186,13 +186,19 @@ def train(work: Path, seed: int, epochs: int, steps_per_epoch: int, lr: float):
     mixed = mix_datasets({k: _train_and_valid(v) for k, v in sources.items()}, sampling)
     settings = TrainSettings(epochs=epochs, batch_size=sum(SHARES.values()), lr=lr, warmup=0.1, seed=seed,
                              progress=True)  # fmt: skip
-    result = fit(mixed, streams_config(default_feature_spec().dims), settings, work / "default" / f"seed-{seed}")
-    model, info = load_checkpoint(result.checkpoint)
+    run_dir = work / "default" / f"seed-{seed}"
+    if stopped:  # a run stopped by hand before its last epoch: the best epoch it reached
+        model, info = load_checkpoint(run_dir / "best.safetensors")
+        best_epoch = int(info.extra["epoch"])
+    else:
+        result = fit(mixed, streams_config(default_feature_spec().dims), settings, run_dir)
+        model, info = load_checkpoint(result.checkpoint)
+        best_epoch = result.best_epoch
     model.eval()
 
     thresholds, merits = choose_thresholds(model, sources, truths)
     model.set_label_thresholds(thresholds)
-    return model, info, result, sources, corpora, truths, merits
+    return model, info, best_epoch, sources, corpora, truths, merits
 
 
 def valid_merits(model, thresholds, sources, truths) -> dict[str, float]:
@@ -292,6 +298,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--lr", type=float, default=LR, help="peak learning rate")
+    parser.add_argument(
+        "--stopped", action="store_true", help="a run stopped by hand: measure and save its best epoch so far"
+    )
     parser.add_argument("--steps-per-epoch", type=int, default=STEPS_PER_EPOCH)
     parser.add_argument("--out", type=Path, default=ROOT / "models")
     parser.add_argument("--no-ship", action="store_true", help="train and measure, but leave models/ alone")
@@ -324,8 +333,8 @@ def main() -> int:
         return ship(args.ship_from, args.work, args.out)
     torch.set_num_threads(1)  # two threads on two busy shared cores ran up to 10x slower (measured)
     began, cpu_began = time.perf_counter(), time.process_time()
-    model, info, result, sources, corpora, truths, valid_merit = train(
-        args.work, args.seed, args.epochs, args.steps_per_epoch, args.lr
+    model, info, best_epoch, sources, corpora, truths, valid_merit = train(
+        args.work, args.seed, args.epochs, args.steps_per_epoch, args.lr, args.stopped
     )
     run_dir = args.work / "default" / f"seed-{args.seed}"
     target = args.out / "carat_default.safetensors" if not args.no_ship else run_dir / "default_fp16.safetensors"
@@ -348,7 +357,8 @@ def main() -> int:
     figures = {
         **measured(target, sources, corpora, truths),
         "valid_merit": valid_merit,
-        "best_epoch": result.best_epoch,
+        "best_epoch": best_epoch,
+        "epochs_done": _epochs_done(run_dir),
         "epochs": args.epochs,
         "lr": args.lr,
         "seed": args.seed,
@@ -363,6 +373,10 @@ def main() -> int:
     if not args.no_ship:
         write_shipped(figures, args.out)
     return 0
+
+
+def _epochs_done(run_dir: Path) -> int:
+    return len((run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines())
 
 
 def measured(target: Path, sources, corpora, truths) -> dict:

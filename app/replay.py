@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from carat_model.atomic import replace_atomically, write_atomically
 
 from .control import EngineCallbacks, EngineSettings
 from .events import MODALITY_NAMES, EmotionEvent, StreamHealth, TimedWord
@@ -230,18 +231,17 @@ class EventFiles:
                 if self.count == 0:
                     self._csv.writerow(_csv_header(()))
                 for handle in (self._jsonl, self._csv_handle):
-                    handle.flush()
-                    os.fsync(handle.fileno())
                     handle.close()
                 for kind, partial in self._partial.items():
-                    os.replace(partial, self.paths[kind])
+                    replace_atomically(partial, self.paths[kind])
         written = {kind: self.paths[kind] for kind in ("jsonl", "csv")}
         if not timeline:
             self.paths["png"].unlink(missing_ok=True)
             return written
-        drawing = self.paths["png"].with_name(f".{self.paths['png'].name}.tmp.png")
-        plot_timeline(read_events_jsonl(self.paths["jsonl"]), drawing, title=title)
-        os.replace(drawing, self.paths["png"])
+        events = read_events_jsonl(self.paths["jsonl"])
+        write_atomically(
+            self.paths["png"], lambda drawing: plot_timeline(events, Path(drawing), title=title), suffix=".tmp.png"
+        )
         return {**written, "png": self.paths["png"]}
 
 

@@ -30,8 +30,8 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
 from carat_model import MODALITIES, CaratInputs
+from carat_model.atomic import write_json_atomically
 
-from .atomic import write_atomically
 from .safe_pickle import load_feature_file
 
 SPLITS = ("train", "valid", "test")
@@ -492,11 +492,6 @@ def _check_split_shapes(split: FeatureSplit, split_name: str, num_labels: int, s
         raise DatasetError(
             f"{source} split '{split_name}': labels have shape {split.labels.shape}, expected ({count}, {num_labels})"
         )
-
-
-def write_json_atomically(path: Path, value: Any) -> None:
-    """Replace `path` with `value` as JSON; a crash leaves the old file or the new one, never half."""
-    write_atomically(path, lambda temporary: Path(temporary).write_text(json.dumps(value, indent=2), encoding="utf-8"))
 
 
 # -- one entry point --------------------------------------------------------------------------------

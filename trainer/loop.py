@@ -22,9 +22,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import os
 import random
-import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -45,8 +43,8 @@ from carat_model import (
     carat_objective,
     save_checkpoint,
 )
+from carat_model.atomic import write_atomically, write_json_atomically, write_text_atomically
 
-from .atomic import write_atomically
 from .datasets import Batch, FeatureDataset, FeatureSplit, SplitDataset
 from .distributed import DistributedContext, start_distributed, update_shared_training_state
 from .metrics import MultiLabelMetrics, compute_metrics, tune_thresholds
@@ -533,7 +531,7 @@ def finish_run(
     result.checkpoint = save_checkpoint(
         result.run_dir / MODEL_FILE, model, feature_spec=dataset.feature_spec, extra=extra
     )
-    _write_json(
+    write_json_atomically(
         result.run_dir / "result.json",
         {"thresholds": thresholds, **{k: v for k, v in extra.items() if k != "settings"}},
     )
@@ -655,14 +653,15 @@ class MetricsLogger:
 
     def write(self, history: list[dict[str, Any]]) -> None:
         lines = "".join(json.dumps(row) + "\n" for row in history)
-        _write_text(self.run_dir / "metrics.jsonl", lines)
+        write_text_atomically(self.run_dir / "metrics.jsonl", lines)
         columns = list(dict.fromkeys(key for row in history for key in row))
-        descriptor, temporary = tempfile.mkstemp(dir=self.run_dir, prefix=".metrics.csv.", suffix=".tmp")
-        with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(history)
-        os.replace(temporary, self.run_dir / "metrics.csv")
+        def write_csv(temporary: str) -> None:
+            with open(temporary, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.DictWriter(handle, fieldnames=columns)
+                writer.writeheader()
+                writer.writerows(history)
+
+        write_atomically(self.run_dir / "metrics.csv", write_csv)
         if self.tensorboard is not None:
             for row in history[self.written :]:
                 for key, value in row.items():
@@ -702,17 +701,6 @@ def plot_learning_curves(history: list[dict[str, Any]], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
-
-
-def _write_text(path: Path, text: str) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
-
-
-def _write_json(path: Path, value: Any) -> None:
-    _write_text(path, json.dumps(value, indent=2))
 
 
 def default_small_config() -> CaratConfig:

@@ -44,6 +44,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 from tqdm import tqdm
 
+from carat_model.atomic import write_json_atomically
 from carat_model.config import MODALITIES, MOSEI_LABELS
 
 from .datasets import (
@@ -51,7 +52,6 @@ from .datasets import (
     FeatureSplit,
     compact_absent_modalities,
     concatenate_padded,
-    write_json_atomically,
     write_prepared_dataset,
 )
 

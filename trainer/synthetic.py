@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from carat_model import MODALITIES
+from carat_model.atomic import write_atomically
 
-from .atomic import write_atomically
 from .datasets import FIRST_LABEL_ID, MOSEI_LABELS, SPLITS
 from .metrics import compute_metrics
 

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from feature_extractors.acoustic import non_finite_warning, silence_non_finite
+from feature_extractors.media import MediaDecodeError, MediaError, MediaReader, cut_off_message, probe_media
 
 from .events import StreamHealth
 
@@ -56,10 +57,6 @@ class PacketSink(Protocol):
 
 class SourceError(RuntimeError):
     """A failure worth retrying (device busy, unplugged, read error)."""
-
-
-class MediaError(ValueError):
-    """A media file that cannot be read at all: retrying will not help."""
 
 
 class EndOfStream(Exception):
@@ -588,7 +585,6 @@ class MediaFileSource(Source):
         self._frames = None
         self._origin: float | None = None
         self._blocker = AudioBlocker()
-        self._resampler = None
         self._index = 0
         self._seek_to: float | None = None
         self._skip_before = 0.0
@@ -610,12 +606,7 @@ class MediaFileSource(Source):
         self._seek_to = max(0.0, seconds)
 
     def open(self) -> None:
-        import av
-
-        try:
-            self._container = av.open(str(self.path))
-        except (av.error.FFmpegError, OSError) as error:
-            raise MediaError(media_error_message(self.path, error)) from error
+        self._container = MediaReader(self.path, video=self.has_video, audio=self.has_audio)
         if self._opened_before:
             self._resume_after_a_read_error()
             return
@@ -645,22 +636,11 @@ class MediaFileSource(Source):
         super()._wait_before_retry(failures, error)
 
     def _start_decoding(self, at: float) -> None:
-        import av
-
-        container = self._container
-        streams = list(container.streams.video[:1] if self.has_video else []) + list(
-            container.streams.audio[:1] if self.has_audio else []
-        )
-        if at > 0:
-            container.seek(int(at / av.time_base), backward=True, any_frame=False)
-        self._frames = container.decode(*streams)
-        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        self._frames = self._container.frames(at)
         self._blocker.reset()
         self._skip_before = at
 
     def read(self) -> list[VideoPacket | AudioPacket]:
-        import av
-
         if self._seek_to is not None:
             target, self._seek_to = self._seek_to, None
             self._start_decoding(target)
@@ -674,13 +654,10 @@ class MediaFileSource(Source):
             frame = next(self._frames)
         except StopIteration:
             return self._end_of_file()
-        except av.error.FFmpegError as error:
+        except MediaDecodeError as error:
             if self._last_time == 0.0:
-                raise MediaError(media_error_message(self.path, error)) from error
-            self.health.message = (
-                f"{self.path} could not be decoded past {self._last_time:.1f} s ({error}); it is damaged or "
-                "was cut off. Everything before that point was used."
-            )
+                raise MediaError(str(error)) from error
+            self.health.message = cut_off_message(self.path, self._last_time, error.cause)
             raise EndOfStream() from error
         if frame.time is None:
             return []
@@ -691,21 +668,20 @@ class MediaFileSource(Source):
             return []
         media_time += self._offset
         packets: list[VideoPacket | AudioPacket] = []
-        if isinstance(frame, av.VideoFrame):
-            image = frame.to_ndarray(format="bgr24")
+        if frame.is_video:
+            image = frame.image
             if self.video_size and (image.shape[1], image.shape[0]) != self.video_size:
                 import cv2
 
                 image = cv2.resize(image, self.video_size, interpolation=cv2.INTER_AREA)
             self._index += 1
             packets.append(VideoPacket(image, media_time, self._index))
-        else:
-            for resampled in self._resampler.resample(frame):
-                samples, non_finite = silence_non_finite(resampled.to_ndarray().reshape(-1))
-                if non_finite:  # the same rule as `extract`: silence, counted and said
-                    self.non_finite_samples += non_finite
-                    self.health.message = non_finite_warning(self.non_finite_samples, str(self.path))
-                packets.extend(self._blocker.push(samples, media_time))
+        elif len(frame.samples):
+            samples, non_finite = silence_non_finite(frame.samples)
+            if non_finite:  # the same rule as `extract`: silence, counted and said
+                self.non_finite_samples += non_finite
+                self.health.message = non_finite_warning(self.non_finite_samples, str(self.path))
+            packets.extend(self._blocker.push(samples, media_time))
         if packets and self.realtime:
             self.clock.wait_until(packets[0].time, self._stop)
         self._last_time = max(self._last_time, media_time - self._offset)
@@ -718,7 +694,6 @@ class MediaFileSource(Source):
         # Loop: media time keeps counting up, as a live source's clock would.
         self._loop_offset = self._last_time + 1.0 / (self.fps or 30.0)
         self._origin = None
-        self._container.seek(0)
         self._start_decoding(0.0)
         self._skip_before = 0.0
         return []
@@ -727,54 +702,6 @@ class MediaFileSource(Source):
         if self._container is not None:
             self._container.close()
             self._container = None
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    has_video: bool
-    has_audio: bool
-    duration: float | None
-    fps: float | None
-    width: int | None
-    height: int | None
-
-
-def media_error_message(path: Path, error: BaseException) -> str:
-    return (
-        f"{path} is not a readable media file ({error}). It may be corrupt, truncated or not a video; "
-        "check that it plays in a media player, or record it again."
-    )
-
-
-def probe_media(path: str | os.PathLike) -> MediaInfo:
-    """What a media file holds, or MediaError saying why it cannot be read."""
-    import av
-
-    path = Path(path)
-    if not path.is_file():
-        raise MediaError(f"no media file at {path}; check the path")
-    try:
-        with av.open(str(path)) as container:
-            video = container.streams.video[0] if container.streams.video else None
-            audio = container.streams.audio[0] if container.streams.audio else None
-            if video is None and audio is None:
-                raise MediaError(f"{path} holds neither video nor audio; pick a video or audio file")
-            duration = container.duration / 1e6 if container.duration else None
-            if duration is None:
-                stream = video or audio
-                if stream.duration and stream.time_base:
-                    duration = float(stream.duration * stream.time_base)
-            fps = float(video.average_rate) if video is not None and video.average_rate else None
-            return MediaInfo(
-                has_video=video is not None,
-                has_audio=audio is not None,
-                duration=duration,
-                fps=fps,
-                width=video.codec_context.width if video is not None else None,
-                height=video.codec_context.height if video is not None else None,
-            )
-    except av.error.FFmpegError as error:
-        raise MediaError(media_error_message(path, error)) from error
 
 
 # -- listing devices ------------------------------------------------------------------------------

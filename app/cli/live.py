@@ -11,8 +11,8 @@ import threading
 import time
 from dataclasses import replace
 
-from .control import EngineCallbacks, EngineSettings
-from .events import EmotionEvent, StreamHealth, TimedWord
+from app.control import EngineCallbacks, EngineSettings
+from app.events import EmotionEvent, StreamHealth, TimedWord
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,8 +63,8 @@ def first_run_settings(args: argparse.Namespace, settings: EngineSettings) -> En
     (the window's pickers still offer live mode when a camera appears)."""
     if args.camera is not None:
         return settings
-    from .defaults import sample_clip
-    from .sources import list_cameras
+    from app.defaults import sample_clip
+    from app.sources import list_cameras
 
     if list_cameras() or not sample_clip().is_file():
         return settings
@@ -108,7 +108,7 @@ def format_event(event: EmotionEvent) -> str:
 def run_headless(settings: EngineSettings, *, seconds: float | None = None, as_json: bool = False) -> int:
     import json
 
-    from .pipeline import Engine
+    from app.pipeline import Engine
 
     finished = threading.Event()
     lock = threading.Lock()

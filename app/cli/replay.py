@@ -44,10 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .pipeline import EngineOptions
-    from .replay import EventFiles, replay
-    from .session import is_session_folder
-    from .sources import MediaError
+    from app.pipeline import EngineOptions
+    from app.replay import EventFiles, replay
+    from app.session import is_session_folder
+    from app.sources import MediaError
 
     path = Path(args.path)
     if args.out:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .datasets import DATASET_KINDS, FeatureDataset, load_dataset
+from trainer.datasets import DATASET_KINDS, FeatureDataset, load_dataset
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:

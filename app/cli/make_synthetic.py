@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from .synthetic import SyntheticSizes, best_micro_f1_without, generate_synthetic, write_official_aligned
+from trainer.synthetic import SyntheticSizes, best_micro_f1_without, generate_synthetic, write_official_aligned
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

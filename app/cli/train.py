@@ -14,10 +14,10 @@ import sys
 
 from carat_model import MODALITIES, CaratConfig
 
-from .cli_common import add_data_arguments, print_table, read_dataset
-from .datasets import DatasetError
-from .loop import TrainSettings, config_for_dataset, default_small_config, fit
-from .optim import RECIPES
+from .common import add_data_arguments, print_table, read_dataset
+from trainer.datasets import DatasetError
+from trainer.loop import TrainSettings, config_for_dataset, default_small_config, fit
+from trainer.optim import RECIPES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -260,7 +260,7 @@ class _Extractors:
         """All timed rows of one media file (kept for the other rows of the same file); `words=False`
         skips speech recognition."""
         if (path, words) not in self._media:
-            from feature_extractors.extract_cli import MediaError, extract_media
+            from feature_extractors.extract import MediaError, extract_media
 
             self._media.clear()
             try:

@@ -31,11 +31,11 @@ from safetensors.numpy import load_file, save_file
 
 from carat_model import MODALITIES, CaratInputs
 from carat_model.atomic import write_json_atomically
+from carat_model.config import MOSEI_LABELS  # file ids 4..9
 
 from .safe_pickle import load_feature_file
 
 SPLITS = ("train", "valid", "test")
-MOSEI_LABELS = ("happy", "sad", "angry", "surprise", "disgust", "fear")  # file ids 4..9
 M3ED_LABELS = ("happy", "neutral", "sad", "disgust", "anger", "fear", "surprise")  # file ids 4..10
 MOSEI_FEATURE_DIMS = {"text": 300, "visual": 35, "audio": 74}
 FIRST_LABEL_ID = 4  # ids 0..3 are padding, unknown, start (2) and end (3)
@@ -44,7 +44,7 @@ PREPARED_VERSION = 1
 INDEX_FILE = "index.json"
 # Keys of the official aligned layout, per modality.
 _ALIGNED_KEYS = {"text": "src-text", "visual": "src-visual", "audio": "src-audio"}
-_UNALIGNED_KEYS = {"text": "text", "visual": "vision", "audio": "audio"}
+UNALIGNED_KEYS = {"text": "text", "visual": "vision", "audio": "audio"}
 
 
 class DatasetError(ValueError):
@@ -177,10 +177,10 @@ def load_mosei_unaligned(
     label_data = _load_dict(labels_from)
     splits = {}
     for split_name in SPLITS:
-        raw = _split_of(data, split_name, path, required=tuple(_UNALIGNED_KEYS.values()))
+        raw = _split_of(data, split_name, path, required=tuple(UNALIGNED_KEYS.values()))
         tgt = _split_of(label_data, split_name, labels_from, required=("tgt",))["tgt"]
         arrays: dict[str, np.ndarray] = {}
-        for m, key in _UNALIGNED_KEYS.items():
+        for m, key in UNALIGNED_KEYS.items():
             values = np.asarray(raw[key], dtype=np.float32)
             if values.ndim != 3:
                 raise DatasetError(

@@ -46,6 +46,7 @@ from tqdm import tqdm
 
 from carat_model.atomic import write_json_atomically
 from carat_model.config import MODALITIES, MOSEI_LABELS
+from feature_extractors.windows import LIVE_WINDOW_S
 
 from .datasets import (
     SPLITS,
@@ -56,7 +57,7 @@ from .datasets import (
 )
 
 WORD_SECONDS = 0.4  # a text-only word's span (about 150 words a minute)
-STILL_FACE_SECONDS = 3.0  # a face photo is seen for one live window (app EngineOptions.window_s)
+STILL_FACE_SECONDS = LIVE_WINDOW_S  # a face photo is seen for one live window
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 NO_LABEL_NAMES = {"", "neutral", "none"}
 TEXT_SUFFIXES = {".txt"}

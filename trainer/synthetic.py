@@ -23,7 +23,7 @@ import torch
 from carat_model import MODALITIES
 from carat_model.atomic import write_atomically
 
-from .datasets import FIRST_LABEL_ID, MOSEI_LABELS, SPLITS
+from .datasets import FIRST_LABEL_ID, MOSEI_LABELS, SPLITS, UNALIGNED_KEYS
 from .metrics import compute_metrics
 
 BITS_PER_MODALITY = 2
@@ -146,7 +146,6 @@ def write_official_aligned(path: str | Path, layout: dict) -> Path:
 def unaligned_layout(aligned_layout: dict, steps: dict[str, int]) -> dict:
     """The same samples in the unaligned pickle's layout (`text`, `vision`, `audio` arrays of fixed
     lengths, zero padded or cut; `labels` holds sentiment there, zeros here)."""
-    keys = {"text": "text", "visual": "vision", "audio": "audio"}
     result = {}
     for split in ("train", "valid", "test"):
         result[split] = {}
@@ -156,7 +155,7 @@ def unaligned_layout(aligned_layout: dict, steps: dict[str, int]) -> dict:
             for i, sample in enumerate(samples):
                 kept = min(len(sample), steps[m])
                 array[i, :kept] = sample[:kept]
-            result[split][keys[m]] = array
+            result[split][UNALIGNED_KEYS[m]] = array
         result[split]["labels"] = np.zeros((len(samples), 1, 1), np.float32)  # sentiment, unused
     return result
 

@@ -29,7 +29,7 @@ import numpy as np
 from carat_model.atomic import write_json_atomically
 
 from .events import EmotionEvent, TimedWord
-from .sources import SAMPLE_RATE, AudioPacket, VideoPacket
+from .packets import SAMPLE_RATE, AudioPacket, VideoPacket
 
 FORMAT = "carat-live-session"
 FORMAT_VERSION = 1

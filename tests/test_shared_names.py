@@ -11,8 +11,8 @@ from carat_model import MODALITIES
 from feature_extractors import windows
 from feature_extractors.acoustic import SAMPLE_RATE
 from feature_extractors.spec import MODALITY_NAMES
-from trainer import emodb, prepare
-from trainer.datasets import MOSEI_LABELS
+from trainer import emodb, sample_windows
+from trainer.official_files import MOSEI_LABELS
 
 
 def test_the_model_and_the_extractors_name_the_modalities_in_one_order():
@@ -25,4 +25,4 @@ def test_the_other_packages_take_the_names_and_rates_from_their_owner():
     assert ENGINE_MODALITIES is MODALITIES
     assert MOSEI_LABELS is MODEL_LABELS
     assert SYNTHETIC_RATE == emodb.SAMPLE_RATE == SAMPLE_RATE == 16000
-    assert emodb.WINDOW_S == prepare.STILL_FACE_SECONDS == windows.LIVE_WINDOW_S
+    assert emodb.WINDOW_S == sample_windows.STILL_FACE_SECONDS == windows.LIVE_WINDOW_S

@@ -8,6 +8,7 @@ Divisions by zero in precision/recall/F1 give 0. The computations are scikit-lea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -31,6 +32,8 @@ class MultiLabelMetrics:
         values["per_label_f1"] = list(self.per_label_f1)
         return values
 
+
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)  # the thresholds every tuner tries
 
 # A soft target (a share of annotators' votes, e.g. FER+) counts as the label being present from here on.
 SOFT_TARGET_PRESENT = 0.5
@@ -82,7 +85,7 @@ def compute_metrics(
 
 def tune_thresholds(targets: np.ndarray, scores: np.ndarray, grid: np.ndarray | None = None) -> list[float]:
     """Per label, the threshold on `grid` with the best F1 on these samples (ties: the lowest)."""
-    grid = np.round(np.arange(0.05, 0.951, 0.025), 3) if grid is None else np.asarray(grid)
+    grid = THRESHOLD_GRID if grid is None else np.asarray(grid)
     y = hard_targets(targets)
     scores = np.asarray(scores)
     labels = list(range(y.shape[1]))
@@ -93,3 +96,22 @@ def tune_thresholds(targets: np.ndarray, scores: np.ndarray, grid: np.ndarray | 
         ]
     )
     return [float(grid[int(np.argmax(f1[:, column]))]) for column in labels]
+
+
+def ascend_thresholds(
+    judge: Callable[[np.ndarray], float], labels_count: int, *, rounds: int = 3, grid: np.ndarray | None = None
+) -> list[float]:
+    """Per-label thresholds maximising `judge(thresholds)` (any merit of all labels together, e.g. a
+    class decision's accuracy) by coordinate ascent: from 0.5 each, `rounds` passes over the labels, each
+    label set in turn to the grid value that scores best with the others held (ties: the lowest)."""
+    grid = THRESHOLD_GRID if grid is None else np.asarray(grid)
+    thresholds = np.full(labels_count, 0.5)
+    for _ in range(rounds):
+        for label in range(labels_count):
+            results = []
+            for value in grid:
+                trial = thresholds.copy()
+                trial[label] = value
+                results.append(judge(trial))
+            thresholds[label] = grid[int(np.argmax(results))]
+    return [float(t) for t in thresholds]

@@ -22,9 +22,11 @@ import torch
 
 from carat_model import MODALITIES
 from carat_model.atomic import write_atomically
+from carat_model.config import MOSEI_LABELS
 
-from .datasets import FIRST_LABEL_ID, MOSEI_LABELS, SPLITS, UNALIGNED_KEYS
+from .datasets import SPLITS
 from .metrics import compute_metrics
+from .official_files import FIRST_LABEL_ID, UNALIGNED_KEYS
 
 BITS_PER_MODALITY = 2
 SINGLE_BIT_RATE = 0.3  # bit 0 of each modality: a label of its own

@@ -1,7 +1,8 @@
 """CARAT Live: one command line for live analysis, replay, training and the tools around them.
 
-Each subcommand lives in its own module with `HELP`, `add_arguments(parser)` and `run(args) -> int`;
-it is imported only when chosen, so `--help` and quick commands start fast.
+Each subcommand lives in its own module of app/cli/ with `add_arguments(parser)` and `run(args) -> int`
+(its help is the module docstring's first line); it is imported only when chosen, so `--help` and quick
+commands start fast. Only this file imports app/cli; no library module does.
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ import sys
 
 # name -> module implementing it
 COMMANDS: dict[str, str] = {
-    "check-reference": "carat_model.reference_check",
-    "train": "trainer.train_cli",
-    "evaluate": "trainer.evaluate_cli",
-    "make-synthetic": "trainer.synthetic_cli",
-    "live": "app.live_cli",
-    "replay": "app.replay_cli",
-    "devices": "app.devices_cli",
-    "extract": "feature_extractors.extract_cli",
-    "prepare": "trainer.prepare_cli",
+    "check-reference": "app.cli.check_reference",
+    "train": "app.cli.train",
+    "evaluate": "app.cli.evaluate",
+    "make-synthetic": "app.cli.make_synthetic",
+    "live": "app.cli.live",
+    "replay": "app.cli.replay",
+    "devices": "app.cli.devices",
+    "extract": "app.cli.extract",
+    "prepare": "app.cli.prepare",
 }
 
 DESCRIPTION = (

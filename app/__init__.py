@@ -1,0 +1,19 @@
+"""CARAT Live's engine (no Qt), its dashboard (app/dashboard, the only Qt code) and its command line
+(app/cli, used only by main.py).
+
+The engine, by job:
+- control.py       EngineSettings, EngineOptions, EngineCallbacks: how a front end drives the engine
+- engine.py        Engine: sources -> workers -> a window every hop -> predictor -> events
+- workers.py       the face, voice and speech extractor threads
+- window_loop.py   the window loop: one window, one prediction, one EmotionEvent per hop
+- inbox.py         bounded inboxes between threads, time-indexed feature buffers
+- stream_stats.py  EngineStats: counters and timings
+- supervisor.py    every engine thread runs under it: a crash is reported, never silent
+- predictor.py     Predictor: a checkpoint, a window -> scores, decisions, deciding stream
+- events.py        EmotionEvent, StreamHealth, TimedWord; events_csv.py: the one events-CSV writer
+- packets.py       VideoPacket, AudioPacket, the 20 ms audio blocker; clock.py: SessionClock
+- source_thread.py Source: one capture thread with health and retries; camera.py, microphone.py,
+                   media_source.py: the sources; devices.py: the one device lister
+- session.py       recording a session folder; replay.py: replaying one to events files
+- defaults.py      where the shipped checkpoint and sample clip are; synthetic_media.py: test media
+"""

@@ -11,6 +11,9 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from feature_extractors.utterances import UTTERANCE_PAUSE_S
+from feature_extractors.windows import LIVE_WINDOW_S
+
 from .events import EmotionEvent, StreamHealth, TimedWord
 
 
@@ -71,3 +74,38 @@ class EngineSettings:
     record_to: str | None = None  # session folder to record into
     exact: bool = False  # replay: every frame, as fast as possible, deterministic
     extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class EngineOptions:
+    """How the engine works (window, hop, queues, threads): `replay`'s options, one per field."""
+
+    window_s: float = LIVE_WINDOW_S  # how much of each stream one prediction sees (3 s)
+    # The words stream scores the current utterance (a sentence, or the words since a pause this long),
+    # whole, as text models are trained: never a fragment, never two sentences mixed. It stays in view
+    # until `text_window_s` after its last word. utterance_pause_s 0: every word of the last text_window_s.
+    text_window_s: float = 8.0
+    utterance_pause_s: float = UTTERANCE_PAUSE_S
+    hop_s: float = 0.25  # a prediction every hop (4 a second)
+    video_size: tuple[int, int] = (640, 480)
+    fps: float = 30.0
+    smoothing_s: float = 1.0  # see predictor.py for the smoothing rule
+    audio_queue_s: float = 60.0  # bound on audio waiting for one worker (the producer waits beyond it)
+    # Live, nothing waits behind speech recognition: audio waiting for it beyond this is skipped (oldest
+    # first, counted in the asr health), so capture, recording, voice and face keep real time.
+    asr_backlog_s: float = 4.0
+    exact_video_queue: int = 16
+    asr_threads: int = 2
+    asr_pause_s: float = 0.3  # silence after which the words heard so far are given out
+
+    def __post_init__(self) -> None:
+        """Refuse settings that would hang or mean nothing (a hop of 0 never ends), naming a sane value."""
+        for label, value, low, high, example in (
+            ("window", self.window_s, 0.1, 600.0, 3.0),
+            ("hop", self.hop_s, 0.01, 60.0, 0.25),
+            ("text window", self.text_window_s, 0.1, 600.0, 8.0),
+            ("utterance pause", self.utterance_pause_s, 0.0, 600.0, 1.0),
+            ("smoothing", self.smoothing_s, 0.0, 600.0, 1.0),
+        ):
+            if not (isinstance(value, (int, float)) and low <= value <= high):
+                raise ValueError(f"{label} must be from {low:g} to {high:g} seconds (e.g. {example:g}), got {value!r}")

@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-MODALITY_NAMES = ("text", "visual", "audio")  # CARAT's order; the user-facing words: words, face, voice
+from carat_model.config import MODALITIES
+
+MODALITY_NAMES = MODALITIES  # CARAT's order (the engine's name for it)
+
+# The user-facing word for each modality.
+MODALITY_WORDS = {"text": "words", "visual": "face", "audio": "voice"}
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ from carat_model import (
     read_checkpoint_info,
     save_checkpoint,
 )
-from carat_model.config import MODALITIES
+from carat_model.config import MODALITIES, SOFT_ALIGNED, feature_dim_fields
+from carat_model.model import soft_aligned_mask
 
 from .defaults import default_checkpoint
 
@@ -136,7 +137,7 @@ class Predictor:
             FeatureSpec.from_dict(info.feature_spec), f"checkpoint {self.checkpoint}", trained
         )
         dims = self.feature_spec.dims
-        expected = info.config.replace(**{f"{m}_dim": dims[m] for m in MODALITIES if self.trained[m]})
+        expected = info.config.replace(**feature_dim_fields(dims, [m for m in MODALITIES if self.trained[m]]))
         self.device = choose_device(device)
         if self.device.type == "cpu":
             # Two cores are shared with capture and the extractors: one intra-op thread by default.
@@ -205,13 +206,11 @@ class Predictor:
                     f"{key} features hold NaN or infinite values; the {key} extractor is broken"
                 )
             model_input[key] = np.array(values, dtype=np.float32)  # a copy: the caller may reuse its arrays
-        if not self.config.aligned:
-            # As in training (trainer/datasets.py make_batch): the soft aligner's steps mix every input row,
-            # so a present face or voice has all its aligned steps real, whatever its rows' padding.
-            for m in MODALITIES[1:]:
+        if not self.config.aligned:  # the rule training batches follow too
+            for m in SOFT_ALIGNED:
                 if self.trained[m]:
                     mask = model_input[f"{m}_mask"]
-                    model_input[f"{m}_mask"] = np.full_like(mask, float(mask.any()))
+                    model_input[f"{m}_mask"] = soft_aligned_mask(mask, mask.shape[-1])
         return model_input
 
     def _forward(self, window: dict[str, np.ndarray]):
@@ -279,9 +278,7 @@ def build_untrained_checkpoint(
     elif size != "small":
         raise ValueError(f"size must be 'small' or 'full', got {size!r}")
     config = CaratConfig(
-        text_dim=dims["text"],
-        visual_dim=dims["visual"],
-        audio_dim=dims["audio"],
+        **feature_dim_fields(dims),
         aligned=False,
         unaligned_steps=128,
         text_max_len=32,

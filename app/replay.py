@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .control import EngineCallbacks, EngineSettings
-from .events import MODALITY_NAMES, EmotionEvent, StreamHealth, TimedWord
-from .pipeline import Engine, EngineOptions, Extractors, media_path
+from carat_model.atomic import replace_atomically, write_atomically
+from feature_extractors.media import MediaError, probe_media
+
+from .control import EngineCallbacks, EngineOptions, EngineSettings
+from .engine import Engine, media_path
+from .events import MODALITY_NAMES, MODALITY_WORDS, EmotionEvent, StreamHealth, TimedWord
+from .events_csv import event_columns, event_row
 from .predictor import Predictor
-from .sources import MediaError, probe_media
+from .workers import Extractors
 
 
 @dataclass
@@ -123,41 +126,6 @@ def _json_line(event: EmotionEvent) -> str:
     return json.dumps(event.to_json(), separators=(",", ":")) + "\n"
 
 
-def _csv_header(labels: tuple[str, ...]) -> list[str]:
-    header = ["window_start", "window_end"]
-    header += [f"{label}_score" for label in labels] + [f"{label}_raw" for label in labels]
-    header += [f"{label}_decided" for label in labels] + [f"{label}_modality" for label in labels]
-    return header + [f"{m}_present" for m in MODALITY_NAMES] + ["words"]
-
-
-def _csv_row(e: EmotionEvent) -> list[object]:
-    return (
-        [f"{e.window_start:.3f}", f"{e.window_end:.3f}"]
-        + [f"{s:.5f}" for s in e.scores]
-        + [f"{s:.5f}" for s in e.raw_scores]
-        + [int(d) for d in e.decided]
-        + [m or "" for m in e.deciding_modality]
-        + [int(e.present.get(m, False)) for m in MODALITY_NAMES]
-        + [" ".join(w.text.strip() for w in e.words)]
-    )
-
-
-def write_events_jsonl(events: list[EmotionEvent], path: Path) -> Path:
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.writelines(_json_line(event) for event in events)
-    return path
-
-
-def write_events_csv(events: list[EmotionEvent], path: Path) -> Path:
-    """One row per event: window times, each label's smoothed score, decision and deciding modality,
-    which modalities were present, and the words."""
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(_csv_header(events[0].labels if events else ()))
-        writer.writerows(_csv_row(e) for e in events)
-    return path
-
-
 def read_events_jsonl(path: Path) -> list[EmotionEvent]:
     """The events of a JSONL file; a last line cut off by a kill is skipped."""
     events = []
@@ -202,9 +170,9 @@ class EventFiles:
             if self._closed:
                 return  # an event made while the run was being stopped
             if self.count == 0:
-                self._csv.writerow(_csv_header(event.labels))
+                self._csv.writerow(event_columns(event.labels))
             self._jsonl.write(_json_line(event))
-            self._csv.writerow(_csv_row(event))
+            self._csv.writerow(event_row(event))
             self._jsonl.flush()
             self._csv_handle.flush()
             self.count += 1
@@ -228,20 +196,19 @@ class EventFiles:
             if not self._closed:
                 self._closed = True
                 if self.count == 0:
-                    self._csv.writerow(_csv_header(()))
+                    self._csv.writerow(event_columns(()))
                 for handle in (self._jsonl, self._csv_handle):
-                    handle.flush()
-                    os.fsync(handle.fileno())
                     handle.close()
                 for kind, partial in self._partial.items():
-                    os.replace(partial, self.paths[kind])
+                    replace_atomically(partial, self.paths[kind])
         written = {kind: self.paths[kind] for kind in ("jsonl", "csv")}
         if not timeline:
             self.paths["png"].unlink(missing_ok=True)
             return written
-        drawing = self.paths["png"].with_name(f".{self.paths['png'].name}.tmp.png")
-        plot_timeline(read_events_jsonl(self.paths["jsonl"]), drawing, title=title)
-        os.replace(drawing, self.paths["png"])
+        events = read_events_jsonl(self.paths["jsonl"])
+        write_atomically(
+            self.paths["png"], lambda drawing: plot_timeline(events, Path(drawing), title=title), suffix=".tmp.png"
+        )
         return {**written, "png": self.paths["png"]}
 
 
@@ -269,18 +236,9 @@ def plot_timeline(events: list[EmotionEvent], path: Path, title: str = "") -> Pa
     scores_axis.set_ylim(0, 1)
     scores_axis.legend(loc="upper right", ncol=6, fontsize=8)
     scores_axis.set_title(title or "emotion timeline")
-    presence_axis.set_yticks([0.4, 1.4, 2.4], ["words", "face", "voice"])
+    presence_axis.set_yticks([0.4, 1.4, 2.4], [MODALITY_WORDS[m] for m in MODALITY_NAMES])
     presence_axis.set_xlabel("time (s)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
-
-
-def write_outputs(result: ReplayResult, folder: Path, stem: str = "events") -> dict[str, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    return {
-        "jsonl": write_events_jsonl(result.events, folder / f"{stem}.jsonl"),
-        "csv": write_events_csv(result.events, folder / f"{stem}.csv"),
-        "png": plot_timeline(result.events, folder / f"{stem}_timeline.png"),
-    }

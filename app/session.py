@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import queue
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -27,8 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from carat_model.atomic import write_json_atomically
+
 from .events import EmotionEvent, TimedWord
-from .sources import SAMPLE_RATE, AudioPacket, VideoPacket
+from .packets import SAMPLE_RATE, AudioPacket, VideoPacket
 
 FORMAT = "carat-live-session"
 FORMAT_VERSION = 1
@@ -50,20 +51,6 @@ def file_sha256(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
-    # A temporary name of its own each time: two writers (two stop() calls) never share one.
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with open(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def _cannot_write(path: Path, error: OSError) -> str:
@@ -160,7 +147,7 @@ class SessionWriter:
             },
             "complete": False,
         }
-        _write_json_atomically(self.folder / INFO_NAME, self.info)
+        write_json_atomically(self.folder / INFO_NAME, self.info)
         self._errors: list[str] = []
         self._error_lock = threading.Lock()
         self._on_error = on_error or (lambda _message: None)
@@ -227,7 +214,7 @@ class SessionWriter:
                 error=self.error,
             )
             try:
-                _write_json_atomically(self.folder / INFO_NAME, self.info)
+                write_json_atomically(self.folder / INFO_NAME, self.info)
             except OSError as error:
                 self._failed(_cannot_write(self.folder / INFO_NAME, error))
 

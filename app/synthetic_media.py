@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-SAMPLE_RATE = 16000
+from feature_extractors.acoustic import SAMPLE_RATE
 
 
 def speak(text: str, *, speed_wpm: int = 150) -> np.ndarray:
     """`text` spoken by espeak-ng, as float32 mono 16 kHz samples."""
     import soundfile
 
-    from .sources import resample
+    from .microphone import resample
 
     if shutil.which("espeak-ng") is None:
         raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)")

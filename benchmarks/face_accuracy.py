@@ -126,7 +126,7 @@ def main() -> None:
 
     import torch
 
-    from app.pipeline import EngineOptions
+    from app.control import EngineOptions
     from app.predictor import Predictor
     from feature_extractors.visual import FaceExtractor
 

@@ -23,11 +23,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.control import EngineCallbacks, EngineSettings
-from app.pipeline import Engine, EngineOptions, Extractors
+from app.control import EngineCallbacks, EngineOptions, EngineSettings
+from app.engine import Engine
 from app.predictor import Predictor, build_untrained_checkpoint
 from app.replay import replay
 from app.synthetic_media import write_clip
+from app.workers import Extractors
 
 SENTENCES = [
     "I am so happy to see you today",

@@ -15,9 +15,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.control import EngineCallbacks, EngineSettings
-from app.pipeline import Engine, Extractors
+from app.engine import Engine
 from app.predictor import Predictor, build_untrained_checkpoint
 from app.synthetic_media import write_clip
+from app.workers import Extractors
 
 
 def rss_mib() -> float:

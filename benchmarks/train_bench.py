@@ -24,7 +24,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from carat_model import Carat, CaratConfig
-from trainer.datasets import FeatureDataset, load_dataset, make_batch
+from trainer.batching import make_batch
+from trainer.datasets import FeatureDataset, load_dataset
 from trainer.distributed import DistributedContext
 from trainer.loop import TrainSettings, config_for_dataset, mixed_precision, train_step
 from trainer.optim import make_optimizer, make_schedule

@@ -59,7 +59,7 @@ def asr_style(text: str) -> str:
 
 
 def window_shape(config):
-    from trainer.prepare import WindowShape
+    from trainer.sample_windows import WindowShape
 
     return WindowShape(aligned=config.aligned, text_steps=config.text_max_len, media_steps=config.visual_max_len)
 

@@ -9,11 +9,9 @@ modalities, metrics, ...) and the library versions that wrote it. Weights never 
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import platform
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
+from .atomic import write_atomically
 from .config import MODALITIES, CaratConfig
 from .model import Carat
 
@@ -67,14 +66,7 @@ def save_checkpoint(
         "versions": {"torch": torch.__version__, "python": platform.python_version()},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(descriptor)
-    try:
-        save_file(tensors, temporary, metadata={"carat": json.dumps(header)})
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    write_atomically(path, lambda temporary: save_file(tensors, temporary, metadata={"carat": json.dumps(header)}))
     return path
 
 

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 MOSEI_LABELS = ("happy", "sad", "angry", "surprise", "disgust", "fear")
 MODALITIES = ("text", "visual", "audio")
+SOFT_ALIGNED = MODALITIES[1:]  # an unaligned CARAT's soft aligner maps these onto its own steps
+
+
+def feature_dim_fields(dims: Mapping[str, int], modalities: Iterable[str] = MODALITIES) -> dict[str, int]:
+    """CaratConfig's input-size fields (`text_dim`, ...) for each modality's feature size, e.g. a
+    FeatureSpec's `dims`: `CaratConfig(**feature_dim_fields(dims), ...)`."""
+    return {f"{m}_dim": dims[m] for m in modalities}
 
 
 @dataclass(frozen=True)

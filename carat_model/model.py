@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .config import MODALITIES, CaratConfig
+from .config import MODALITIES, SOFT_ALIGNED, CaratConfig
 
 NO_MODALITY = -1  # deciding_modality of a sample with no modality present
 
@@ -48,6 +49,15 @@ class CaratInputs:
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> CaratInputs:
         return CaratInputs(**{k: v.to(device, non_blocking=non_blocking) for k, v in vars(self).items()})
+
+
+def soft_aligned_mask(mask: np.ndarray, steps: int) -> np.ndarray:
+    """The mask an unaligned CARAT takes for a face or voice stream (SOFT_ALIGNED): its soft aligner's
+    `steps` steps mix every input row, so a sample with any real row has all of them real and one with
+    none has all padding, whatever its rows' padding. mask [..., rows] -> [..., steps] float32.
+    Training batches (trainer) and live windows (app) both go through here."""
+    present = np.asarray(mask).any(axis=-1, keepdims=True)
+    return np.repeat(present, steps, axis=-1).astype(np.float32)
 
 
 @dataclass
@@ -193,7 +203,7 @@ class Carat(nn.Module):
 
         self.input_norm = nn.ModuleDict({m: InputNorm(c.feature_dim(m), c.layer_norm_eps) for m in MODALITIES})
         self.aligners = nn.ModuleDict(
-            {} if c.aligned else {m: SoftAligner(c.feature_dim(m), c.unaligned_steps) for m in ("visual", "audio")}
+            {} if c.aligned else {m: SoftAligner(c.feature_dim(m), c.unaligned_steps) for m in SOFT_ALIGNED}
         )
         self.encoders = nn.ModuleDict(
             {

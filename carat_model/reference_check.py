@@ -8,7 +8,6 @@ scores, and `buffers_after`: prototypes and queue after the step).
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from .config import MODALITIES, CaratConfig
 from .losses import carat_objective, update_training_state
 from .model import Carat, CaratInputs
 
-HELP = "compare our model with the authors' reference tensors"
 SCORE_TOLERANCE = 1e-5
 LOSS_TOLERANCE = 1e-4
 BUFFER_TOLERANCE = 1e-5
@@ -102,25 +100,3 @@ def _largest(ours: torch.Tensor, theirs: torch.Tensor) -> float:
     if ours.shape != theirs.shape:
         raise ValueError(f"shape mismatch: ours {tuple(ours.shape)}, reference {tuple(theirs.shape)}")
     return float((ours.double() - theirs.double()).abs().max())
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="reference-tensor file (like official-carat-vectors-aligned.pt)")
-
-
-def run(args: argparse.Namespace) -> int:
-    reference = load_reference(args.file)
-    mode = "aligned" if reference["config"].get("aligned", True) else "unaligned"
-    batch = reference["inputs"]["labels"].shape[0]
-    print(f"{args.file}: {mode}, batch {batch}")
-    differences = compare(reference)
-    width = max(len(d.name) for d in differences)
-    print(f"{'tensor':<{width}}  {'largest |diff|':>14}  {'tolerance':>9}")
-    for d in differences:
-        print(f"{d.name:<{width}}  {d.largest:>14.3e}  {d.tolerance:>9.0e}  {'ok' if d.ok else 'FAIL'}")
-    failed = [d.name for d in differences if not d.ok]
-    if failed:
-        print(f"beyond tolerance: {', '.join(failed)}")
-        return 1
-    print("all within tolerance")
-    return 0

@@ -8,7 +8,8 @@
 - text.py      TextEncoder: Words -> one 384-d MiniLM vector per word, times kept
 - windows.py   TimedRows, build_window: the three streams -> one CARAT input (aligned or unaligned)
 - utterances.py  current_utterance: the words the text stream scores (the current sentence, whole)
-- extract_cli.py  `main.py extract MEDIA`: all of the above over an image, audio file or video
+- media.py        reading media files (PyAV): probe, decode frames, MediaError
+- extract.py      all of the above over an image, audio file or video (`main.py extract MEDIA`)
 
 Heavy libraries (mediapipe, opensmile, faster-whisper, transformers) are imported only when an extractor
 is built, so importing this package or reading a FeatureSpec is cheap.

@@ -3,7 +3,7 @@
 Text models learn from one sentence at a time, so the words stream scores the sentence being said (or
 just said), never a fragment of it and never the end of one sentence joined to the start of the next.
 One function, `current_utterance`, says which words those are; the live engine calls it every window
-and `trainer/prepare.py` calls it for media samples, so training and live scoring cut words alike.
+and `trainer/sample_windows.py` calls it for media samples, so training and live scoring cut words alike.
 
 Utterances are split
 - after a word that ends a sentence (`.`, `!` or `?`), unless the next word starts in lower case (the

@@ -20,7 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MODALITIES = ("text", "visual", "audio")
+from .spec import MODALITY_NAMES
+
+# Seconds of face and voice one live prediction sees: the engine's default (app EngineOptions.window_s), and
+# the span of the training windows made to look like live ones (trainer: EmoDB clips, still face photos).
+LIVE_WINDOW_S = 3.0
 
 
 @dataclass
@@ -99,7 +103,7 @@ def build_window(
     if aligned:
         return _aligned_window(inside, int(lengths[0]))
     window: dict[str, np.ndarray] = {}
-    for name, steps in zip(MODALITIES, lengths):
+    for name, steps in zip(MODALITY_NAMES, lengths):
         rows = inside[name].values[-int(steps) :]  # the most recent rows
         window[name], window[f"{name}_mask"] = _pad(rows, int(steps))
     return window

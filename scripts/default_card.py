@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +21,7 @@ FER2013_CREDIT = (
 )
 
 
+@cache  # read once: the card's table, its second-run table and the plot all ask
 def _peers() -> dict:
     """The peers' figures on the same held-out data, from the stream benchmarks' records in models/."""
     words = json.loads((ROOT / "models" / "words_metrics.json").read_text(encoding="utf-8"))

@@ -35,6 +35,8 @@ sys.path.insert(0, str(ROOT))
 from train_face import accuracy_and_uar, seven_class  # scripts/, beside this file
 from train_words import joined, prepare_words, words_splits
 
+from trainer.metrics import ascend_thresholds as tune_shared_thresholds  # grid coordinate ascent
+
 FERPLUS = ROOT.parent / "shared" / "data" / "ferplus" / "ferplus48.npz"
 EMODB = ROOT.parent / "shared" / "data" / "emodb"
 FERPLUS_HALVES_SEED = 12
@@ -141,21 +143,6 @@ def voice_figures(scores, windows, thresholds, labels) -> dict:
     truth = np.array([class_of_letter(letter) for letter in clip_letters(windows)])
     predicted = six_class(clips, labels, np.asarray(thresholds))
     return {"uar": uar(truth, predicted), "recall": recalls(truth, predicted), "clips": len(truth)}
-
-
-def tune_shared_thresholds(judge, labels_count: int, rounds: int = 3) -> list[float]:
-    """Per-label thresholds maximising `judge(thresholds)`, by coordinate ascent over a grid from 0.5."""
-    grid = np.round(np.arange(0.05, 0.951, 0.025), 3)
-    thresholds = np.full(labels_count, 0.5)
-    for _ in range(rounds):
-        for label in range(labels_count):
-            results = []
-            for value in grid:
-                trial = thresholds.copy()
-                trial[label] = value
-                results.append(judge(trial))
-            thresholds[label] = grid[int(np.argmax(results))]
-    return [float(t) for t in thresholds]
 
 
 def held_out_figures(model, thresholds, sources, corpora, truths) -> dict:

@@ -59,18 +59,13 @@ def tune_seven_class_thresholds(
 ) -> list[float]:
     """Per-label thresholds maximising 7-class accuracy + uar_weight * UAR (both matter: accuracy alone lets the thin
     classes, disgust and fear, go unseen), by coordinate ascent over a grid, starting from 0.5 each."""
-    grid = np.round(np.arange(0.05, 0.951, 0.025), 3)
-    thresholds = np.full(scores.shape[1], 0.5)
-    for _ in range(rounds):
-        for label in range(scores.shape[1]):
-            results = []
-            for value in grid:
-                trial = thresholds.copy()
-                trial[label] = value
-                accuracy, uar = accuracy_and_uar(seven_class(scores, trial), truth)
-                results.append(accuracy + uar_weight * uar)
-            thresholds[label] = grid[int(np.argmax(results))]
-    return [float(t) for t in thresholds]
+    from trainer.metrics import ascend_thresholds
+
+    def judge(trial: np.ndarray) -> float:
+        accuracy, uar = accuracy_and_uar(seven_class(scores, trial), truth)
+        return accuracy + uar_weight * uar
+
+    return ascend_thresholds(judge, scores.shape[1], rounds=rounds)
 
 
 

@@ -1,0 +1,18 @@
+"""Training CARAT on benchmark files, prepared datasets and single-stream corpora.
+
+- loop.py            `fit` (the training loop, one optimiser step), TrainSettings; `predict_scores`
+- settings.py        TrainSettings (what a run is asked) and TrainResult (what it gives back)
+- batching.py        split arrays -> model inputs (`make_batch`); modalities hidden or dropped
+- evaluation.py      scores on a split, validation, the end of a run (thresholds tuned, model.safetensors)
+- resume.py          the training state `--resume` continues from
+- run_logs.py        metrics.jsonl / metrics.csv, TensorBoard scalars, learning curves
+- metrics.py         multi-label metrics (scikit-learn) and threshold tuning
+- optim.py, distributed.py, mixing.py   optimisers and schedules; torchrun; several sources in one batch
+- datasets.py        FeatureSplit/FeatureDataset, prepared datasets, `load_dataset` for every kind
+- official_files.py  the official CMU-MOSEI / M3ED files; safe_pickle.py reads their pickles safely
+- prepare.py         labelled media or text -> a prepared dataset (chunks, parts, merge)
+- sample_lists.py    the samples to prepare (CSV, text corpus, label folders) and their splits
+- sample_windows.py  one sample -> one CARAT input window, through the live extractors
+- presets.py, emodb.py, face_images.py, words_corpora.py, words_baseline.py   the stream checkpoints' data
+- synthetic.py       synthetic data in the official layout (tests and benchmarks)
+"""

@@ -27,6 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
+from feature_extractors.acoustic import SAMPLE_RATE
+from feature_extractors.windows import LIVE_WINDOW_S
+
+from .metrics import THRESHOLD_GRID
+
 CREDIT = (
     "Burkhardt, F., Paeschke, A., Rolfes, M., Sendlmeier, W. and Weiss, B. (2005). A Database of German "
     "Emotional Speech. Interspeech 2005. CC0 1.0 (audEERING's packaging)."
@@ -35,10 +40,8 @@ LETTER_LABEL = {"F": "happy", "T": "sad", "W": "angry", "A": "fear", "E": "disgu
 CLASSES = ("happy", "sad", "angry", "fear", "disgust", "neutral")
 SEED = 0
 FOLDS = 4
-THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 
-SAMPLE_RATE = 16000
-WINDOW_S = 3.0  # the live engine's window (app EngineOptions.window_s)
+WINDOW_S = LIVE_WINDOW_S  # the live engine's window
 LEAD_S = (2.5, 3.0)  # room before a clip: at least a window, so every window starts inside the recording
 TAIL_S = 2.0  # room after it
 LIVE_ENDS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5)  # window ends, seconds after the clip starts

@@ -236,7 +236,7 @@ def prepare_face_set(
     targets. Splits: FER+ `train` -> train; FER+ `valid` -> halves valid / test (held_out_halves). The
     extractor's observations are cached in `observations` (default out/face_observations.npz) and reused.
     Words and voice are missing (mask 0) and stored as a single padding step: batches cut padding anyway
-    (trainer.datasets.make_batch) and padded datasets join with others (concatenate_padded). `splits` keeps
+    (trainer.batching.make_batch) and padded datasets join with others (concatenate_padded). `splits` keeps
     only those (e.g. ("train",) for another jitter of the training faces, another `seed`)."""
     from feature_extractors.spec import default_feature_spec
     from feature_extractors.visual import FaceExtractor

@@ -15,19 +15,19 @@ Resume restarts at the epoch after the last completed one. The sampler's order i
 the same weights as an uninterrupted one. Under torchrun the same code trains data-parallel (see
 distributed.py); rank 0 evaluates, logs and checkpoints. Each rank seeds dropout with seed + rank,
 so resuming a multi-process run continues correctly but is not bit-identical.
+
+Here: `fit`, one optimiser step, devices and precision. Around it: settings.py (TrainSettings,
+TrainResult), batching.py (batches, modalities hidden or dropped), evaluation.py (scores, validation,
+the end of a run), resume.py (the training state), run_logs.py (metrics files, learning curves).
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
-import os
 import random
-import tempfile
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,78 +37,44 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from carat_model import (
-    MODALITIES,
     Carat,
     CaratConfig,
-    CaratInputs,
     CaratOutput,
     carat_objective,
     save_checkpoint,
 )
+from carat_model.config import feature_dim_fields
 
-from .atomic import write_atomically
-from .datasets import Batch, FeatureDataset, FeatureSplit, SplitDataset
+from .batching import Batch, SplitDataset, drop_random_modalities, hide_modalities
+from .datasets import FeatureDataset
 from .distributed import DistributedContext, start_distributed, update_shared_training_state
-from .metrics import MultiLabelMetrics, compute_metrics, tune_thresholds
+from .evaluation import BEST_FILE, aligner_steps, finish_run, per_source_micro_f1, predict_scores, score_split, validate
 from .mixing import MixedSplit, SourceShareSampler
 from .optim import make_optimizer, make_schedule
+from .resume import STATE_FILE, load_training_state, restore_rng, save_training_state
+from .run_logs import MetricsLogger, plot_learning_curves
+from .settings import TrainResult, TrainSettings
 
-STATE_FILE = "training_state.pt"
-BEST_FILE = "best.safetensors"
-MODEL_FILE = "model.safetensors"
-STATE_VERSION = 1
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    epochs: int = 20
-    batch_size: int = 64
-    lr: float = 5e-5
-    weight_decay: float = 0.01
-    warmup: float = 0.1  # fraction of all steps
-    recipe: str = "adamw"  # or "authors" (their BertAdam), see optim.py
-    clip_norm: float = 1.0
-    seed: int = 1
-    # Each training sample loses one random modality with this probability (never its last one),
-    # so the model stays sensible when live use has no face or no speech.
-    modality_dropout: float = 0.0
-    # Modalities treated as missing everywhere (training and evaluation): a model that ignores them.
-    absent_modalities: tuple[str, ...] = ()
-    device: str = "auto"
-    amp: bool = True  # mixed precision on CUDA (bfloat16 where supported); the CPU always runs float32
-    eval_batch_size: int = 256
-    stop_after_epoch: int | None = None  # end early (resumable), e.g. to fit a time-sliced job
-    empty_match: float = 0.0  # Acc for a sample with no true and no predicted label (authors: 0)
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        unknown = set(self.absent_modalities) - set(MODALITIES)
-        if unknown:
-            raise ValueError(f"unknown modalities {sorted(unknown)}; choose from {list(MODALITIES)}")
-        if len(self.absent_modalities) == len(MODALITIES):
-            raise ValueError("cannot train with every modality absent")
-        object.__setattr__(self, "absent_modalities", tuple(self.absent_modalities))
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path
-    best_epoch: int
-    epochs_done: int
-    finished: bool  # False when stopped early by stop_after_epoch (resume to continue)
-    thresholds: list[float] = field(default_factory=list)
-    valid: MultiLabelMetrics | None = None  # chosen epoch, tuned thresholds
-    test: MultiLabelMetrics | None = None  # chosen epoch, tuned thresholds
-    test_default_threshold: MultiLabelMetrics | None = None  # chosen epoch, the config's threshold
-    history: list[dict[str, Any]] = field(default_factory=list)
-    checkpoint: Path | None = None
-    model: Carat | None = None  # this process's model after the last epoch trained (not the chosen one)
+# The trainer's entry points, importable from here: fit and its settings, and scoring a trained model.
+__all__ = [
+    "STATE_FILE",
+    "TrainResult",
+    "TrainSettings",
+    "config_for_dataset",
+    "default_small_config",
+    "fit",
+    "mixed_precision",
+    "predict_scores",
+    "resolve_device",
+    "score_split",
+    "train_step",
+]
 
 
 def config_for_dataset(dataset: FeatureDataset, base: CaratConfig) -> CaratConfig:
     """`base` with the dataset's feature sizes, labels and alignment; position tables grown to fit."""
     dims, steps = dataset.feature_dims(), dataset.max_steps()
-    changes: dict[str, Any] = {f"{m}_dim": dims[m] for m in MODALITIES}
+    changes: dict[str, Any] = feature_dim_fields(dims)
     changes.update(labels=dataset.labels, aligned=dataset.aligned, label_thresholds=None)
     changes["text_max_len"] = max(base.text_max_len, steps["text"])
     if dataset.aligned:
@@ -126,84 +92,9 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-# -- batches and modalities ---------------------------------------------------------------------
-
-
-def hide_modalities(inputs: CaratInputs, absent: tuple[str, ...]) -> CaratInputs:
-    """Inputs with the given modalities missing (all padding, zero features)."""
-    if not absent:
-        return inputs
-    values = dict(vars(inputs))
-    for m in absent:
-        values[m] = torch.zeros_like(values[m])
-        values[f"{m}_mask"] = torch.zeros_like(values[f"{m}_mask"])
-    return CaratInputs(**values)
-
-
-def drop_random_modalities(inputs: CaratInputs, rate: float, generator: torch.Generator) -> CaratInputs:
-    """Per sample, with probability `rate`, mask one of its present modalities (never the last)."""
-    masks = torch.stack([inputs.mask(m).bool().any(1) for m in MODALITIES], dim=1)  # [B, 3] present
-    batch = masks.shape[0]
-    dropping = torch.rand(batch, generator=generator) < rate
-    choice = torch.rand(batch, 3, generator=generator).masked_fill(~masks, -1.0).argmax(1)  # a present one
-    dropping &= masks.sum(1) > 1
-    if not dropping.any():
-        return inputs
-    values = dict(vars(inputs))
-    for index, m in enumerate(MODALITIES):
-        drop = dropping & (choice == index)
-        keep = (~drop).to(values[f"{m}_mask"].dtype)
-        values[f"{m}_mask"] = values[f"{m}_mask"] * keep[:, None]
-        values[m] = values[m] * keep[:, None, None]
-    return CaratInputs(**values)
-
-
-def _aligned_steps(config: CaratConfig) -> int | None:
-    return None if config.aligned else config.unaligned_steps
-
-
 def _float_output(output: CaratOutput) -> CaratOutput:
     """Autocast leaves some outputs in half precision; the objective's sums need float32."""
     return CaratOutput(**{k: v.float() if v.is_floating_point() else v for k, v in vars(output).items()})
-
-
-# -- evaluation ---------------------------------------------------------------------------------
-
-
-@torch.no_grad()
-def predict_scores(
-    model: Carat,
-    split: FeatureSplit,
-    *,
-    batch_size: int = 256,
-    device: torch.device | str = "cpu",
-    absent: tuple[str, ...] = (),
-    progress: bool = False,
-) -> np.ndarray:
-    """The model's scores [N, C] for a split, in inference mode."""
-    was_training = model.training
-    model.eval()
-    scores = []
-    starts = range(0, len(split), batch_size)
-    for start in tqdm(starts, desc="evaluate", leave=False, disable=not progress):
-        batch = split.batch(np.arange(start, min(start + batch_size, len(split))), _aligned_steps(model.config))
-        inputs = hide_modalities(batch.inputs, absent).to(device)
-        scores.append(model(inputs).scores.float().cpu())
-    model.train(was_training)
-    return torch.cat(scores).numpy()
-
-
-def score_split(
-    model: Carat,
-    split: FeatureSplit,
-    *,
-    thresholds: list[float] | tuple[float, ...] | None = None,
-    empty_match: float = 0.0,
-    **predict_options: Any,
-) -> MultiLabelMetrics:
-    scores = predict_scores(model, split, **predict_options)
-    limits = np.asarray(thresholds if thresholds is not None else model.config.thresholds())
-    return compute_metrics(split.labels, scores > limits, empty_match=empty_match)
 
 
 # -- training -----------------------------------------------------------------------------------
@@ -248,7 +139,7 @@ def _fit(
     model = Carat(config).to(device)
     optimizer = make_optimizer(model, settings.recipe, settings.lr, settings.weight_decay)
 
-    aligned_steps = _aligned_steps(config)
+    aligned_steps = aligner_steps(config)
     if isinstance(train_split, MixedSplit):  # several sources: fixed shares of each batch (mixing.py)
         if context.active:
             raise ValueError("training on mixed sources runs in one process; start it without torchrun")
@@ -294,7 +185,7 @@ def _fit(
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         schedule.load_state_dict(saved["schedule"])
-        _restore_rng(saved["rng"], shuffle_generator, dropout_generator)
+        restore_rng(saved["rng"], shuffle_generator, dropout_generator)
         if scaler is not None and saved["scaler"]:
             scaler.load_state_dict(saved["scaler"])
         start_epoch, best_epoch, best_f1 = saved["epoch"] + 1, saved["best_epoch"], saved["best_f1"]
@@ -404,27 +295,6 @@ def _fit(
     return result
 
 
-def validate(
-    model: Carat, split: FeatureSplit | MixedSplit, settings: TrainSettings, device: torch.device
-) -> MultiLabelMetrics:
-    """A split's metrics at the config's threshold, as the epoch choice sees them."""
-    return score_split(
-        model,
-        split,
-        batch_size=settings.eval_batch_size,
-        device=device,
-        absent=settings.absent_modalities,
-        empty_match=settings.empty_match,
-    )
-
-
-def per_source_micro_f1(
-    model: Carat, split: MixedSplit, settings: TrainSettings, device: torch.device
-) -> dict[str, float]:
-    """Validation micro-F1 of each source of a mixed split, at the config's threshold."""
-    return {name: validate(model, part, settings, device).micro_f1 for name, part in zip(split.names, split.parts)}
-
-
 def train_step(
     network: torch.nn.Module,
     model: Carat,
@@ -486,233 +356,6 @@ def mixed_precision(device: torch.device, enabled: bool) -> tuple[Any, torch.amp
     if torch.cuda.is_bf16_supported():
         return (lambda: torch.autocast("cuda", dtype=torch.bfloat16)), None
     return (lambda: torch.autocast("cuda", dtype=torch.float16)), torch.amp.GradScaler("cuda")
-
-
-def finish_run(
-    result: TrainResult, dataset: FeatureDataset, settings: TrainSettings, device: torch.device
-) -> None:
-    """Reload the chosen epoch, tune per-label thresholds on validation, score test, write model.safetensors."""
-    from carat_model import load_checkpoint
-
-    model, _ = load_checkpoint(result.run_dir / BEST_FILE, device=device)
-    options = {"batch_size": settings.eval_batch_size, "device": device, "absent": settings.absent_modalities}
-    valid_split = dataset.split("valid")
-    valid_scores = predict_scores(model, valid_split, **options)
-    thresholds = tune_thresholds(valid_split.labels, valid_scores)
-    result.thresholds = thresholds
-    result.valid = compute_metrics(
-        valid_split.labels, valid_scores > np.asarray(thresholds), empty_match=settings.empty_match
-    )
-    if "test" in dataset.splits:
-        test_split = dataset.split("test")
-        test_scores = predict_scores(model, test_split, **options)
-        result.test = compute_metrics(
-            test_split.labels, test_scores > np.asarray(thresholds), empty_match=settings.empty_match
-        )
-        result.test_default_threshold = compute_metrics(
-            test_split.labels,
-            test_scores > np.asarray(model.config.thresholds()),
-            empty_match=settings.empty_match,
-        )
-    model.set_label_thresholds(thresholds)
-    trained = [m for m in MODALITIES if m not in settings.absent_modalities]
-    extra = {
-        "dataset": dataset.name,
-        "dataset_source": dataset.source,
-        "trained_modalities": trained,
-        "epoch": result.best_epoch,
-        "epochs": settings.epochs,
-        "acc_empty_match": settings.empty_match,
-        "valid_metrics": result.valid.as_dict(),
-        "test_metrics": result.test.as_dict() if result.test else None,
-        "test_metrics_default_threshold": result.test_default_threshold.as_dict()
-        if result.test_default_threshold
-        else None,
-        "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(settings).items()},
-    }
-    result.checkpoint = save_checkpoint(
-        result.run_dir / MODEL_FILE, model, feature_spec=dataset.feature_spec, extra=extra
-    )
-    _write_json(
-        result.run_dir / "result.json",
-        {"thresholds": thresholds, **{k: v for k, v in extra.items() if k != "settings"}},
-    )
-
-
-# -- training state (resume) --------------------------------------------------------------------
-
-
-def _settings_fingerprint(config: CaratConfig, settings: TrainSettings) -> str:
-    """What must not change between a run and its resumption (progress display and the stop point may)."""
-    relevant = {
-        k: v for k, v in asdict(settings).items() if k not in ("progress", "stop_after_epoch", "device")
-    }
-    return json.dumps({"config": config.to_dict(), "settings": relevant}, sort_keys=True, default=list)
-
-
-def save_training_state(
-    path: Path,
-    model: Carat,
-    optimizer: torch.optim.Optimizer,
-    schedule: Any,
-    shuffle_generator: torch.Generator,
-    dropout_generator: torch.Generator,
-    *,
-    scaler: torch.amp.GradScaler | None,
-    epoch: int,
-    best_epoch: int,
-    best_f1: float,
-    history: list[dict[str, Any]],
-    config: CaratConfig,
-    settings: TrainSettings,
-) -> None:
-    numpy_state = np.random.get_state()
-    python_state = random.getstate()
-    state = {
-        "version": STATE_VERSION,
-        "epoch": epoch,
-        "best_epoch": best_epoch,
-        "best_f1": best_f1,
-        "history": json.dumps(history),
-        "fingerprint": _settings_fingerprint(config, settings),
-        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "optimizer": optimizer.state_dict(),
-        "schedule": schedule.state_dict(),
-        "scaler": scaler.state_dict() if scaler is not None else {},
-        "rng": {
-            "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "numpy": {
-                "keys": torch.from_numpy(numpy_state[1].astype(np.int64)),
-                "position": int(numpy_state[2]),
-                "has_gauss": int(numpy_state[3]),
-                "gauss": float(numpy_state[4]),
-            },
-            "python": {"version": python_state[0], "state": list(python_state[1]), "gauss": python_state[2]},
-            "shuffle": shuffle_generator.get_state(),
-            "modality_dropout": dropout_generator.get_state(),
-        },
-    }
-    write_atomically(path, lambda temporary: torch.save(state, temporary))
-
-
-def load_training_state(path: Path, config: CaratConfig, settings: TrainSettings) -> dict[str, Any]:
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise ValueError(
-            f"cannot read {path} ({error}); it is damaged: start the run again without --resume"
-        ) from error
-    if state.get("version") != STATE_VERSION:
-        raise ValueError(f"{path} was written by another version of the trainer; start the run again")
-    if state["fingerprint"] != _settings_fingerprint(config, settings):
-        raise ValueError(
-            f"{path} belongs to a run with other settings or model sizes; resume with the same arguments "
-            "(only --stop-after, --device and progress may change) or use a new --out folder"
-        )
-    return state
-
-
-def _restore_rng(
-    rng: dict[str, Any], shuffle_generator: torch.Generator, dropout_generator: torch.Generator
-) -> None:
-    torch.set_rng_state(rng["torch"])
-    if rng["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(rng["cuda"])
-    numpy_state = rng["numpy"]
-    np.random.set_state(
-        (
-            "MT19937",
-            numpy_state["keys"].numpy().astype(np.uint32),
-            numpy_state["position"],
-            numpy_state["has_gauss"],
-            numpy_state["gauss"],
-        )
-    )
-    python_state = rng["python"]
-    random.setstate((python_state["version"], tuple(python_state["state"]), python_state["gauss"]))
-    shuffle_generator.set_state(rng["shuffle"])
-    dropout_generator.set_state(rng["modality_dropout"])
-
-
-# -- logs and plots -----------------------------------------------------------------------------
-
-
-class MetricsLogger:
-    """metrics.jsonl and metrics.csv (rewritten whole each epoch, so a resumed run's logs stay whole),
-    and TensorBoard scalars when the tensorboard package is installed."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.run_dir = run_dir
-        self.tensorboard = None
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.tensorboard = SummaryWriter(str(run_dir / "tensorboard"))
-        except ImportError:
-            pass  # optional
-        self.written = 0
-
-    def write(self, history: list[dict[str, Any]]) -> None:
-        lines = "".join(json.dumps(row) + "\n" for row in history)
-        _write_text(self.run_dir / "metrics.jsonl", lines)
-        columns = list(dict.fromkeys(key for row in history for key in row))
-        descriptor, temporary = tempfile.mkstemp(dir=self.run_dir, prefix=".metrics.csv.", suffix=".tmp")
-        with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(history)
-        os.replace(temporary, self.run_dir / "metrics.csv")
-        if self.tensorboard is not None:
-            for row in history[self.written :]:
-                for key, value in row.items():
-                    if key != "epoch" and isinstance(value, (int, float)):
-                        self.tensorboard.add_scalar(key, value, row["epoch"])
-            self.tensorboard.flush()
-        self.written = len(history)
-
-    def close(self) -> None:
-        if self.tensorboard is not None:
-            self.tensorboard.close()
-
-
-def plot_learning_curves(history: list[dict[str, Any]], path: Path) -> None:
-    if not history:
-        return
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [row["epoch"] for row in history]
-    figure, (loss_axis, f1_axis) = plt.subplots(1, 2, figsize=(10, 4))
-    loss_axis.plot(epochs, [row["train_total"] for row in history], marker="o", label="training loss")
-    loss_axis.set_xlabel("epoch")
-    loss_axis.set_ylabel("CARAT objective")
-    loss_axis.legend()
-    for key, label in (
-        ("valid_micro_f1", "validation micro-F1"),
-        ("valid_macro_f1", "validation macro-F1"),
-        ("valid_accuracy", "validation Acc"),
-    ):
-        f1_axis.plot(epochs, [row.get(key, float("nan")) for row in history], marker="o", label=label)
-    f1_axis.set_xlabel("epoch")
-    f1_axis.set_ylim(0, 1)
-    f1_axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
-def _write_text(path: Path, text: str) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
-
-
-def _write_json(path: Path, value: Any) -> None:
-    _write_text(path, json.dumps(value, indent=2))
 
 
 def default_small_config() -> CaratConfig:

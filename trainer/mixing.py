@@ -28,7 +28,8 @@ import torch
 
 from carat_model import MODALITIES, CaratInputs
 
-from .datasets import Batch, DatasetError, FeatureDataset, FeatureSplit, make_batch
+from .batching import Batch, make_batch
+from .datasets import DatasetError, FeatureDataset, FeatureSplit
 
 
 @dataclass

@@ -10,9 +10,9 @@ because the live predictor feeds `unaligned_steps` visual and acoustic rows (app
 from __future__ import annotations
 
 from carat_model import CaratConfig
-from carat_model.config import MOSEI_LABELS
+from carat_model.config import MOSEI_LABELS, feature_dim_fields
 
-from .prepare import WindowShape
+from .sample_windows import WindowShape
 
 TEXT_STEPS = 32  # words of one utterance
 MEDIA_STEPS = 64  # face frames / voice rows in one window (the most recent are kept)
@@ -25,9 +25,7 @@ def streams_config(dims: dict[str, int], **overrides) -> CaratConfig:
 
     `dims` gives each modality's feature size (FeatureSpec.dims); `overrides` change any other field."""
     config = CaratConfig(
-        text_dim=dims["text"],
-        visual_dim=dims["visual"],
-        audio_dim=dims["audio"],
+        **feature_dim_fields(dims),
         aligned=False,
         text_max_len=TEXT_STEPS,
         visual_max_len=MEDIA_STEPS,

@@ -21,10 +21,12 @@ import numpy as np
 import torch
 
 from carat_model import MODALITIES
+from carat_model.atomic import write_atomically
+from carat_model.config import MOSEI_LABELS
 
-from .atomic import write_atomically
-from .datasets import FIRST_LABEL_ID, MOSEI_LABELS, SPLITS
+from .datasets import SPLITS
 from .metrics import compute_metrics
+from .official_files import FIRST_LABEL_ID, UNALIGNED_KEYS
 
 BITS_PER_MODALITY = 2
 SINGLE_BIT_RATE = 0.3  # bit 0 of each modality: a label of its own
@@ -146,7 +148,6 @@ def write_official_aligned(path: str | Path, layout: dict) -> Path:
 def unaligned_layout(aligned_layout: dict, steps: dict[str, int]) -> dict:
     """The same samples in the unaligned pickle's layout (`text`, `vision`, `audio` arrays of fixed
     lengths, zero padded or cut; `labels` holds sentiment there, zeros here)."""
-    keys = {"text": "text", "visual": "vision", "audio": "audio"}
     result = {}
     for split in ("train", "valid", "test"):
         result[split] = {}
@@ -156,7 +157,7 @@ def unaligned_layout(aligned_layout: dict, steps: dict[str, int]) -> dict:
             for i, sample in enumerate(samples):
                 kept = min(len(sample), steps[m])
                 array[i, :kept] = sample[:kept]
-            result[split][keys[m]] = array
+            result[split][UNALIGNED_KEYS[m]] = array
         result[split]["labels"] = np.zeros((len(samples), 1, 1), np.float32)  # sentiment, unused
     return result
 

@@ -1,7 +1,7 @@
 """The two text corpora the words stream learns from, as `(sentence, labels)` lines in our six labels.
 
 - XED (English subtitle lines + XED's neutral lines): no split of its own, so one is drawn per line by a
-  fixed seed (`trainer.prepare.split_of`, keyed by the line's number in `xed_corpus.tsv`), exactly as
+  fixed seed (`trainer.sample_lists.split_of`, keyed by the line's number in `xed_corpus.tsv`), exactly as
   `main.py prepare` draws it for that corpus file. The held-out lines are rebuilt from `../shared` by the
   seed; nothing from the data is copied into the repository.
 - GoEmotions (Reddit comments): its own train/dev/test files; the 27 emotions are grouped into Ekman's
@@ -75,7 +75,7 @@ def xed_lines(xed: Path | None = None) -> list[Line]:
 
 def xed_split(split: str, xed: Path | None = None, seed: int = XED_SEED) -> list[Line]:
     """XED's lines of one split (train/valid/test), drawn as `main.py prepare xed_corpus.tsv` draws them."""
-    from .prepare import split_of
+    from .sample_lists import split_of
 
     return [
         line

@@ -10,7 +10,7 @@ from app.control import EngineCallbacks, EngineControl, EngineSettings
 def real_engine(settings: EngineSettings, callbacks: EngineCallbacks) -> EngineControl:
     """The engine factory the app uses: the pipeline's Engine (loads models and opens devices, so
     the dashboard calls it on a helper thread)."""
-    from app.pipeline import Engine
+    from app.engine import Engine
 
     return Engine(settings, callbacks)
 

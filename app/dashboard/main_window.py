@@ -30,12 +30,12 @@ from PyQt6.QtWidgets import (
 
 from app.control import EngineSettings, PreviewFrame
 from app.events import EmotionEvent, StreamHealth, TimedWord
+from app.events_csv import write_events_csv
 
 from .bars import EmotionBars
 from .checkpoints import describe_checkpoint
 from .controls import SPEEDS, ReplayBar, SourceBar
 from .devices import DeviceScan, scan_devices
-from .export import write_events_csv
 from .health import HealthTable
 from .modalities import ModalityPanel
 from .runner import IDLE, RUNNING, STARTING, EngineFactory, EngineRunner

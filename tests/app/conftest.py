@@ -58,7 +58,7 @@ def predictor(checkpoint: Path):
 
 @pytest.fixture(scope="session")
 def extractors():
-    from app.pipeline import Extractors
+    from app.workers import Extractors
 
     return Extractors.load()
 
@@ -139,7 +139,7 @@ def pulse_server(monkeypatch: pytest.MonkeyPatch):
         subprocess.run(["pactl", "set-default-source", "vsink.monitor"], env=server.env, check=True)
         monkeypatch.setenv("XDG_RUNTIME_DIR", server.env["XDG_RUNTIME_DIR"])
         monkeypatch.setenv("PULSE_SERVER", server.env["PULSE_SERVER"])
-        from app.sources import reinitialise_portaudio
+        from app.microphone import reinitialise_portaudio
 
         reinitialise_portaudio()  # PortAudio may have been loaded before this server existed
         yield server
@@ -148,7 +148,7 @@ def pulse_server(monkeypatch: pytest.MonkeyPatch):
         time.sleep(0.2)
         shutil.rmtree(runtime_dir, ignore_errors=True)
         try:
-            from app.sources import reinitialise_portaudio
+            from app.microphone import reinitialise_portaudio
 
             reinitialise_portaudio()
         except Exception:  # noqa: BLE001 - best effort: forget the server's devices

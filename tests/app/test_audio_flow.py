@@ -16,7 +16,7 @@ import numpy as np
 import soundfile
 
 from app.control import EngineCallbacks, EngineSettings
-from app.pipeline import Engine
+from app.engine import Engine
 from app.synthetic_media import speak
 
 RUN_S = 60.0

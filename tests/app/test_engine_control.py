@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from app.control import EngineCallbacks, EngineSettings
-from app.pipeline import Engine
+from app.engine import Engine
 from app.session import SessionReader
 
 HOP = 0.25

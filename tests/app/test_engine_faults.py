@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 
 import main
-from app import pipeline
+from app import workers
 from app.control import EngineCallbacks, EngineSettings
-from app.pipeline import Engine, Extractors
-from app.sources import MediaFileSource, SourceError
+from app.engine import Engine
+from app.media_source import MediaFileSource
+from app.source_thread import SourceError
+from app.workers import Extractors
 
 RUN_LIMIT_S = 60.0
 
@@ -80,14 +82,14 @@ def assert_told_within_2_s(run: Run, stream: str, fault: Fault) -> None:
     assert run.engine.alive_threads() == []
 
 
-@pytest.mark.parametrize("worker_class", [pipeline._FaceWorker, pipeline._VoiceWorker, pipeline._SpeechWorker])
+@pytest.mark.parametrize("worker_class", [workers.FaceWorker, workers.VoiceWorker, workers.SpeechWorker])
 def test_a_worker_that_dies_outside_process_is_reported_failed_and_the_replay_still_ends(
     short_clip: Path, predictor, extractors, monkeypatch, worker_class
 ) -> None:
     fault = Fault(worker_class._count, RuntimeError("injected bookkeeping fault"), after=3)
     monkeypatch.setattr(worker_class, "_count", fault)
     run = Run(short_clip, predictor, extractors).run()
-    name = {pipeline._FaceWorker: "face", pipeline._VoiceWorker: "voice", pipeline._SpeechWorker: "asr"}
+    name = {workers.FaceWorker: "face", workers.VoiceWorker: "voice", workers.SpeechWorker: "asr"}
     assert_told_within_2_s(run, name[worker_class], fault)
 
 
@@ -136,8 +138,8 @@ def test_replay_command_exits_non_zero_and_says_why_when_a_stream_failed(
     short_clip: Path, checkpoint: Path, extractors, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     monkeypatch.setattr(Extractors, "load", classmethod(lambda cls, *a: extractors))
-    fault = Fault(pipeline._VoiceWorker._count, RuntimeError("injected voice fault"), after=3)
-    monkeypatch.setattr(pipeline._VoiceWorker, "_count", fault)
+    fault = Fault(workers.VoiceWorker._count, RuntimeError("injected voice fault"), after=3)
+    monkeypatch.setattr(workers.VoiceWorker, "_count", fault)
     finished = []
     thread = threading.Thread(
         target=lambda: finished.append(

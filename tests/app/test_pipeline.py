@@ -11,9 +11,12 @@ import numpy as np
 import pytest
 import soundfile
 
+from app.camera import CameraSource
 from app.control import EngineCallbacks, EngineSettings
-from app.pipeline import Engine, Inbox
-from app.sources import CameraSource, MediaFileSource, SourceError
+from app.engine import Engine
+from app.inbox import Inbox
+from app.media_source import MediaFileSource
+from app.source_thread import SourceError
 from app.synthetic_media import speak
 
 
@@ -130,7 +133,7 @@ class FlakyCamera(CameraSource):
 def test_source_that_raises_mid_stream_is_retried_while_the_others_go_on(
     short_clip: Path, predictor, extractors, wait_for
 ) -> None:
-    from app.sources import RetryPolicy
+    from app.source_thread import RetryPolicy
 
     camera = FlakyCamera(str(short_clip), loop=True, fail_after=20, retry=RetryPolicy(first_delay_s=1.0))
     microphone = MediaFileSource(short_clip, loop=True, use_video=False, as_live=True, name="microphone")
@@ -247,7 +250,7 @@ def test_live_headless_command_prints_events(
     clip: Path, checkpoint: Path, extractors, monkeypatch, capsys
 ) -> None:
     import main
-    from app.pipeline import Extractors
+    from app.workers import Extractors
 
     monkeypatch.setattr(
         Extractors, "load", classmethod(lambda cls, *a: extractors)
@@ -348,7 +351,7 @@ def test_engine_goes_on_while_the_camera_disappears_and_uses_it_again_when_it_re
 ) -> None:
     import shutil
 
-    from app.sources import RetryPolicy
+    from app.source_thread import RetryPolicy
 
     camera_file = tmp_path / "camera.mkv"
     shutil.copy(short_clip, camera_file)

@@ -13,9 +13,10 @@ import pytest
 
 import main
 from app.control import EngineCallbacks, EngineSettings
-from app.pipeline import Engine, Extractors
+from app.engine import Engine
 from app.replay import replay
 from app.session import SessionReader
+from app.workers import Extractors
 
 
 def spoken_words(words) -> set[str]:

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from app.events import EmotionEvent, TimedWord
+from app.packets import AUDIO_BLOCK, AudioPacket, VideoPacket
 from app.session import SessionError, SessionReader, SessionWriter
-from app.sources import AUDIO_BLOCK, AudioPacket, VideoPacket
 from app.synthetic_media import face_frame
 
 REPO = Path(__file__).resolve().parents[2]
@@ -175,7 +175,7 @@ def test_a_full_disk_while_recording_gives_a_clear_error_and_a_session_readable_
     small_disk: Path, short_clip: Path, predictor, extractors
 ) -> None:
     from app.control import EngineCallbacks, EngineSettings
-    from app.pipeline import Engine
+    from app.engine import Engine
 
     failed, events = [], []
     callbacks = EngineCallbacks(

@@ -10,19 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.sources import (
-    AUDIO_BLOCK,
-    AudioPacket,
-    CameraSource,
-    MediaError,
-    MediaFileSource,
-    MicrophoneSource,
-    RetryPolicy,
-    SessionClock,
-    VideoPacket,
-    probe_media,
-)
+from app.camera import CameraSource
+from app.clock import SessionClock
+from app.media_source import MediaFileSource
+from app.microphone import MicrophoneSource
+from app.packets import AUDIO_BLOCK, AudioPacket, VideoPacket
+from app.source_thread import RetryPolicy
 from app.synthetic_media import speak
+from feature_extractors.media import MediaError, probe_media
 
 
 class CollectingSink:
@@ -165,7 +160,7 @@ def test_truncated_matroska_file_plays_up_to_where_it_was_cut(clip: Path, tmp_pa
 
 
 def test_resampling_a_48k_device_keeps_the_tone() -> None:
-    from app.sources import resample
+    from app.microphone import resample
 
     tone = np.sin(2 * np.pi * 440 * np.arange(48000) / 48000).astype(np.float32)
     out = resample(tone, 48000, 16000)
@@ -207,7 +202,8 @@ def _off_tone_energy(samples: np.ndarray, rate: int, hz: float) -> float:
 
 
 def test_a_48k_microphone_is_resampled_without_clicks_at_block_edges() -> None:
-    from app.sources import SAMPLE_RATE, DeviceAudio, resample
+    from app.microphone import DeviceAudio, resample
+    from app.packets import SAMPLE_RATE
 
     rate, block = 48000, 960  # a 48 kHz device delivering 20 ms blocks
     tone = (0.5 * np.sin(2 * np.pi * 440 * np.arange(3 * rate) / rate)).astype(np.float32)

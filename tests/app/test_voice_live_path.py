@@ -16,7 +16,7 @@ import pytest
 import soundfile
 import soxr
 
-from app.sources import DeviceAudio
+from app.microphone import DeviceAudio
 from feature_extractors.voice import VoiceExtractor, VoiceStream
 from feature_extractors.windows import TimedRows, build_window
 from trainer.presets import STREAMS_WINDOW
@@ -89,7 +89,7 @@ def test_the_tolerance_is_tighter_than_another_emotion_of_the_same_speaker(voice
 
 def test_the_live_predictor_scores_a_voice_window_as_training_evaluation_does(tmp_path) -> None:
     # The soft aligner's steps mix every row, so training marks all of a present voice's aligned steps
-    # real (trainer/datasets.py make_batch); the predictor must feed the same, or live scores differ.
+    # real (trainer/batching.py make_batch); the predictor must feed the same, or live scores differ.
     import main
     from app.predictor import Predictor
     from carat_model import load_checkpoint

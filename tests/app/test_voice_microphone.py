@@ -19,7 +19,7 @@ import pytest
 import soundfile
 
 from app.control import EngineCallbacks, EngineSettings
-from app.pipeline import Engine
+from app.engine import Engine
 from trainer.emodb import read_labels
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -110,14 +110,12 @@ def test_timed_rows_check_their_shapes():
 
 @pytest.mark.parametrize("aligned", [True, False])
 def test_a_window_with_a_missing_modality_runs_through_carat_without_nan(aligned):
-    from carat_model.config import CaratConfig
+    from carat_model.config import CaratConfig, feature_dim_fields
     from carat_model.model import Carat, CaratInputs
 
     dims = default_feature_spec().dims
     config = CaratConfig(
-        text_dim=dims["text"],
-        visual_dim=dims["visual"],
-        audio_dim=dims["audio"],
+        **feature_dim_fields(dims),
         aligned=aligned,
         text_max_len=8,
         visual_max_len=16,

@@ -3,11 +3,18 @@ face clip, and an audio-only file), and the bundled default checkpoint."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.defaults import default_checkpoint
+from carat_model import MODALITIES
+from trainer.words_corpora import write_corpus, xed_split
+
+WORDS_WINDOW = ["--unaligned", "--text-steps", "32", "--media-steps", "64"]  # trainer.presets.STREAMS_WINDOW
 
 
 @pytest.fixture
@@ -21,6 +28,56 @@ def cli(capsys):
         return code, captured.out, captured.err
 
     return run
+
+
+@pytest.fixture
+def prepare_words(cli):
+    """`main.py prepare SOURCE --split test` in the words window (the shipped checkpoints'), into OUT:
+    what it printed."""
+
+    def run(source: Path, out: Path) -> str:
+        code, printed, err = cli(["prepare", source, "--split", "test", *WORDS_WINDOW, "--out", out, "--quiet"])
+        assert code == 0, err
+        return printed
+
+    return run
+
+
+@pytest.fixture
+def evaluate_on_held_out_xed(tmp_path: Path, cli, prepare_words):
+    """`main.py evaluate --json` of a checkpoint on the held-out XED lines (rebuilt from ../shared by the
+    split's seed, prepared as above): (the lines, what prepare printed, evaluate's JSON)."""
+
+    def run(checkpoint: Path) -> tuple[list[str], str, dict]:
+        corpus = write_corpus(xed_split("test"), tmp_path / "xed_test.tsv")
+        data = tmp_path / "xed_test"
+        prepared = prepare_words(corpus, data)
+        code, out, err = cli(["evaluate", "--checkpoint", checkpoint, "--data", data, "--split", "test", "--json"])
+        assert code == 0, err
+        return corpus.read_text("utf-8").splitlines(), prepared, json.loads(out.strip().splitlines()[-1])
+
+    return run
+
+
+@pytest.fixture
+def model_window():
+    """A window of a predictor's shape with the shipped extractors' feature sizes: each modality named
+    (`visual=np.ones`) real at every step, its features made by that function of their shape; the
+    others missing (zeros, mask 0)."""
+    from feature_extractors.spec import default_feature_spec
+
+    dims = default_feature_spec().dims
+
+    def build(predictor, **present: Callable[[tuple[int, int]], np.ndarray]) -> dict[str, np.ndarray]:
+        window = {}
+        for modality, steps in zip(MODALITIES, predictor.lengths):
+            make = present.get(modality)
+            shape = (steps, dims[modality])
+            window[modality] = (make(shape) if make else np.zeros(shape)).astype(np.float32)
+            window[f"{modality}_mask"] = np.full(steps, 1.0 if make else 0.0, np.float32)
+        return window
+
+    return build
 
 
 @pytest.fixture(scope="session")

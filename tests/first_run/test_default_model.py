@@ -5,7 +5,6 @@ from ../shared by the split's seed) gives the words figure its card states."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +12,7 @@ from safetensors import safe_open
 
 from app.defaults import default_checkpoint, model_card
 from carat_model import read_checkpoint_info
-from trainer.words_corpora import write_corpus, xed_split
 
-WORDS_WINDOW = ["--unaligned", "--text-steps", "32", "--media-steps", "64"]  # trainer.presets.STREAMS_WINDOW
 CREDITS = ("Öhman", "Demszky", "Barsoum", "Goodfellow", "Burkhardt", "CC BY 4.0", "MIT", "CC0")
 
 
@@ -39,20 +36,10 @@ def test_the_default_is_a_small_fp16_three_stream_model_that_credits_every_sourc
         assert licence in info.extra["data_license"], licence
 
 
-def test_the_predictor_lets_every_stream_vote(default_predictor) -> None:
-    from feature_extractors.spec import default_feature_spec
-
+def test_the_predictor_lets_every_stream_vote(default_predictor, model_window) -> None:
     assert default_predictor.trained == {"text": True, "visual": True, "audio": True}
-    steps, dims = default_predictor.lengths, default_feature_spec().dims
     rng = np.random.default_rng(0)
-    window = {
-        "text": np.zeros((steps[0], dims["text"]), np.float32),
-        "visual": rng.normal(size=(steps[1], dims["visual"])).astype(np.float32),
-        "audio": np.zeros((steps[2], dims["audio"]), np.float32),
-        "text_mask": np.zeros(steps[0], np.float32),
-        "visual_mask": np.ones(steps[1], np.float32),
-        "audio_mask": np.zeros(steps[2], np.float32),
-    }
+    window = model_window(default_predictor, visual=lambda shape: rng.normal(size=shape))
     face_only = default_predictor.predict(window, 1.0)
     assert face_only.present == {"text": False, "visual": True, "audio": False}
     assert face_only.scored == {"text": False, "visual": True, "audio": False}
@@ -71,17 +58,8 @@ def test_the_card_states_the_recorded_figures_of_every_stream() -> None:
     assert figures["thresholds"] == pytest.approx(read_checkpoint_info(default_checkpoint()).config.thresholds())
 
 
-def test_evaluate_on_the_held_out_xed_lines_gives_the_cards_words_figure(tmp_path: Path, cli) -> None:
-    corpus = write_corpus(xed_split("test"), tmp_path / "xed_test.tsv")
-    lines = corpus.read_text("utf-8").splitlines()
-    data = tmp_path / "xed_test"
-    code, out, err = cli(["prepare", corpus, "--split", "test", *WORDS_WINDOW, "--out", data, "--quiet"])
-    assert code == 0, err
-    code, out, err = cli(
-        ["evaluate", "--checkpoint", default_checkpoint(), "--data", data, "--split", "test", "--json"]
-    )
-    assert code == 0, err
-    measured = json.loads(out.strip().splitlines()[-1])
+def test_evaluate_on_the_held_out_xed_lines_gives_the_cards_words_figure(evaluate_on_held_out_xed) -> None:
+    lines, _, measured = evaluate_on_held_out_xed(default_checkpoint())
     recorded = recorded_figures()["default"]["words"]["xed"]
     assert measured["samples"] == len(lines)
     assert measured["micro_f1"] == pytest.approx(recorded["micro_f1"], abs=5e-4)

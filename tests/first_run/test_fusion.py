@@ -56,7 +56,7 @@ def emodb_clip(letter: str) -> np.ndarray:
     """The held-out speakers' clip of `letter` that listeners recognised best, as 16 kHz float32."""
     import soundfile
 
-    from app.sources import resample
+    from app.microphone import resample
     from trainer.emodb import read_labels
 
     speakers = set(held_out("emodb_test_speakers"))

@@ -14,7 +14,7 @@ from app.defaults import default_checkpoint
 from carat_model import MODALITIES, read_checkpoint_info
 from feature_extractors.spec import default_feature_spec
 from trainer.datasets import load_prepared_dataset
-from trainer.prepare import DEFAULT_WINDOW, WORD_SECONDS
+from trainer.sample_windows import DEFAULT_WINDOW, WORD_SECONDS
 
 
 def test_the_default_checkpoint_takes_the_stream_window(default_predictor) -> None:

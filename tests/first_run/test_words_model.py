@@ -15,10 +15,8 @@ from safetensors import safe_open
 from app.defaults import REPO_ROOT
 from app.defaults import words_checkpoint, words_model_card
 from carat_model import load_checkpoint, read_checkpoint_info
-from trainer.words_corpora import write_corpus, xed_split
 
 PLAIN_STATEMENTS = REPO_ROOT / "tests" / "data" / "plain_statements.tsv"
-WORDS_WINDOW = ["--unaligned", "--text-steps", "32", "--media-steps", "64"]  # trainer.presets.STREAMS_WINDOW
 
 CARD_ROW = re.compile(r"^\| (micro F1|macro F1|F1 \w+) \| ([0-9.]+) \| ([0-9.]+) \|$", re.M)
 
@@ -45,22 +43,12 @@ def test_no_dataset_lines_are_shipped_in_models() -> None:
     assert not list((REPO_ROOT / "models").glob("*.tsv")), "held-out lines are rebuilt from ../shared, not copied"
 
 
-def test_the_predictor_lets_only_words_vote() -> None:
+def test_the_predictor_lets_only_words_vote(model_window) -> None:
     from app.predictor import Predictor
 
     words_predictor = Predictor(words_checkpoint(), smoothing_s=0)
     assert words_predictor.trained == {"text": True, "visual": False, "audio": False}
-    from feature_extractors.spec import default_feature_spec
-
-    steps, dims = words_predictor.lengths, default_feature_spec().dims
-    window = {
-        "text": np.zeros((steps[0], dims["text"]), np.float32),
-        "visual": np.ones((steps[1], dims["visual"]), np.float32),
-        "audio": np.ones((steps[2], dims["audio"]), np.float32),
-        "text_mask": np.zeros(steps[0], np.float32),
-        "visual_mask": np.ones(steps[1], np.float32),
-        "audio_mask": np.ones(steps[2], np.float32),
-    }
+    window = model_window(words_predictor, visual=np.ones, audio=np.ones)
     faces_only = words_predictor.predict(window, 1.0)
     assert faces_only.present == {"text": False, "visual": True, "audio": True}
     assert not any(faces_only.scored.values()), "face and voice are shown but not scored"
@@ -86,18 +74,9 @@ def test_card_figures_are_the_recorded_ones() -> None:
     assert extra["goemotions_test_metrics_fp16"]["macro_f1"] == pytest.approx(goemotions["carat"]["macro_f1"])
 
 
-def test_evaluate_on_the_held_out_lines_reproduces_the_model_card(tmp_path: Path, cli) -> None:
-    corpus = write_corpus(xed_split("test"), tmp_path / "xed_test.tsv")
-    lines = corpus.read_text("utf-8").splitlines()
-    data = tmp_path / "xed_test"
-    code, out, err = cli(["prepare", corpus, "--split", "test", *WORDS_WINDOW, "--out", data, "--quiet"])
-    assert code == 0, err
-    assert f"'test': {len(lines)}" in out and "0 samples skipped" in out
-    code, out, err = cli(
-        ["evaluate", "--checkpoint", words_checkpoint(), "--data", data, "--split", "test", "--json"]
-    )
-    assert code == 0, err
-    measured = json.loads(out.strip().splitlines()[-1])
+def test_evaluate_on_the_held_out_lines_reproduces_the_model_card(evaluate_on_held_out_xed) -> None:
+    lines, prepared, measured = evaluate_on_held_out_xed(words_checkpoint())
+    assert f"'test': {len(lines)}" in prepared and "0 samples skipped" in prepared
     card = card_figures()
     assert measured["samples"] == len(lines)
     assert measured["micro_f1"] == pytest.approx(card["micro F1"][0], abs=5e-4)
@@ -107,14 +86,13 @@ def test_evaluate_on_the_held_out_lines_reproduces_the_model_card(tmp_path: Path
         assert value == pytest.approx(card[f"F1 {label}"][0], abs=5e-4), label
 
 
-def test_plain_emotional_statements_rank_their_emotion_first(tmp_path: Path, cli) -> None:
+def test_plain_emotional_statements_rank_their_emotion_first(tmp_path: Path, prepare_words) -> None:
     """The plain-statements set as text: 10 per emotion + 10 neutral (neutral: no label passes)."""
     lines = PLAIN_STATEMENTS.read_text("utf-8").splitlines()
     rows = [line.split("\t") for line in lines if line.strip() and not line.startswith("#")]
     corpus = tmp_path / "plain.tsv"
     corpus.write_text("".join(f"{s}\t{'' if label == 'neutral' else label}\n" for s, label in rows), "utf-8")
-    code, _, err = cli(["prepare", corpus, "--split", "test", *WORDS_WINDOW, "--out", tmp_path / "plain", "--quiet"])
-    assert code == 0, err
+    prepare_words(corpus, tmp_path / "plain")
     from trainer.datasets import load_prepared_dataset
     from trainer.loop import predict_scores
 

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from trainer.batching import make_batch
 from trainer.datasets import (
     M3ED_LABELS,
     DatasetError,
     FeatureSplit,
     load_dataset,
     load_prepared_dataset,
-    make_batch,
     write_prepared_dataset,
 )
 from trainer.synthetic import unaligned_layout, write_official_aligned

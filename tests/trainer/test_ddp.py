@@ -11,6 +11,7 @@ import torch
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 REPO = Path(__file__).resolve().parents[2]
+TORCHRUN_TWO = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
 
 
 @pytest.fixture(scope="module")
@@ -18,12 +19,7 @@ def ddp_run(tiny_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("ddp")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
+        *TORCHRUN_TWO,
         str(WORKER),
         str(tiny_file),
         str(out),
@@ -50,12 +46,7 @@ def test_main_train_under_torchrun_trains_with_two_processes(tiny_file, tmp_path
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     run = tmp_path / "run"
     command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
+        *TORCHRUN_TWO,
         str(REPO / "main.py"),
         "train",
         "--data",

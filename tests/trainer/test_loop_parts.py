@@ -4,8 +4,9 @@ import numpy as np
 import torch
 
 from carat_model import CaratInputs
-from trainer.datasets import load_dataset, make_batch
-from trainer.loop import config_for_dataset, default_small_config, drop_random_modalities, hide_modalities
+from trainer.batching import drop_random_modalities, hide_modalities, make_batch
+from trainer.datasets import load_dataset
+from trainer.loop import config_for_dataset, default_small_config
 
 
 def _inputs(batch: int = 400) -> CaratInputs:

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from carat_model import MODALITIES
-from trainer.datasets import FeatureDataset, FeatureSplit, load_dataset, make_batch
+from trainer.batching import make_batch
+from trainer.datasets import FeatureDataset, FeatureSplit, load_dataset
 from trainer.loop import TrainSettings, config_for_dataset, default_small_config, fit
 from trainer.mixing import MixedSplit, SourceSampling, SourceShareSampler, mix_datasets, share_counts
 

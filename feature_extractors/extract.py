@@ -1,17 +1,16 @@
-"""Extract face, voice and word features from an image, an audio file or a video with sound.
+"""Face, voice and word features of an image, an audio file or a video with sound (`main.py extract`).
 
-Writes every stream's timestamped features and the transcript to one .npz file (default: next to the
+`save_extracted` writes every stream's timestamped features and the transcript to one .npz file (default: next to the
 media, MEDIA.features.npz) and prints a short summary. Arrays in the file: for each modality M in text,
 visual, audio: M_times [N, 2] (start, end seconds) and M_values [N, D]; visual_boxes [N, 4] (face box in
 pixels); acoustic_times / acoustic_values (openSMILE eGeMAPS descriptors, 100 a second: loudness,
 pitch ...; shown, not fed to the model); words (the transcript, one word per entry) with word_times [N, 2]
-and word_probabilities; and feature_spec (the FeatureSpec as JSON). Load with np.load(path). With
---plot FILE.png it also draws the streams over time (a few face features, loudness and pitch, the words).
+and word_probabilities; and feature_spec (the FeatureSpec as JSON). Load with np.load(path). `plot_extracted` draws the
+streams over time (a few face features, loudness and pitch, the words).
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .acoustic import SAMPLE_RATE, non_finite_warning, silence_non_finite
+from .media import MediaDecodeError, MediaError, MediaReader, cut_off_message, neither_message
 from .spec import AUDIO_FEATURE_NAMES, default_feature_spec
 from .speech import Word
 from .windows import TimedRows
@@ -52,46 +52,6 @@ class ExtractedMedia:
         return np.array(self.face_boxes, np.float32).reshape(-1, 4)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("media", type=Path, help="an image, an audio file or a video (with or without sound)")
-    parser.add_argument(
-        "--out", type=Path, default=None, help="the .npz file to write (default MEDIA.features.npz)"
-    )
-    parser.add_argument(
-        "--plot", type=Path, default=None, help="also draw the streams over time into this PNG"
-    )
-    parser.add_argument(
-        "--whisper-model", default=None, help="CTranslate2 Whisper folder or name (default: bundled tiny.en)"
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    media: Path = args.media
-    if not media.is_file():
-        print(f"extract: {media} does not exist or is not a file")
-        return 2
-    try:
-        extracted = extract_media(media, whisper_model=args.whisper_model)
-    except MediaError as error:
-        print(f"extract: {error}")
-        return 2
-    except Exception as error:  # noqa: BLE001 - an extractor broke: one line naming file and failure
-        print(f"error: extracting {media} failed: {type(error).__name__}: {error}; nothing was written")
-        return 1
-    out = args.out or media.with_name(media.name + ".features.npz")
-    save_extracted(extracted, out)
-    if args.plot is not None:
-        plot_extracted(extracted, args.plot, title=media.name)
-    print(summary(media, extracted, out))
-    for warning in extracted.warnings:
-        print(f"warning: {warning}")
-    return 0
-
-
-class MediaError(ValueError):
-    """The media file cannot be read."""
-
-
 def extract_media(
     media: Path, *, whisper_model: str | None = None, words: bool = True
 ) -> ExtractedMedia:
@@ -121,22 +81,15 @@ def _extract_image(media: Path) -> ExtractedMedia:
 def _extract_video_and_decode_sound(media: Path) -> tuple[ExtractedMedia, np.ndarray | None]:
     """Face features of every video frame as it is decoded (frames are not kept), and the sound as
     16 kHz mono float32 (None when the file has no audio stream)."""
-    import av
     from tqdm import tqdm
 
     from .visual import FaceExtractor
 
-    try:
-        container = av.open(str(media))
-    except (av.error.FFmpegError, UnicodeDecodeError) as error:
-        raise MediaError(f"{media} is not a readable audio or video file ({error})") from error
-    with container:
-        video = container.streams.video[0] if container.streams.video else None
-        audio = container.streams.audio[0] if container.streams.audio else None
+    with MediaReader(media) as reader:
+        video, audio = reader.video, reader.audio
         if video is None and audio is None:
-            raise MediaError(f"{media} holds neither video nor audio")
-        frame_s = 1.0 / float(video.average_rate) if video is not None and video.average_rate else 1 / 30
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+            raise MediaError(neither_message(media))
+        frame_s = 1.0 / reader.frame_rate if reader.frame_rate else 1 / 30
         extracted = ExtractedMedia(duration_s=0.0)
         chunks: list[np.ndarray] = []
         last_frame_time = 0.0
@@ -144,27 +97,21 @@ def _extract_video_and_decode_sound(media: Path) -> tuple[ExtractedMedia, np.nda
         total = (video.frames or None) if video is not None else None
         progress = tqdm(total=total, desc="faces", unit="frame", leave=False, disable=video is None)
         try:
-            for packet in container.demux(*[s for s in (video, audio) if s is not None]):
-                for decoded in packet.decode():
-                    if isinstance(decoded, av.VideoFrame):
-                        last_frame_time = float(decoded.time or 0.0)
-                        face = faces.extract(decoded.to_ndarray(format="bgr24"))
-                        _add_face(extracted, face, last_frame_time, last_frame_time + frame_s)
-                        extracted.frames += 1
-                        progress.update()
-                    else:
-                        chunks.extend(r.to_ndarray().reshape(-1) for r in resampler.resample(decoded))
-            if audio is not None:
-                chunks.extend(r.to_ndarray().reshape(-1) for r in resampler.resample(None))
-        except av.error.FFmpegError as error:
-            if not (extracted.frames or chunks):
-                raise MediaError(f"{media} is damaged: decoding stopped with {error}") from error
+            for decoded in reader.frames(flush_audio=True):
+                if decoded.is_video:
+                    last_frame_time = decoded.time or 0.0
+                    face = faces.extract(decoded.image)
+                    _add_face(extracted, face, last_frame_time, last_frame_time + frame_s)
+                    extracted.frames += 1
+                    progress.update()
+                else:
+                    chunks.append(decoded.samples)
+        except MediaDecodeError as error:
+            if not (extracted.frames or any(len(c) for c in chunks)):
+                raise MediaError(f"{media} is damaged: decoding stopped with {error.cause}") from error
             # A cut-off or damaged file: keep what decoded, as replay does, and say where it stopped.
             stopped_at = max(last_frame_time, sum(len(c) for c in chunks) / SAMPLE_RATE)
-            extracted.warnings.append(
-                f"{media} could not be decoded past {stopped_at:.1f} s ({error}); it is damaged or was cut "
-                "off. Everything before that point was used."
-            )
+            extracted.warnings.append(cut_off_message(media, stopped_at, error.cause))
         finally:
             progress.close()
             if faces is not None:

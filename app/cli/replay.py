@@ -9,6 +9,10 @@ import sys
 import threading
 from pathlib import Path
 
+from app.control import EngineOptions
+
+from .common import Flag, add_settings_arguments, settings_from_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="a session folder (made by live --record) or a video/audio file")
@@ -32,22 +36,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder for events.csv, events.jsonl and events_timeline.png "
         "(default: replay/ inside a session folder, else next to the file)",
     )
-    parser.add_argument("--window", type=float, default=3.0, help="seconds each prediction sees")
-    parser.add_argument("--hop", type=float, default=0.25, help="seconds between predictions")
-    parser.add_argument(
-        "--utterance-pause",
-        type=float,
-        default=1.0,
+    add_settings_arguments(parser.add_argument_group("engine"), EngineOptions, ENGINE_FLAGS)
+
+
+# How EngineOptions' fields appear as options (the rest: --field-name without _s, type and default from
+# the field).
+ENGINE_FLAGS = {
+    "window_s": Flag("--window", help="seconds each prediction sees"),
+    "hop_s": Flag("--hop", help="seconds between predictions"),
+    "utterance_pause_s": Flag(
         help="words each prediction sees: the current sentence, whole (sentences end at . ! ? and at pauses "
-        "this long, in seconds); 0 keeps every word of the last 8 s",
-    )
+        "this long, in seconds); 0 keeps every word of the last --text-window seconds",
+    ),
+    "text_window_s": Flag(help="seconds a sentence stays in view after its last word"),
+    "video_size": Flag(metavar=("WIDTH", "HEIGHT"), help="size video frames are scaled to"),
+    "fps": Flag(help="camera frame rate asked for"),
+    "smoothing_s": Flag(help="seconds of score smoothing"),
+    "audio_queue_s": Flag(help="seconds of audio that may wait for one worker"),
+    "asr_backlog_s": Flag(help="live: seconds of audio that may wait for speech recognition"),
+    "exact_video_queue": Flag(help="exact replay: frames that may wait for the face worker"),
+    "asr_threads": Flag(help="speech-recognition threads"),
+    "asr_pause_s": Flag(help="seconds of silence after which the words heard so far are given out"),
+}
 
 
 def run(args: argparse.Namespace) -> int:
-    from .pipeline import EngineOptions
-    from .replay import EventFiles, replay
-    from .session import is_session_folder
-    from .sources import MediaError
+    from app.replay import EventFiles, replay
+    from app.session import is_session_folder
+    from feature_extractors.media import MediaError
 
     path = Path(args.path)
     if args.out:
@@ -57,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         out = path.with_name(f"{path.stem}_replay")
     try:  # every argument is checked before any model loads
-        options = EngineOptions(window_s=args.window, hop_s=args.hop, utterance_pause_s=args.utterance_pause)
+        options = settings_from_arguments(EngineOptions, args)
         files = EventFiles(out)
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

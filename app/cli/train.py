@@ -13,11 +13,11 @@ import argparse
 import sys
 
 from carat_model import MODALITIES, CaratConfig
+from trainer.datasets import DatasetError
+from trainer.loop import TrainSettings, config_for_dataset, default_small_config, fit
+from trainer.optim import RECIPES
 
-from .cli_common import add_data_arguments, print_table, read_dataset
-from .datasets import DatasetError
-from .loop import TrainSettings, config_for_dataset, default_small_config, fit
-from .optim import RECIPES
+from .common import Flag, add_data_arguments, add_settings_arguments, print_table, read_dataset, settings_from_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,48 +48,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="unaligned data: steps the soft aligner maps visual/audio to (authors: 500, or 50)",
     )
     train = parser.add_argument_group("training")
-    defaults = TrainSettings()
-    train.add_argument("--epochs", type=int, default=defaults.epochs)
-    train.add_argument("--batch-size", type=int, default=defaults.batch_size, help="per process")
-    train.add_argument("--lr", type=float, default=defaults.lr)
-    train.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
-    train.add_argument(
-        "--warmup", type=float, default=defaults.warmup, help="fraction of steps with rising learning rate"
-    )
-    train.add_argument(
-        "--recipe",
+    add_settings_arguments(train, TrainSettings, TRAIN_FLAGS)
+
+
+# How TrainSettings' fields appear as options (the rest: --field-name, type and default from the field).
+TRAIN_FLAGS = {
+    "batch_size": Flag(help="per process"),
+    "warmup": Flag(help="fraction of steps with rising learning rate"),
+    "recipe": Flag(
         choices=RECIPES,
-        default=defaults.recipe,
         help="adamw (default) or authors (their BertAdam: no bias correction, per-parameter clipping)",
-    )
-    train.add_argument(
-        "--clip", type=float, default=defaults.clip_norm, help="global gradient-norm clip (0: off)"
-    )
-    train.add_argument("--seed", type=int, default=defaults.seed)
-    train.add_argument(
-        "--modality-dropout",
-        type=float,
-        default=defaults.modality_dropout,
-        help="probability that a training sample loses one of its modalities",
-    )
-    train.add_argument(
-        "--absent",
-        nargs="+",
-        choices=MODALITIES,
-        default=[],
-        help="train and evaluate without these modalities",
-    )
-    train.add_argument("--device", default=defaults.device, help="auto, cpu, cuda or cuda:N")
-    train.add_argument("--no-amp", action="store_true", help="float32 on CUDA too")
-    train.add_argument("--stop-after", type=int, help="stop after this epoch (continue later with --resume)")
-    train.add_argument(
-        "--empty-match",
-        type=float,
+    ),
+    "clip_norm": Flag("--clip", help="global gradient-norm clip (0: off)"),
+    "modality_dropout": Flag(help="probability that a training sample loses one of its modalities"),
+    "absent_modalities": Flag("--absent", choices=MODALITIES, help="train and evaluate without these modalities"),
+    "device": Flag(help="auto, cpu, cuda or cuda:N"),
+    "amp": Flag(negate="--no-amp", help="float32 on CUDA too"),
+    "eval_batch_size": Flag(help="batch size for validation and test scoring"),
+    "stop_after_epoch": Flag("--stop-after", help="stop after this epoch (continue later with --resume)"),
+    "empty_match": Flag(
         choices=(0.0, 1.0),
-        default=0.0,
         help="Acc of a sample with no true and no predicted label: 0 (the authors', default) or 1",
-    )
-    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    ),
+    "progress": Flag(negate="--quiet", help="no progress bars"),
+}
 
 
 def build_config(args: argparse.Namespace, aligned: bool) -> CaratConfig:
@@ -114,23 +96,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         dataset = read_dataset(args)
         config = config_for_dataset(dataset, build_config(args, dataset.aligned))
-        settings = TrainSettings(
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            weight_decay=args.weight_decay,
-            warmup=args.warmup,
-            recipe=args.recipe,
-            clip_norm=args.clip,
-            seed=args.seed,
-            modality_dropout=args.modality_dropout,
-            absent_modalities=tuple(args.absent),
-            device=args.device,
-            amp=not args.no_amp,
-            stop_after_epoch=args.stop_after,
-            empty_match=args.empty_match,
-            progress=not args.quiet,
-        )
+        settings = settings_from_arguments(TrainSettings, args)
         result = fit(dataset, config, settings, args.out, resume=args.resume)
     except (DatasetError, ValueError, FileNotFoundError, RuntimeError, FloatingPointError) as error:
         print(f"train: {error}", file=sys.stderr)

@@ -1,4 +1,6 @@
-"""Events to CSV: one row per EmotionEvent, one group of columns per label."""
+"""Events to CSV, the one writer (replay's events.csv and the dashboard's export): one row per
+EmotionEvent; window times, when it was made and its latency; per label its smoothed score, raw score,
+decision, threshold and deciding modality; which modalities were present and scored; the words."""
 
 from __future__ import annotations
 
@@ -6,10 +8,11 @@ import csv
 from pathlib import Path
 from typing import Iterable
 
-from app.events import MODALITY_NAMES, EmotionEvent
+from .events import MODALITY_NAMES, EmotionEvent
 
 
 def event_columns(labels: tuple[str, ...]) -> list[str]:
+    """The header; `labels` () gives the header of a file with no events."""
     columns = ["window_start", "window_end", "created_at", "latency_s"]
     for label in labels:
         columns += [f"{label}_score", f"{label}_raw", f"{label}_decided", f"{label}_threshold", f"{label}_modality"]
@@ -18,6 +21,7 @@ def event_columns(labels: tuple[str, ...]) -> list[str]:
 
 
 def event_row(event: EmotionEvent) -> list[object]:
+    """One event's cells, in `event_columns(event.labels)` order (numbers as Python writes them: exact)."""
     row: list[object] = [event.window_start, event.window_end, event.created_at, event.latency_s]
     for i in range(len(event.labels)):
         row += [

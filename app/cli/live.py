@@ -11,30 +11,33 @@ import threading
 import time
 from dataclasses import replace
 
-from .control import EngineCallbacks, EngineSettings
-from .events import EmotionEvent, StreamHealth, TimedWord
+from app.control import EngineCallbacks, EngineSettings
+from app.events import EmotionEvent, StreamHealth, TimedWord
+
+from .common import Flag, add_settings_arguments, settings_from_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--headless", action="store_true", help="no window: print events to the terminal")
-    parser.add_argument(
-        "--camera",
-        default=None,
-        help="camera index, video file or stream URL; 'none' for no camera "
-        "(default: the first camera; with none, the window replays the bundled sample clip)",
-    )
-    parser.add_argument(
-        "--microphone", default="default", help="sounddevice input device; 'none' for no microphone"
-    )
-    parser.add_argument(
-        "--checkpoint", default=None, help="CARAT checkpoint (.safetensors); default: the bundled one"
-    )
-    parser.add_argument(
-        "--record", metavar="DIR", default=None, help="record the session into this new folder"
-    )
+    add_settings_arguments(parser, EngineSettings, SETTINGS_FLAGS, skip=("media", "exact", "extra"))
     parser.add_argument("--seconds", type=float, default=None, help="headless: stop after this many seconds")
     parser.add_argument("--loop", action="store_true", help="loop a file given as camera or microphone")
     parser.add_argument("--json", action="store_true", help="headless: print each event as one JSON line")
+
+
+# How EngineSettings' fields appear as options (media and exact are replay's; extra holds --loop). Devices
+# stay text here: settings_from reads them ("none", an index, a name).
+SETTINGS_FLAGS = {
+    "camera": Flag(
+        default=None,
+        has_default=True,
+        help="camera index, video file or stream URL; 'none' for no camera "
+        "(default: the first camera; with none, the window replays the bundled sample clip)",
+    ),
+    "microphone": Flag(help="sounddevice input device; 'none' for no microphone"),
+    "checkpoint": Flag(help="CARAT checkpoint (.safetensors); default: the bundled one"),
+    "record_to": Flag("--record", metavar="DIR", help="record the session into this new folder"),
+}
 
 
 def settings_from(args: argparse.Namespace) -> EngineSettings:
@@ -43,11 +46,11 @@ def settings_from(args: argparse.Namespace) -> EngineSettings:
             return None
         return int(value) if value.isdigit() else value
 
-    return EngineSettings(
+    return settings_from_arguments(
+        EngineSettings,
+        args,
         camera=device(args.camera if args.camera is not None else "0"),
         microphone=device(args.microphone),
-        checkpoint=args.checkpoint,
-        record_to=args.record,
         extra={"loop": args.loop},
     )
 
@@ -63,8 +66,8 @@ def first_run_settings(args: argparse.Namespace, settings: EngineSettings) -> En
     (the window's pickers still offer live mode when a camera appears)."""
     if args.camera is not None:
         return settings
-    from .defaults import sample_clip
-    from .sources import list_cameras
+    from app.defaults import sample_clip
+    from app.devices import list_cameras
 
     if list_cameras() or not sample_clip().is_file():
         return settings
@@ -108,7 +111,7 @@ def format_event(event: EmotionEvent) -> str:
 def run_headless(settings: EngineSettings, *, seconds: float | None = None, as_json: bool = False) -> int:
     import json
 
-    from .pipeline import Engine
+    from app.engine import Engine
 
     finished = threading.Event()
     lock = threading.Lock()

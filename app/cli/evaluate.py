@@ -13,11 +13,11 @@ import sys
 import numpy as np
 
 from carat_model import MODALITIES, CheckpointError, load_checkpoint
+from trainer.datasets import DatasetError, check_feature_dims
+from trainer.loop import predict_scores, resolve_device
+from trainer.metrics import compute_metrics
 
-from .cli_common import add_data_arguments, print_table, read_dataset
-from .datasets import DatasetError, check_feature_dims
-from .loop import predict_scores, resolve_device
-from .metrics import compute_metrics
+from .common import add_data_arguments, print_table, read_dataset
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

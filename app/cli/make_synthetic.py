@@ -7,9 +7,10 @@ one modality (text, visual, audio), surprise, disgust and fear only in a combina
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
-from .synthetic import SyntheticSizes, best_micro_f1_without, generate_synthetic, write_official_aligned
+from trainer.synthetic import SyntheticSizes, best_micro_f1_without, generate_synthetic, write_official_aligned
+
+from .common import add_settings_arguments, settings_from_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,25 +20,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="CMU-MOSEI's split sizes, feature sizes (300/35/74) and lengths (up to 60)",
     )
-    defaults = SyntheticSizes()
-    for field in dataclasses.fields(SyntheticSizes):
-        parser.add_argument(
-            f"--{field.name.replace('_', '-')}",
-            type=type(getattr(defaults, field.name)),
-            default=None,
-            help=f"default {getattr(defaults, field.name)}",
-        )
+    add_settings_arguments(parser, SyntheticSizes, unset=True)  # unset: the base is MOSEI-sized or not
     parser.add_argument("--seed", type=int, default=0)
 
 
 def run(args: argparse.Namespace) -> int:
-    sizes = SyntheticSizes.mosei_sized() if args.mosei_sized else SyntheticSizes()
-    changes = {
-        f.name: getattr(args, f.name)
-        for f in dataclasses.fields(SyntheticSizes)
-        if getattr(args, f.name) is not None
-    }
-    sizes = dataclasses.replace(sizes, **changes)
+    base = SyntheticSizes.mosei_sized() if args.mosei_sized else SyntheticSizes()
+    sizes = settings_from_arguments(SyntheticSizes, args, base=base)
     if sizes.min_steps < 1 or sizes.max_steps < sizes.min_steps:
         print("make-synthetic: need 1 <= --min-steps <= --max-steps")
         return 2

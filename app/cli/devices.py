@@ -10,7 +10,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .sources import list_cameras, list_microphones
+    from app.devices import list_cameras, list_microphones
 
     if args.kind in ("all", "camera"):
         cameras = list_cameras()

@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .datasets import DatasetError
-from .prepare import DEFAULT_WINDOW, PrepareError, WindowShape, prepare_dataset
+from trainer.datasets import DatasetError
+from trainer.prepare import DEFAULT_WINDOW, PrepareError, WindowShape, prepare_dataset
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

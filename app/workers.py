@@ -1,0 +1,259 @@
+"""The extractor threads of the engine: face (newest frame live, every frame in exact replay), voice
+(every audio packet -> voice rows) and speech (audio -> words), each with its inbox, watermark and health.
+See app/engine.py for how they fit together."""
+
+from __future__ import annotations
+
+import collections
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from feature_extractors.utterances import UTTERANCE_PAUSE_S
+
+from .control import PreviewFrame
+from .events import StreamHealth, TimedWord
+from .inbox import END, Inbox, Restart
+from .packets import AudioPacket, VideoPacket
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+@dataclass
+class Extractors:
+    """The expensive, stateless-between-sessions extractor models, loaded once and shared."""
+
+    recognizer: Any  # feature_extractors.speech.SpeechRecognizer
+    text_encoder: Any  # feature_extractors.text.TextEncoder
+    voice: Any  # feature_extractors.voice.VoiceExtractor
+
+    @classmethod
+    def load(cls, asr_threads: int = 2) -> Extractors:
+        from feature_extractors.speech import SpeechRecognizer
+        from feature_extractors.text import TextEncoder
+        from feature_extractors.voice import VoiceExtractor
+
+        return cls(SpeechRecognizer(threads=asr_threads), TextEncoder(), VoiceExtractor())
+
+
+class Worker:
+    """One extractor thread: takes packets from its inbox, processes each, keeps a watermark (the
+    media time up to which it has processed) and reports its health. A failure on one packet is
+    reported and the worker goes on with the next."""
+
+    def __init__(self, name: str, engine: Engine, inbox: Inbox) -> None:
+        self.name, self.engine, self.inbox = name, engine, inbox
+        self.watermark = -math.inf
+        self.finished = False
+        self.failures = 0
+        self.health = StreamHealth(name=name, state="starting")
+        self.modality = {"face": "visual", "voice": "audio"}.get(name)  # the buffer it fills, if any
+        self._dropped_seen, self.skipped_s = 0, 0.0  # live audio skipped by a full inbox
+        self._last_report = 0.0
+        self._rate_times: collections.deque = collections.deque()
+        self.thread = engine.supervisor.thread(name, self._run)
+
+    def process(self, packet: Any) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """End of the stream: emit what is still held."""
+
+    def recover(self) -> None:
+        """After a failure: reset state that may be half-updated."""
+
+    def _after_skipped_audio(self) -> None:
+        """Live audio this worker fell too far behind for was skipped: count it, and start the stream
+        afresh after the gap (no utterance joins the audio on both sides of it)."""
+        self._dropped_seen = self.inbox.dropped
+        self.skipped_s = self._dropped_seen * 0.02  # each audio packet is 20 ms
+        self._guarded(self.recover)
+        self.report(self.health.state, self._standing_message(), skipped_s=round(self.skipped_s, 2))
+
+    def _standing_message(self) -> str:
+        if not self.skipped_s:
+            return ""
+        return (
+            f"behind real time: {self.skipped_s:.1f} s of audio skipped so far "
+            f"({self.name} is slower than real time on this machine)"
+        )
+
+    def restart(self) -> None:
+        """After a seek: forget the stream so far (state, and rows made from packets before the seek)."""
+        self.recover()
+        if self.modality is not None:
+            self.engine.buffers[self.modality].clear()
+
+    def _run(self) -> None:
+        engine = self.engine
+        while not engine.stopping:
+            packet = self.inbox.get()
+            if packet is None:
+                continue
+            if packet is END:
+                self._guarded(self.finish)
+                break
+            if isinstance(packet, Restart):  # a seek: this stream starts afresh at the new point
+                self.watermark = -math.inf
+                self._guarded(self.restart)
+                continue
+            if isinstance(packet, AudioPacket) and self.inbox.dropped != self._dropped_seen:
+                self._after_skipped_audio()
+            ok = self._guarded(self.process, packet)
+            end = packet.time + (len(packet.samples) / 16000 if isinstance(packet, AudioPacket) else 0.0)
+            self.watermark = max(self.watermark, end)
+            if ok and self.health.state != "running":
+                self.report("running")
+            self._count(ok)
+            engine.progress_made()
+        self.finished = True
+        engine.progress_made()
+        self.report("stopped")
+
+    def _guarded(self, action: Any, *args: Any) -> bool:
+        try:
+            action(*args)
+            return True
+        except Exception as error:  # noqa: BLE001 - reported; the stream goes on
+            self.failures += 1
+            self.report(
+                "retrying", f"{self.name} failed ({error}); skipping and going on", failures=self.failures
+            )
+            self._guarded_recover()
+            return False
+
+    def _guarded_recover(self) -> None:
+        try:
+            self.recover()
+        except Exception as error:  # noqa: BLE001
+            self.report("failed", f"{self.name} could not restart: {error}")
+
+    def _count(self, ok: bool) -> None:
+        now = time.monotonic()
+        self._rate_times.append(now)
+        while self._rate_times and self._rate_times[0] < now - 1.0:
+            self._rate_times.popleft()
+        if now - self._last_report > 1.0:
+            self._last_report = now
+            self.health.fps = float(len(self._rate_times))
+            self.health.dropped = self.inbox.dropped
+            if not self.engine.exact and self.watermark > -math.inf:
+                self.health.lag_s = max(0.0, self.engine.clock.now() - self.watermark)
+            self.report(self.health.state, self.health.message if not ok else self._standing_message())
+
+    def report(self, state: str, message: str = "", **details: Any) -> None:
+        self.health.state, self.health.message = state, message
+        self.health.details.update(details)
+        self.engine.report_health(
+            StreamHealth(**{**self.health.to_json(), "details": dict(self.health.details)})
+        )
+
+
+class FaceWorker(Worker):
+    def __init__(self, engine: Engine, inbox: Inbox) -> None:
+        super().__init__("face", engine, inbox)
+        self.face = None
+
+    def _ensure_face(self) -> Any:
+        if self.face is None:
+            from feature_extractors.visual import FaceExtractor
+
+            self.face = FaceExtractor(static_image=False)
+        return self.face
+
+    def process(self, packet: VideoPacket) -> None:
+        engine = self.engine
+        observation = self._ensure_face().extract(packet.image)
+        available = packet.time if engine.exact else engine.clock.now()
+        engine.stats.frames_processed += 1
+        if observation is not None:
+            engine.stats.faces_found += 1
+            period = 1.0 / engine.options.fps
+            engine.buffers["visual"].add(
+                [[packet.time, packet.time + period]], observation.vector[None], available
+            )
+        engine.callbacks.on_frame(
+            PreviewFrame(
+                image=packet.image,
+                time=packet.time,
+                face_box=tuple(observation.box) if observation is not None else None,
+                landmarks=observation.landmarks if observation is not None else None,
+            )
+        )
+        if not engine.exact:
+            engine.stats.preview_latency_s.append(engine.clock.now() - packet.time)
+
+    def recover(self) -> None:
+        self.close()  # a fresh tracker next frame
+
+    def close(self) -> None:
+        if self.face is not None:
+            self.face.close()
+            self.face = None
+
+
+class VoiceWorker(Worker):
+    def __init__(self, engine: Engine, inbox: Inbox) -> None:
+        super().__init__("voice", engine, inbox)
+        self.recover()
+
+    def recover(self) -> None:
+        from feature_extractors.voice import VoiceStream
+
+        self.stream = VoiceStream(self.engine.extractors.voice)
+
+    def process(self, packet: AudioPacket) -> None:
+        rows = self.stream.feed(packet.samples, packet.time)
+        end = packet.time + len(packet.samples) / 16000
+        available = end if self.engine.exact else self.engine.clock.now()
+        self.engine.buffers["audio"].add(rows.times, rows.values, available)
+
+
+class SpeechWorker(Worker):
+    BEHIND_S = 0.5  # live: audio older than this when it reaches the worker means recognition is behind
+
+    def __init__(self, engine: Engine, inbox: Inbox) -> None:
+        super().__init__("asr", engine, inbox)
+        self.recover()
+
+    def recover(self) -> None:
+        from feature_extractors.speech import StreamingTranscriber
+
+        options = self.engine.options
+        # Audio is kept as context across pauses shorter than an utterance pause, so a sentence the
+        # speaker breathes in is heard whole (and punctuated as one).
+        self.transcriber = StreamingTranscriber(
+            self.engine.extractors.recognizer,
+            pause_s=options.asr_pause_s,
+            context_pause_s=max(options.utterance_pause_s, UTTERANCE_PAUSE_S),
+        )
+
+    def process(self, packet: AudioPacket) -> None:
+        engine = self.engine
+        # Live, recognition that falls behind real time sheds its partial passes (words wait for a pause)
+        # rather than fall further behind; exact replay always makes them, so its events never vary.
+        keeping_up = engine.exact or engine.clock.now() - packet.time < self.BEHIND_S
+        words = self.transcriber.feed(packet.samples, packet.time, partial=keeping_up)
+        end = packet.time + len(packet.samples) / 16000
+        self._publish(words, end if self.engine.exact else None)
+
+    def finish(self) -> None:
+        self._publish(self.transcriber.flush(), self.watermark if self.engine.exact else None)
+
+    def restart(self) -> None:
+        self.recover()  # no utterance spans a seek
+        self.engine.forget_words()
+
+    def _publish(self, words: list[Any], available: float | None) -> None:
+        if not words:
+            return
+        engine = self.engine
+        available = engine.clock.now() if available is None else available
+        timed = [TimedWord(w.text, float(w.start), float(w.end), float(w.probability)) for w in words]
+        engine.add_words(timed, available)
+        if not engine.exact:
+            now = engine.clock.now()
+            engine.stats.word_latency_s.extend(now - w.end for w in timed)
+            engine.stats.utterance_latency_s.append(now - timed[-1].end)

@@ -169,15 +169,15 @@ def train(work: Path, seed: int, epochs: int, steps_per_epoch: int, lr: float, s
     from trainer.presets import streams_config
 
     sources, corpora, truths = load_sources(work)
-    sampling = SourceSampling({k: v / sum(SHARES.values()) for k, v in SHARES.items()}, steps_per_epoch)
-    mixed = mix_datasets({k: _train_and_valid(v) for k, v in sources.items()}, sampling)
-    settings = TrainSettings(epochs=epochs, batch_size=sum(SHARES.values()), lr=lr, warmup=0.1, seed=seed,
-                             progress=True)  # fmt: skip
-    run_dir = work / "default" / f"seed-{seed}"
+    run_dir = run_folder(work, seed)
     if stopped:  # a run stopped by hand before its last epoch: the best epoch it reached
         model, info = load_checkpoint(run_dir / "best.safetensors")
         best_epoch = int(info.extra["epoch"])
     else:
+        sampling = SourceSampling({k: v / sum(SHARES.values()) for k, v in SHARES.items()}, steps_per_epoch)
+        mixed = mix_datasets({k: _train_and_valid(v) for k, v in sources.items()}, sampling)
+        settings = TrainSettings(epochs=epochs, batch_size=sum(SHARES.values()), lr=lr, warmup=0.1, seed=seed,
+                                 progress=True)  # fmt: skip
         result = fit(mixed, streams_config(default_feature_spec().dims), settings, run_dir)
         model, info = load_checkpoint(result.checkpoint)
         best_epoch = result.best_epoch
@@ -323,7 +323,7 @@ def main() -> int:
     model, info, best_epoch, sources, corpora, truths, valid_merit = train(
         args.work, args.seed, args.epochs, args.steps_per_epoch, args.lr, args.stopped
     )
-    run_dir = args.work / "default" / f"seed-{args.seed}"
+    run_dir = run_folder(args.work, args.seed)
     target = args.out / "carat_default.safetensors" if not args.no_ship else run_dir / "default_fp16.safetensors"
     extra = {k: v for k, v in info.extra.items() if k not in ("dataset_source",)}  # a path on this machine
     extra["fit_metrics_at_its_f1_thresholds"] = {
@@ -360,6 +360,10 @@ def main() -> int:
     if not args.no_ship:
         write_shipped(figures, args.out)
     return 0
+
+
+def run_folder(work: Path, seed: int) -> Path:
+    return work / "default" / f"seed-{seed}"
 
 
 def _epochs_done(run_dir: Path) -> int:

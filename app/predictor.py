@@ -42,7 +42,7 @@ from carat_model import (
     save_checkpoint,
 )
 from carat_model.config import MODALITIES, SOFT_ALIGNED, feature_dim_fields
-from carat_model.model import soft_aligned_mask
+from carat_model.model import SoftAlignment
 
 from .defaults import default_checkpoint
 
@@ -206,11 +206,12 @@ class Predictor:
                     f"{key} features hold NaN or infinite values; the {key} extractor is broken"
                 )
             model_input[key] = np.array(values, dtype=np.float32)  # a copy: the caller may reuse its arrays
-        if not self.config.aligned:  # the rule training batches follow too
+        alignment = SoftAlignment.of(self.config)
+        if alignment is not None:  # the rule training batches follow too
             for m in SOFT_ALIGNED:
                 if self.trained[m]:
                     mask = model_input[f"{m}_mask"]
-                    model_input[f"{m}_mask"] = soft_aligned_mask(mask, mask.shape[-1])
+                    model_input[f"{m}_mask"] = alignment.mask(m, mask, mask.shape[-1])
         return model_input
 
     def _forward(self, window: dict[str, np.ndarray]):

@@ -31,6 +31,10 @@ class CaratConfig:
     # (2-layer LSTM) that maps them to `unaligned_steps` steps.
     aligned: bool = True
     unaligned_steps: int = 500
+    # The fewest real rows a face or voice stream needs in a sample to count as present (unaligned only):
+    # a few rows of a stream that has only just begun are not evidence enough to vote (a voice of 0.5 s).
+    visual_min_rows: int = 1
+    audio_min_rows: int = 1
 
     # Encoders (BERT-style, post-LayerNorm).
     text_layers: int = 6
@@ -80,6 +84,10 @@ class CaratConfig:
 
     def feature_dim(self, modality: str) -> int:
         return getattr(self, f"{modality}_dim")
+
+    def min_rows(self, modality: str) -> int:
+        """The fewest real rows of a soft-aligned stream that count it as present (1 for text)."""
+        return getattr(self, f"{modality}_min_rows", 1)
 
     def thresholds(self) -> tuple[float, ...]:
         return self.label_thresholds or (self.threshold,) * self.num_labels

@@ -51,13 +51,33 @@ class CaratInputs:
         return CaratInputs(**{k: v.to(device, non_blocking=non_blocking) for k, v in vars(self).items()})
 
 
-def soft_aligned_mask(mask: np.ndarray, steps: int) -> np.ndarray:
+def soft_aligned_mask(mask: np.ndarray, steps: int, min_rows: int = 1) -> np.ndarray:
     """The mask an unaligned CARAT takes for a face or voice stream (SOFT_ALIGNED): its soft aligner's
-    `steps` steps mix every input row, so a sample with any real row has all of them real and one with
-    none has all padding, whatever its rows' padding. mask [..., rows] -> [..., steps] float32.
-    Training batches (trainer) and live windows (app) both go through here."""
-    present = np.asarray(mask).any(axis=-1, keepdims=True)
+    `steps` steps mix every input row, so a sample with at least `min_rows` real rows has all of them real
+    and one with fewer has all padding (the stream is missing), whatever its rows' padding.
+    mask [..., rows] -> [..., steps] float32."""
+    present = np.asarray(mask).sum(axis=-1, keepdims=True) >= max(1, min_rows)
     return np.repeat(present, steps, axis=-1).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class SoftAlignment:
+    """How an unaligned CARAT takes its face and voice rows: the soft aligner's output `steps`, and the
+    fewest real rows each stream needs to vote (CaratConfig's `visual_min_rows`, `audio_min_rows`).
+    Training batches (trainer) and live windows (app) both go through `mask`, so they follow one rule."""
+
+    steps: int
+    min_rows: tuple[tuple[str, int], ...] = ()  # (modality, rows); unnamed ones need one row
+
+    @classmethod
+    def of(cls, config: CaratConfig) -> SoftAlignment | None:
+        """None for an aligned model (no soft aligner)."""
+        if config.aligned:
+            return None
+        return cls(config.unaligned_steps, tuple((m, config.min_rows(m)) for m in SOFT_ALIGNED))
+
+    def mask(self, modality: str, mask: np.ndarray, steps: int | None = None) -> np.ndarray:
+        return soft_aligned_mask(mask, self.steps if steps is None else steps, dict(self.min_rows).get(modality, 1))
 
 
 @dataclass

@@ -47,6 +47,10 @@ EPOCHS = 10
 # Peak learning rate (warm-up, then linear decay). 1e-3 collapsed one seed of two after epoch 3 (words and
 # faces fell while the voices rose; session 4): half of it.
 LR = 5e-4
+# The fewest voice rows (20 a second: 1 s of voice) that let the voice vote (CaratConfig.audio_min_rows):
+# half a second of a voice read disgust for a neutral speaker in the live engine, and rows that few are
+# not evidence enough. Voice-only training windows with fewer rows carry no stream at all and are dropped.
+VOICE_MIN_ROWS = 20
 WORDS_SETS = ("xed", "goemotions_train", "goemotions_valid", "goemotions_test")  # train_words.prepare_words
 THRESHOLD_RULE = (
     "on the validation parts: the least shortfall of any stream (words macro-F1, face 7-class (accuracy + "
@@ -175,10 +179,13 @@ def train(work: Path, seed: int, epochs: int, steps_per_epoch: int, lr: float, s
         best_epoch = int(info.extra["epoch"])
     else:
         sampling = SourceSampling({k: v / sum(SHARES.values()) for k, v in SHARES.items()}, steps_per_epoch)
-        mixed = mix_datasets({k: _train_and_valid(v) for k, v in sources.items()}, sampling)
+        kept = {k: _train_and_valid(v) for k, v in sources.items()}
+        kept["voice"] = _with_enough_voice(kept["voice"])
+        mixed = mix_datasets(kept, sampling)
         settings = TrainSettings(epochs=epochs, batch_size=sum(SHARES.values()), lr=lr, warmup=0.1, seed=seed,
                                  progress=True)  # fmt: skip
-        result = fit(mixed, streams_config(default_feature_spec().dims), settings, run_dir)
+        config = streams_config(default_feature_spec().dims).replace(audio_min_rows=VOICE_MIN_ROWS)
+        result = fit(mixed, config, settings, run_dir)
         model, info = load_checkpoint(result.checkpoint)
         best_epoch = result.best_epoch
     model.eval()
@@ -245,6 +252,19 @@ def _train_and_valid(dataset):
     from trainer.datasets import FeatureDataset
 
     splits = {s: dataset.split(s) for s in ("train", "valid")}
+    return FeatureDataset(dataset.name, dataset.labels, dataset.aligned, splits, dataset.feature_spec, dataset.source)
+
+
+def _with_enough_voice(dataset):
+    """The voice-only dataset's train split without the windows of fewer than VOICE_MIN_ROWS voice rows
+    (with the rule they hold no stream, so nothing to learn from)."""
+    from trainer.datasets import FeatureDataset
+
+    train = dataset.split("train")
+    enough = np.flatnonzero(train.mask("audio").sum(axis=1) >= VOICE_MIN_ROWS)
+    print(f"voice: {len(train) - len(enough)} of {len(train)} training windows hold under {VOICE_MIN_ROWS} "
+          "voice rows: dropped", flush=True)  # fmt: skip
+    splits = {**dataset.splits, "train": train.subset(enough)}
     return FeatureDataset(dataset.name, dataset.labels, dataset.aligned, splits, dataset.feature_spec, dataset.source)
 
 

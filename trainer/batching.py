@@ -1,7 +1,7 @@
 """From a split's arrays to model inputs: batches for the DataLoader, and modalities hidden or dropped.
 
 `make_batch` gathers samples into `CaratInputs` (an unaligned model's face and voice masks follow
-carat_model's `soft_aligned_mask`, as live windows do); `hide_modalities` blanks modalities a model is
+carat_model's `SoftAlignment`, as live windows do); `hide_modalities` blanks modalities a model is
 trained without; `drop_random_modalities` is the training-time modality dropout.
 """
 
@@ -15,7 +15,7 @@ import torch
 
 from carat_model import MODALITIES, CaratInputs
 from carat_model.config import SOFT_ALIGNED
-from carat_model.model import soft_aligned_mask
+from carat_model.model import SoftAlignment
 
 if TYPE_CHECKING:
     from .datasets import FeatureSplit
@@ -41,18 +41,19 @@ class Batch:
 
 
 def make_batch(
-    split: FeatureSplit, indices: list[int] | np.ndarray, aligned_steps: int | None = None
+    split: FeatureSplit, indices: list[int] | np.ndarray, alignment: SoftAlignment | None = None
 ) -> Batch:
     """Gather samples into model inputs. Trailing steps that are padding in every sample of the batch
     are cut (the result is the same: padded keys carry no attention weight). For unaligned models,
-    `aligned_steps` is the soft aligner's output length: visual/audio masks become all-real of that
-    length (all-padding for a missing modality), as the aligned steps mix every input step."""
+    `alignment` (`SoftAlignment.of(config)`) gives the soft aligner's output length: visual/audio masks
+    become all-real of that length (all-padding for a stream missing or under its fewest rows), as the
+    aligned steps mix every input step."""
     indices = np.asarray(indices)
     tensors: dict[str, torch.Tensor] = {}
     for m in MODALITIES:
         features, mask = split.features(m)[indices], split.mask(m)[indices]
-        if aligned_steps is not None and m in SOFT_ALIGNED:
-            mask = soft_aligned_mask(mask, aligned_steps)
+        if alignment is not None and m in SOFT_ALIGNED:
+            mask = alignment.mask(m, mask)
         else:
             real = np.flatnonzero(mask.any(axis=0))
             steps = int(real[-1]) + 1 if len(real) else 1

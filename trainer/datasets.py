@@ -32,6 +32,7 @@ from safetensors.numpy import load_file, save_file
 
 from carat_model import MODALITIES
 from carat_model.atomic import write_json_atomically
+from carat_model.model import SoftAlignment
 
 from .batching import Batch, make_batch
 
@@ -71,9 +72,9 @@ class FeatureSplit:
     def subset(self, indices: np.ndarray) -> FeatureSplit:
         return FeatureSplit(**{name: value[indices] for name, value in vars(self).items()})
 
-    def batch(self, indices: list[int] | np.ndarray, aligned_steps: int | None = None) -> Batch:
+    def batch(self, indices: list[int] | np.ndarray, alignment: SoftAlignment | None = None) -> Batch:
         """The samples at `indices` as model inputs (`make_batch`); a MixedSplit answers the same call."""
-        return make_batch(self, indices, aligned_steps)
+        return make_batch(self, indices, alignment)
 
 
 @dataclass

@@ -132,10 +132,17 @@ def live_windows(root: Path, work: Path, seed: int = SEED) -> list[dict[str, str
 
 
 def clip_scores(scores: np.ndarray, windows: list[dict[str, str]]) -> tuple[np.ndarray, list[str]]:
-    """Each clip's scores (the mean over its windows) and the clips' file names, in first-seen order."""
+    """Each clip's scores (the mean over its windows that voted) and the clips' file names, in first-seen
+    order. A window where no stream voted (every score 0: a model that needs more voice rows than it held,
+    CaratConfig.audio_min_rows) shows nothing live, so it does not count; a clip with none scores 0."""
     files = list(dict.fromkeys(w["file"] for w in windows))
     of = np.array([w["file"] for w in windows])
-    return np.stack([scores[of == f].mean(axis=0) for f in files]), files
+    voted = np.asarray(scores).any(axis=1)
+    return np.stack([_mean_or_zero(scores[(of == f) & voted], scores.shape[1]) for f in files]), files
+
+
+def _mean_or_zero(rows: np.ndarray, width: int) -> np.ndarray:
+    return rows.mean(axis=0) if len(rows) else np.zeros(width, np.float32)
 
 
 def clip_letters(windows: list[dict[str, str]]) -> list[str]:

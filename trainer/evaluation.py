@@ -11,8 +11,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from carat_model import MODALITIES, Carat, CaratConfig, save_checkpoint
+from carat_model import MODALITIES, Carat, save_checkpoint
 from carat_model.atomic import write_json_atomically
+from carat_model.model import SoftAlignment
 
 from .batching import hide_modalities
 from .datasets import FeatureDataset, FeatureSplit
@@ -24,9 +25,6 @@ BEST_FILE = "best.safetensors"
 MODEL_FILE = "model.safetensors"
 
 
-def aligner_steps(config: CaratConfig) -> int | None:
-    """The soft aligner's output steps an unaligned model's batches take (`make_batch`); None if aligned."""
-    return None if config.aligned else config.unaligned_steps
 
 
 @torch.no_grad()
@@ -45,7 +43,7 @@ def predict_scores(
     scores = []
     starts = range(0, len(split), batch_size)
     for start in tqdm(starts, desc="evaluate", leave=False, disable=not progress):
-        batch = split.batch(np.arange(start, min(start + batch_size, len(split))), aligner_steps(model.config))
+        batch = split.batch(np.arange(start, min(start + batch_size, len(split))), SoftAlignment.of(model.config))
         inputs = hide_modalities(batch.inputs, absent).to(device)
         scores.append(model(inputs).scores.float().cpu())
     model.train(was_training)

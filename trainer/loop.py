@@ -44,11 +44,12 @@ from carat_model import (
     save_checkpoint,
 )
 from carat_model.config import feature_dim_fields
+from carat_model.model import SoftAlignment
 
 from .batching import Batch, SplitDataset, drop_random_modalities, hide_modalities
 from .datasets import FeatureDataset
 from .distributed import DistributedContext, start_distributed, update_shared_training_state
-from .evaluation import BEST_FILE, aligner_steps, finish_run, per_source_micro_f1, predict_scores, score_split, validate
+from .evaluation import BEST_FILE, finish_run, per_source_micro_f1, predict_scores, score_split, validate
 from .mixing import MixedSplit, SourceShareSampler
 from .optim import make_optimizer, make_schedule
 from .resume import STATE_FILE, load_training_state, restore_rng, save_training_state
@@ -139,7 +140,7 @@ def _fit(
     model = Carat(config).to(device)
     optimizer = make_optimizer(model, settings.recipe, settings.lr, settings.weight_decay)
 
-    aligned_steps = aligner_steps(config)
+    alignment = SoftAlignment.of(config)
     if isinstance(train_split, MixedSplit):  # several sources: fixed shares of each batch (mixing.py)
         if context.active:
             raise ValueError("training on mixed sources runs in one process; start it without torchrun")
@@ -147,7 +148,7 @@ def _fit(
         loader = torch.utils.data.DataLoader(
             SplitDataset(train_split),
             batch_sampler=sampler,
-            collate_fn=lambda indices: train_split.pieces(indices, aligned_steps),
+            collate_fn=lambda indices: train_split.pieces(indices, alignment),
         )
     else:
         sampler = torch.utils.data.DistributedSampler(
@@ -163,7 +164,7 @@ def _fit(
             batch_size=settings.batch_size,
             sampler=sampler,
             drop_last=True,
-            collate_fn=lambda indices: train_split.batch(indices, aligned_steps),
+            collate_fn=lambda indices: train_split.batch(indices, alignment),
         )
     steps_per_epoch = len(loader)
     if steps_per_epoch == 0:

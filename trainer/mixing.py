@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from carat_model import MODALITIES, CaratInputs
+from carat_model.model import SoftAlignment
 
 from .batching import Batch, make_batch
 from .datasets import DatasetError, FeatureDataset, FeatureSplit
@@ -70,23 +71,23 @@ class MixedSplit:
         number = self.names.index(name)
         return np.arange(self.offsets[number], self.offsets[number + 1])
 
-    def pieces(self, indices: list[int] | np.ndarray, aligned_steps: int | None = None) -> list[Batch]:
+    def pieces(self, indices: list[int] | np.ndarray, alignment: SoftAlignment | None = None) -> list[Batch]:
         """The samples at `indices` as one batch per source (in source order), each only as long as its
         own streams: a training step runs them one after the other and adds their gradients (`train_step`),
         which costs what the sources cost alone, where one padded batch costs every stream for every sample."""
         indices = np.asarray(indices)
         source = np.searchsorted(self.offsets, indices, side="right") - 1
         return [
-            make_batch(self.parts[number], indices[source == number] - self.offsets[number], aligned_steps)
+            make_batch(self.parts[number], indices[source == number] - self.offsets[number], alignment)
             for number in np.unique(source)
         ]
 
-    def batch(self, indices: list[int] | np.ndarray, aligned_steps: int | None = None) -> Batch:
+    def batch(self, indices: list[int] | np.ndarray, alignment: SoftAlignment | None = None) -> Batch:
         """The samples at `indices` (in that order) as one batch, padded to the longest source."""
         indices = np.asarray(indices)
         source = np.searchsorted(self.offsets, indices, side="right") - 1
         order = np.argsort(source, kind="stable")
-        pieces = self.pieces(indices[order], aligned_steps)
+        pieces = self.pieces(indices[order], alignment)
         restore = torch.from_numpy(np.argsort(order, kind="stable"))
         tensors = {}
         for key in list(MODALITIES) + [f"{m}_mask" for m in MODALITIES]:

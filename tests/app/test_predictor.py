@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from app.predictor import Predictor, PredictorError, ScoreSmoother, build_untrained_checkpoint
-from carat_model import Carat, CheckpointError, save_checkpoint
+from carat_model import Carat, CheckpointError, load_checkpoint, save_checkpoint
 from feature_extractors.spec import FeatureSpecMismatch, default_feature_spec
 
 
@@ -188,3 +188,29 @@ def test_the_caller_reusing_its_window_arrays_never_gets_stale_scores(predictor)
     window["text"][:] = window_for(predictor, seed=6)["text"]  # changed in place
     second = predictor.predict(window, 1.25).raw_scores
     assert second != first
+
+
+def test_a_stream_under_its_fewest_rows_is_present_but_does_not_vote(tmp_path: Path) -> None:
+    # A checkpoint that asks for 20 voice rows (1 s) before the voice votes: 19 rows leave it out of the
+    # scores, exactly as a window without voice; 20 rows let it vote.
+    model, info = load_checkpoint(build_untrained_checkpoint(tmp_path / "any.safetensors"))
+    strict = Carat(model.config.replace(audio_min_rows=20))
+    strict.load_state_dict(model.state_dict())
+    path = save_checkpoint(tmp_path / "strict.safetensors", strict, feature_spec=info.feature_spec, extra=info.extra)
+    predictor = Predictor(path)
+    window = window_for(predictor, present=("text", "visual"))
+
+    def with_voice_rows(rows: int):
+        predictor.smoother.reset()
+        audio_mask = np.zeros_like(window["audio_mask"])
+        audio_mask[-rows:] = 1.0
+        return predictor.predict({**window, "audio_mask": audio_mask}, 1.0)
+
+    predictor.smoother.reset()
+    without_voice = predictor.predict(window, 1.0)
+    few = with_voice_rows(19)
+    assert few.present["audio"] and not few.scored["audio"]
+    assert few.raw_scores == pytest.approx(without_voice.raw_scores, abs=1e-6)
+    enough = with_voice_rows(20)
+    assert enough.scored["audio"]
+    assert enough.raw_scores != pytest.approx(without_voice.raw_scores, abs=1e-6)

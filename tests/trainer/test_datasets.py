@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from carat_model.model import SoftAlignment
 from trainer.batching import make_batch
 from trainer.datasets import (
     M3ED_LABELS,
@@ -96,7 +97,7 @@ def test_unaligned_pickle_takes_labels_from_the_aligned_file(tiny_synthetic, tin
     assert not dataset.aligned
     assert dataset.max_steps() == {"text": 12, "visual": 30, "audio": 30}
     np.testing.assert_array_equal(dataset.split("test").labels, tiny_synthetic.labels["test"])
-    batch = make_batch(dataset.split("test"), [0, 1], aligned_steps=7)
+    batch = make_batch(dataset.split("test"), [0, 1], SoftAlignment(7))
     assert batch.inputs.visual.shape == (2, 30, 6) and batch.inputs.visual_mask.shape == (2, 7)
     with pytest.raises(DatasetError, match="--labels-from"):
         load_dataset(path)
@@ -208,3 +209,17 @@ def test_nan_features_are_refused_with_their_place(tiny_synthetic, tmp_path):
         DatasetError, match="visual features hold 1 NaN/inf values \\(first: sample 4, step 2, feature 1\\)"
     ):
         load_dataset(write_official_aligned(tmp_path / "nan.pt", layout))
+
+
+def test_soft_alignment_counts_a_stream_only_from_its_fewest_rows(tiny_synthetic, tiny_file, unaligned_file) -> None:
+    # The rule the predictor follows holds in training batches too: a voice of fewer rows than the
+    # model's audio_min_rows is missing (all padding), one of as many rows is present.
+    split = load_dataset(unaligned_file, labels_from=tiny_file).split("test")
+    rows = split.mask("audio").sum(axis=1)
+    fewest = int(rows[:2].min())
+    assert fewest > 1
+    passes = make_batch(split, [0, 1], SoftAlignment(7, (("audio", fewest),)))
+    assert passes.inputs.audio_mask.min() == 1.0
+    fails = make_batch(split, [0, 1], SoftAlignment(7, (("audio", fewest + 1),)))
+    assert fails.inputs.audio_mask[rows[:2] == fewest].max() == 0.0
+    assert fails.inputs.visual_mask.min() == 1.0  # the face has its own rule

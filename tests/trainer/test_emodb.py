@@ -21,6 +21,7 @@ from trainer.emodb import (
     ROOM_NOISE_RMS,
     SAMPLE_RATE,
     WINDOW_S,
+    clip_scores,
     emodb_voice_splits,
     live_clip,
     live_windows,
@@ -111,3 +112,13 @@ def test_the_split_function_keeps_speakers_apart_and_prepares_every_window(small
     with pytest.raises(ValueError, match="no speakers"):
         emodb_voice_splits(("99",), ("09",), emodb=small_emodb, work=tmp_path)
     assert [r["file"] for r in read_labels(small_emodb)] == sorted(CLIPS)
+
+
+def test_a_clip_is_scored_by_the_windows_that_voted() -> None:
+    # The second window of clip a held too little voice to vote (scores all 0): it does not pull the
+    # clip's mean down; clip b, where nothing voted, scores 0.
+    windows = [{"file": "a.wav"}, {"file": "a.wav"}, {"file": "b.wav"}, {"file": "a.wav"}]
+    scores = np.array([[0.8, 0.2], [0.0, 0.0], [0.0, 0.0], [0.4, 0.6]], np.float32)
+    clips, files = clip_scores(scores, windows)
+    assert files == ["a.wav", "b.wav"]
+    np.testing.assert_allclose(clips, [[0.6, 0.4], [0.0, 0.0]])

@@ -50,6 +50,7 @@ LR = 5e-4
 # The fewest voice rows (20 a second: 1 s of voice) that let the voice vote (CaratConfig.audio_min_rows):
 # half a second of a voice read disgust for a neutral speaker in the live engine, and rows that few are
 # not evidence enough. Voice-only training windows with fewer rows carry no stream at all and are dropped.
+# The shipped default of session 4 was trained before the rule: --voice-min-rows 1 reproduces it.
 VOICE_MIN_ROWS = 20
 WORDS_SETS = ("xed", "goemotions_train", "goemotions_valid", "goemotions_test")  # train_words.prepare_words
 THRESHOLD_RULE = (
@@ -165,7 +166,8 @@ def held_out_figures(model, thresholds, sources, corpora, truths) -> dict:
 # -- training ------------------------------------------------------------------------------------------
 
 
-def train(work: Path, seed: int, epochs: int, steps_per_epoch: int, lr: float, stopped: bool = False):
+def train(work: Path, seed: int, epochs: int, steps_per_epoch: int, lr: float, stopped: bool = False,
+          voice_min_rows: int = VOICE_MIN_ROWS):
     from carat_model import load_checkpoint
     from feature_extractors.spec import default_feature_spec
     from trainer.loop import TrainSettings, fit
@@ -180,11 +182,11 @@ def train(work: Path, seed: int, epochs: int, steps_per_epoch: int, lr: float, s
     else:
         sampling = SourceSampling({k: v / sum(SHARES.values()) for k, v in SHARES.items()}, steps_per_epoch)
         kept = {k: _train_and_valid(v) for k, v in sources.items()}
-        kept["voice"] = _with_enough_voice(kept["voice"])
+        kept["voice"] = _with_enough_voice(kept["voice"], voice_min_rows)
         mixed = mix_datasets(kept, sampling)
         settings = TrainSettings(epochs=epochs, batch_size=sum(SHARES.values()), lr=lr, warmup=0.1, seed=seed,
                                  progress=True)  # fmt: skip
-        config = streams_config(default_feature_spec().dims).replace(audio_min_rows=VOICE_MIN_ROWS)
+        config = streams_config(default_feature_spec().dims).replace(audio_min_rows=voice_min_rows)
         result = fit(mixed, config, settings, run_dir)
         model, info = load_checkpoint(result.checkpoint)
         best_epoch = result.best_epoch
@@ -255,14 +257,14 @@ def _train_and_valid(dataset):
     return FeatureDataset(dataset.name, dataset.labels, dataset.aligned, splits, dataset.feature_spec, dataset.source)
 
 
-def _with_enough_voice(dataset):
-    """The voice-only dataset's train split without the windows of fewer than VOICE_MIN_ROWS voice rows
+def _with_enough_voice(dataset, min_rows: int):
+    """The voice-only dataset's train split without the windows of fewer than `min_rows` voice rows
     (with the rule they hold no stream, so nothing to learn from)."""
     from trainer.datasets import FeatureDataset
 
     train = dataset.split("train")
-    enough = np.flatnonzero(train.mask("audio").sum(axis=1) >= VOICE_MIN_ROWS)
-    print(f"voice: {len(train) - len(enough)} of {len(train)} training windows hold under {VOICE_MIN_ROWS} "
+    enough = np.flatnonzero(train.mask("audio").sum(axis=1) >= min_rows)
+    print(f"voice: {len(train) - len(enough)} of {len(train)} training windows hold under {min_rows} "
           "voice rows: dropped", flush=True)  # fmt: skip
     splits = {**dataset.splits, "train": train.subset(enough)}
     return FeatureDataset(dataset.name, dataset.labels, dataset.aligned, splits, dataset.feature_spec, dataset.source)
@@ -309,6 +311,8 @@ def main() -> int:
         "--stopped", action="store_true", help="a run stopped by hand: measure and save its best epoch so far"
     )
     parser.add_argument("--steps-per-epoch", type=int, default=STEPS_PER_EPOCH)
+    parser.add_argument("--voice-min-rows", type=int, default=VOICE_MIN_ROWS,
+                        help="voice rows a window needs before the voice votes (CaratConfig.audio_min_rows)")
     parser.add_argument("--out", type=Path, default=ROOT / "models")
     parser.add_argument("--no-ship", action="store_true", help="train and measure, but leave models/ alone")
     parser.add_argument("--card-only", action="store_true", help="rewrite MODEL_CARD.md from default_metrics.json")
@@ -341,7 +345,7 @@ def main() -> int:
     torch.set_num_threads(1)  # two threads on two busy shared cores ran up to 10x slower (measured)
     began, cpu_began = time.perf_counter(), time.process_time()
     model, info, best_epoch, sources, corpora, truths, valid_merit = train(
-        args.work, args.seed, args.epochs, args.steps_per_epoch, args.lr, args.stopped
+        args.work, args.seed, args.epochs, args.steps_per_epoch, args.lr, args.stopped, args.voice_min_rows
     )
     run_dir = run_folder(args.work, args.seed)
     target = args.out / "carat_default.safetensors" if not args.no_ship else run_dir / "default_fp16.safetensors"

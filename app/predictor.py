@@ -147,6 +147,7 @@ class Predictor:
         self.config: CaratConfig = self.info.config
         self.labels = tuple(self.config.labels)
         self.thresholds = tuple(float(t) for t in self.config.thresholds())
+        self._alignment = SoftAlignment.of(self.config)  # None for an aligned model
         self.smoother = ScoreSmoother(smoothing_s)
         self.forward_passes = 0
         self._previous: tuple[dict[str, np.ndarray], object] | None = None  # (model input, its output)
@@ -206,12 +207,11 @@ class Predictor:
                     f"{key} features hold NaN or infinite values; the {key} extractor is broken"
                 )
             model_input[key] = np.array(values, dtype=np.float32)  # a copy: the caller may reuse its arrays
-        alignment = SoftAlignment.of(self.config)
-        if alignment is not None:  # the rule training batches follow too
+        if self._alignment is not None:  # the rule training batches follow too
             for m in SOFT_ALIGNED:
                 if self.trained[m]:
                     mask = model_input[f"{m}_mask"]
-                    model_input[f"{m}_mask"] = alignment.mask(m, mask, mask.shape[-1])
+                    model_input[f"{m}_mask"] = self._alignment.mask(m, mask, mask.shape[-1])
         return model_input
 
     def _forward(self, window: dict[str, np.ndarray]):

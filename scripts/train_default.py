@@ -22,6 +22,7 @@ windows for the default and for that stream's single-stream checkpoint, and writ
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -251,23 +252,19 @@ def load_sources(work: Path):
 
 def _train_and_valid(dataset):
     """The dataset without its test split (fit never sees a held-out window)."""
-    from trainer.datasets import FeatureDataset
-
-    splits = {s: dataset.split(s) for s in ("train", "valid")}
-    return FeatureDataset(dataset.name, dataset.labels, dataset.aligned, splits, dataset.feature_spec, dataset.source)
+    return dataclasses.replace(dataset, splits={s: dataset.split(s) for s in ("train", "valid")})
 
 
 def _with_enough_voice(dataset, min_rows: int):
     """The voice-only dataset's train split without the windows of fewer than `min_rows` voice rows
     (with the rule they hold no stream, so nothing to learn from)."""
-    from trainer.datasets import FeatureDataset
+    from carat_model.model import soft_aligned_mask
 
     train = dataset.split("train")
-    enough = np.flatnonzero(train.mask("audio").sum(axis=1) >= min_rows)
+    enough = np.flatnonzero(soft_aligned_mask(train.mask("audio"), 1, min_rows)[:, 0])
     print(f"voice: {len(train) - len(enough)} of {len(train)} training windows hold under {min_rows} "
           "voice rows: dropped", flush=True)  # fmt: skip
-    splits = {**dataset.splits, "train": train.subset(enough)}
-    return FeatureDataset(dataset.name, dataset.labels, dataset.aligned, splits, dataset.feature_spec, dataset.source)
+    return dataclasses.replace(dataset, splits={**dataset.splits, "train": train.subset(enough)})
 
 
 def single_stream_figures(sources, corpora, truths) -> dict:

@@ -143,7 +143,7 @@ sentences would reach the voice branch in one batch of three while the shared pa
 {figures["sampling"]["steps_per_epoch"]} steps an epoch, {epochs_text(figures)} at a peak learning rate of
 {figures.get("lr", 1e-3):g} (warm-up, then linear decay), the epoch
 ({figures["best_epoch"]}) chosen by the mean of the sources' validation micro-F1. Seed {figures["seed"]}.
-`scripts/train_default.py --seed {figures["seed"]} --lr {figures.get("lr", 1e-3):g} --epochs {figures["epochs"]} --voice-min-rows {figures["config"].get("audio_min_rows", 1)}` reproduces it
+`scripts/train_default.py --seed {figures["seed"]} --lr {figures.get("lr", 1e-3):g} --epochs {figures["epochs"]} --voice-min-rows {figures["config"].get("audio_min_rows", 1)}{" --co-present" if figures["sampling"].get("co_present_per_batch") else ""}` reproduces it
 from `../shared/data` in {figures["minutes"]} min
 ({figures["cpu_minutes"]} CPU min, {figures["threads"]} thread) once the stream features are prepared
 (words by `scripts/train_words.py`'s preparation, faces by `scripts/train_face.py`'s, voices by

@@ -8,7 +8,7 @@ import torch
 
 from carat_model import MODALITIES
 from trainer.batching import make_batch
-from trainer.datasets import FeatureDataset, FeatureSplit, load_dataset
+from trainer.datasets import DatasetError, FeatureDataset, FeatureSplit, load_dataset
 from trainer.loop import TrainSettings, config_for_dataset, default_small_config, fit
 from trainer.mixing import MixedSplit, SourceSampling, SourceShareSampler, mix_datasets, share_counts
 
@@ -35,7 +35,6 @@ def sources(tiny_file):
     return {"words": source("text"), "faces": source("visual")}
 
 
-
 def test_pieces_keep_each_source_as_short_as_its_own_streams(sources):
     """A training step runs one piece per source: the words piece holds its words and one padding step of
     face, the face piece its frames and one padding step of words, each piece the source's own batch."""
@@ -47,6 +46,7 @@ def test_pieces_keep_each_source_as_short_as_its_own_streams(sources):
     assert torch.equal(face_piece.inputs.visual, make_batch(faces, [2, 0]).inputs.visual)
     assert word_piece.inputs.visual.shape[1] == 1 and face_piece.inputs.text.shape[1] == 1
     assert mixed.batch(indices).inputs.visual.shape[1] == face_piece.inputs.visual.shape[1] > 1
+
 
 def test_share_counts_fill_the_batch_and_keep_every_source():
     assert share_counts({"a": 0.5, "b": 0.3, "c": 0.2}, ("a", "b", "c"), 10) == {"a": 5, "b": 3, "c": 2}
@@ -113,3 +113,44 @@ def test_sources_whose_stream_sizes_differ_are_refused_naming_both(sources):
     other = FeatureDataset("narrow", sources["faces"].labels, True, {"train": narrow})
     with pytest.raises(ValueError, match=r"visual features are 3 wide in source narrow but 6 in faces"):
         mix_datasets({"faces": sources["faces"], "narrow": other}, SourceSampling({"faces": 1}, 1))
+
+
+def test_a_pair_puts_a_neutral_partner_beside_the_primary_and_keeps_the_primary_labels(sources):
+    """A "words+faces" window: a sentence with its labels, and beside it a face whose labels are all 0."""
+    sampling = SourceSampling({"words": 2, "faces": 1}, steps_per_epoch=6, pairs={"words+faces": 1})
+    mixed = mix_datasets(sources, sampling).split("train")
+    first_face = len(mixed.part("words"))
+    neutral = set(mixed.neutral_indices("faces").tolist())
+    assert neutral and len(neutral) < len(mixed.part("faces")), "the synthetic faces hold neutral and emotional ones"
+    for batch in SourceShareSampler(mixed, batch_size=8, seed=3):
+        pairs = [i for i in batch if isinstance(i, tuple)]
+        assert len(pairs) == 2 and len(batch) == 8
+        assert all(own < first_face and partner in neutral for own, partner in pairs)
+    pairs = [(0, min(neutral)), (4, max(neutral))]
+    (piece,) = mixed.pieces(pairs)
+    words = make_batch(mixed.part("words"), [0, 4])
+    faces = make_batch(mixed.part("faces"), [p - first_face for _, p in pairs])
+    assert torch.equal(piece.inputs.text, words.inputs.text)
+    assert torch.equal(piece.inputs.visual, faces.inputs.visual) and piece.inputs.visual_mask.all(dim=1).any()
+    assert torch.equal(piece.labels, words.labels)
+
+
+def test_a_pair_of_an_unknown_source_or_of_a_source_with_no_neutral_sample_is_refused(sources):
+    with pytest.raises(ValueError, match="primary\\+partner"):
+        SourceSampling({"words": 1}, steps_per_epoch=1, pairs={"words": 1})
+    unknown = mix_datasets(sources, SourceSampling({"words": 1}, 1, pairs={"words+voice": 1})).split("train")
+    with pytest.raises(ValueError, match="unknown sources \\['voice'\\]"):
+        SourceShareSampler(unknown, batch_size=4, seed=0)
+    emotional = dict(sources)
+    faces = emotional["faces"]
+    train = faces.split("train")
+    emotional["faces"] = FeatureDataset(
+        "faces",
+        faces.labels,
+        faces.aligned,
+        {**faces.splits, "train": FeatureSplit(**{**vars(train), "labels": np.ones_like(train.labels)})},
+        feature_spec=None,
+    )
+    mixed = mix_datasets(emotional, SourceSampling({"words": 1}, 1, pairs={"words+faces": 1})).split("train")
+    with pytest.raises(DatasetError, match="every label 0"):
+        SourceShareSampler(mixed, batch_size=4, seed=0)

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from feature_extractors.acoustic import SAMPLE_RATE
 from feature_extractors.utterances import UTTERANCE_PAUSE_S
 
 from .control import PreviewFrame
@@ -102,7 +103,7 @@ class Worker:
             if isinstance(packet, AudioPacket) and self.inbox.dropped != self._dropped_seen:
                 self._after_skipped_audio()
             ok = self._guarded(self.process, packet)
-            end = packet.time + (len(packet.samples) / 16000 if isinstance(packet, AudioPacket) else 0.0)
+            end = packet.time + (len(packet.samples) / SAMPLE_RATE if isinstance(packet, AudioPacket) else 0.0)
             self.watermark = max(self.watermark, end)
             if ok and self.health.state != "running":
                 self.report("running")
@@ -206,7 +207,7 @@ class VoiceWorker(Worker):
 
     def process(self, packet: AudioPacket) -> None:
         rows = self.stream.feed(packet.samples, packet.time)
-        end = packet.time + len(packet.samples) / 16000
+        end = packet.time + len(packet.samples) / SAMPLE_RATE
         available = end if self.engine.exact else self.engine.clock.now()
         self.engine.buffers["audio"].add(rows.times, rows.values, available)
 
@@ -236,7 +237,7 @@ class SpeechWorker(Worker):
         # rather than fall further behind; exact replay always makes them, so its events never vary.
         keeping_up = engine.exact or engine.clock.now() - packet.time < self.BEHIND_S
         words = self.transcriber.feed(packet.samples, packet.time, partial=keeping_up)
-        end = packet.time + len(packet.samples) / 16000
+        end = packet.time + len(packet.samples) / SAMPLE_RATE
         self._publish(words, end if self.engine.exact else None)
 
     def finish(self) -> None:

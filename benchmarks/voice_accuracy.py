@@ -34,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from feature_extractors.acoustic import SAMPLE_RATE
 from trainer.emodb import (
     CLASSES,
     LIVE_ENDS,
@@ -61,8 +62,8 @@ def egemaps_functionals(emodb: Path, files: list[str]) -> np.ndarray:
     features = []
     for name in files:
         samples, rate = soundfile.read(emodb / "wav" / name, dtype="float32")
-        samples = soxr.resample(samples, rate, 16000).astype(np.float32)
-        features.append(smile.process_signal(samples, 16000).to_numpy()[0])
+        samples = soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32)
+        features.append(smile.process_signal(samples, SAMPLE_RATE).to_numpy()[0])
     return np.stack(features).astype(np.float64)
 
 

@@ -24,6 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from feature_extractors.acoustic import SAMPLE_RATE
 from trainer.emodb import class_of_letter, read_labels, uar  # noqa: E402
 
 ENDS = np.arange(0.5, 2.0001, 0.25)
@@ -76,7 +77,7 @@ def main() -> int:
         return samples if found is None else found  # a span of padding only stays silent
 
     candidates = {
-        "eGeMAPS functionals (88), per clip": lambda x: functionals.process_signal(x, 16000).to_numpy()[0],
+        "eGeMAPS functionals (88), per clip": lambda x: functionals.process_signal(x, SAMPLE_RATE).to_numpy()[0],
         "eGeMAPS LLD mean+std (52), per clip": lambda x: (lambda v: np.concatenate([v.mean(0), v.std(0)]))(
             lld.extract(x).values
         ),
@@ -94,17 +95,17 @@ def main() -> int:
     audio_s = 0.0
     for row in rows:
         samples, rate = soundfile.read(args.emodb / "wav" / row["file"], dtype="float32")
-        samples = soxr.resample(samples, rate, 16000).astype(np.float32)
-        audio_s += len(samples) / 16000
+        samples = soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32)
+        audio_s += len(samples) / SAMPLE_RATE
         for name, make in candidates.items():
             began = time.perf_counter()
             found[name].append(make(samples))
             cost[name] += time.perf_counter() - began
         for name, (span, kind) in spans.items():
             began = time.perf_counter()
-            pieces = [samples[int(max(0.0, end - span) * 16000) : int(end * 16000)] for end in ENDS]
+            pieces = [samples[int(max(0.0, end - span) * SAMPLE_RATE) : int(end * SAMPLE_RATE)] for end in ENDS]
             if kind == "functionals":
-                found[name].append(np.stack([functionals.process_signal(p, 16000).to_numpy()[0] for p in pieces]))
+                found[name].append(np.stack([functionals.process_signal(p, SAMPLE_RATE).to_numpy()[0] for p in pieces]))
             else:
                 found[name].append(np.stack([whisper(scaled(p) if kind != "raw" else p) for p in pieces]))
             cost[name] += time.perf_counter() - began

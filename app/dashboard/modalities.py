@@ -7,7 +7,7 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.events import MODALITY_NAMES, EmotionEvent
 
-from .style import MODALITY_WORDS
+from ..events import MODALITY_WORDS
 
 # Display order: what a user sees first.
 SHOWN_ORDER = ("visual", "audio", "text")

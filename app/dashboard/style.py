@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..events import MODALITY_WORDS  # event modality names (CARAT's) -> what a user calls them
+
 # One colour per emotion, the same in the bars and the timeline (colour-blind-safe palette).
 EMOTION_COLORS = {
     "happy": "#e69f00",
@@ -13,8 +15,6 @@ EMOTION_COLORS = {
 }
 FALLBACK_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860")
 
-# Event modality names (CARAT's) -> what a user calls them.
-MODALITY_WORDS = {"visual": "face", "audio": "voice", "text": "words"}
 
 STATE_COLORS = {
     "running": "#2e7d32",

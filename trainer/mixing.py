@@ -174,6 +174,7 @@ class SourceShareSampler:
             split.stream(partner)  # a partner source must carry one stream
             self.pools[pair] = split.neutral_indices(partner)
         empty = [name for name, count in self.counts.items() if count and not len(self.pools[name])]
+        empty += [pair for pair in pairs if self.counts[pair] and not len(self.pools[pair.split("+")[0]])]
         if empty:
             raise DatasetError(
                 f"{empty} have a share of each batch but no training samples (a pair's partner needs samples "

@@ -46,7 +46,8 @@ SHARES = {"words": 28, "face": 26, "voice": 10}  # samples of each source in a b
 # --co-present: windows of two streams added to each batch (trainer/mixing.py), the first stream's sample
 # with its labels beside a neutral sample of the second. Live, words always come with a voice, and a face
 # is on screen most of the time; with single-stream sources only, session 7's candidate let a neutral face
-# hold an angry voice at 0.02. Not yet trained at full length (session 8 ran out of time).
+# hold an angry voice at 0.02. Off by default: a 6-epoch run (session 8) kept every stream's floor and passed
+# the angry-voice test at epoch 2, but lost it by its best epoch (5).
 PAIRS = {"voice+face": 4, "words+face": 4, "face+words": 4, "voice+words": 2, "words+voice": 2}
 STEPS_PER_EPOCH = 600
 EPOCHS = 10
@@ -355,6 +356,8 @@ def main() -> int:
         PAIRS if args.co_present else None,
     )
     run_dir = run_folder(args.work, args.seed)
+    sampling = {"shares_per_batch": SHARES, "co_present_per_batch": PAIRS if args.co_present else {},
+                "steps_per_epoch": args.steps_per_epoch}
     target = args.out / "carat_default.safetensors" if not args.no_ship else run_dir / "default_fp16.safetensors"
     extra = {k: v for k, v in info.extra.items() if k not in ("dataset_source",)}  # a path on this machine
     extra["fit_metrics_at_its_f1_thresholds"] = {
@@ -367,8 +370,7 @@ def main() -> int:
         held_out={"ferplus_halves_seed": FERPLUS_HALVES_SEED, "emodb_test_speakers": EMODB_TEST,
                   "emodb_valid_speakers": EMODB_VALID, "xed_seed": 0, "goemotions": "its own test split"},
         thresholds_chosen_for=THRESHOLD_RULE,
-        sampling={"shares_per_batch": SHARES, "co_present_per_batch": PAIRS if args.co_present else {},
-                  "steps_per_epoch": args.steps_per_epoch},
+        sampling=sampling,
         seed=args.seed,
         lr=args.lr,
     )  # fmt: skip
@@ -382,8 +384,7 @@ def main() -> int:
         "lr": args.lr,
         "seed": args.seed,
         "samples": sample_counts(sources, corpora),
-        "sampling": {"shares_per_batch": SHARES, "co_present_per_batch": PAIRS if args.co_present else {},
-                  "steps_per_epoch": args.steps_per_epoch},
+        "sampling": sampling,
         "minutes": round((time.perf_counter() - began) / 60, 1),
         "cpu_minutes": round((time.process_time() - cpu_began) / 60, 1),
         "threads": torch.get_num_threads(),

@@ -74,10 +74,13 @@ class MixedSplit:
     sampling: SourceSampling | None = None  # training splits only
     offsets: np.ndarray = field(init=False)
     labels: np.ndarray = field(init=False)
+    carried: dict[str, list[str]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.offsets = np.cumsum([0] + [len(part) for part in self.parts])
         self.labels = np.concatenate([part.labels for part in self.parts])
+        # once here, not per pair batch: each source's streams (a scan of all its masks)
+        self.carried = {n: [m for m in MODALITIES if p.mask(m).any()] for n, p in zip(self.names, self.parts)}
 
     def __len__(self) -> int:
         return int(self.offsets[-1])
@@ -91,8 +94,7 @@ class MixedSplit:
 
     def stream(self, name: str) -> str:
         """The one stream that source `name` carries."""
-        part = self.part(name)
-        carried = [m for m in MODALITIES if part.mask(m).any()]
+        carried = self.carried[name]
         if len(carried) != 1:
             raise DatasetError(f"source {name} carries {carried}; a pair needs sources of one stream each")
         return carried[0]

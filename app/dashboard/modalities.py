@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from app.events import MODALITY_NAMES, EmotionEvent
-
-from ..events import MODALITY_WORDS
+from app.events import MODALITY_NAMES, MODALITY_WORDS, EmotionEvent
 
 # Display order: what a user sees first.
 SHOWN_ORDER = ("visual", "audio", "text")

@@ -15,7 +15,6 @@ EMOTION_COLORS = {
 }
 FALLBACK_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860")
 
-
 STATE_COLORS = {
     "running": "#2e7d32",
     "starting": "#f9a825",

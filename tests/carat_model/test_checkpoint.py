@@ -1,6 +1,5 @@
 """Our checkpoint format, and import of the authors' state dicts."""
 
-import os
 import pickle
 
 import pytest
@@ -14,6 +13,7 @@ from carat_model import (
     read_checkpoint_info,
     save_checkpoint,
 )
+from tests.malicious import touches
 
 from .conftest import random_inputs, small_config
 
@@ -142,18 +142,10 @@ def test_authors_bin_file_imports_with_the_same_outputs(reference, tmp_path):
         assert torch.equal(reloaded.eval()(inputs).scores, scores)
 
 
-class RunsCodeWhenUnpickled:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
 def test_malicious_pickle_in_a_bin_file_is_refused_and_never_runs(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "pytorch_model_1.bin"
-    torch.save({"text_clf_weight": torch.zeros(6, 256), "payload": RunsCodeWhenUnpickled(marker)}, path)
+    torch.save({"text_clf_weight": torch.zeros(6, 256), "payload": touches(marker)}, path)
     with pytest.raises(CheckpointError, match="refusing to load .* Python objects other than tensors"):
         import_authors_checkpoint(path)
     assert not marker.exists()
@@ -162,7 +154,7 @@ def test_malicious_pickle_in_a_bin_file_is_refused_and_never_runs(tmp_path):
 def test_plain_pickle_disguised_as_a_bin_file_is_refused(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "pytorch_model_2.bin"
-    path.write_bytes(pickle.dumps(RunsCodeWhenUnpickled(marker)))
+    path.write_bytes(pickle.dumps(touches(marker)))
     with pytest.raises(CheckpointError):
         import_authors_checkpoint(path)
     assert not marker.exists()

@@ -8,6 +8,13 @@ import main
 from carat_model import read_checkpoint_info
 
 
+def train_small(data, run, *options: str) -> int:
+    """`main.py train` of the small preset on `data` into `run`, quietly, with `options` (default 1 epoch)."""
+    epochs = [] if "--epochs" in options else ["--epochs", "1"]
+    argv = ["train", "--data", str(data), "--preset", "small", *epochs, "--batch-size", "16", *options]
+    return main.main([*argv, "--out", str(run), "--quiet"])
+
+
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
@@ -37,27 +44,7 @@ def trained_run(tmp_path_factory):
         == 0
     )
     run = folder / "run"
-    assert (
-        main.main(
-            [
-                "train",
-                "--data",
-                str(data),
-                "--preset",
-                "small",
-                "--epochs",
-                "2",
-                "--batch-size",
-                "16",
-                "--lr",
-                "3e-3",
-                "--out",
-                str(run),
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    assert train_small(data, run, "--epochs", "2", "--lr", "3e-3") == 0
     return data, run
 
 
@@ -126,29 +113,7 @@ def test_train_reports_a_file_of_the_wrong_layout(tmp_path, capsys):
 def test_train_on_unaligned_data_with_labels_from_the_aligned_file(unaligned_file, tiny_file, tmp_path):
     data = unaligned_file
     run = tmp_path / "run"
-    assert (
-        main.main(
-            [
-                "train",
-                "--data",
-                str(data),
-                "--labels-from",
-                str(tiny_file),
-                "--preset",
-                "small",
-                "--unaligned-steps",
-                "10",
-                "--epochs",
-                "1",
-                "--batch-size",
-                "16",
-                "--out",
-                str(run),
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    assert train_small(data, run, "--labels-from", str(tiny_file), "--unaligned-steps", "10") == 0
     info = read_checkpoint_info(run / "model.safetensors")
     assert not info.config.aligned and info.config.unaligned_steps == 10
     assert info.extra["test_metrics"]["micro_f1"] >= 0
@@ -163,25 +128,7 @@ def test_training_on_a_prepared_dataset_stores_its_feature_spec(tiny_file, tmp_p
         tmp_path / "prepared", official.splits, labels=official.labels, aligned=True, feature_spec=spec
     )
     run = tmp_path / "run"
-    assert (
-        main.main(
-            [
-                "train",
-                "--data",
-                str(folder),
-                "--preset",
-                "small",
-                "--epochs",
-                "1",
-                "--batch-size",
-                "16",
-                "--out",
-                str(run),
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    assert train_small(folder, run) == 0
     assert read_checkpoint_info(run / "model.safetensors").feature_spec == spec
     # Data made with other extractors is refused by evaluate, naming both specs.
     other = write_prepared_dataset(

@@ -1,25 +1,15 @@
 """Benchmark feature files are read without running code from them."""
 
 import argparse
-import os
 import pickle
 
 import numpy as np
 import pytest
 import torch
 
+from tests.malicious import touches
 from trainer.datasets import DatasetError, load_dataset
 from trainer.safe_pickle import UnsafePickleError, load_feature_file
-
-
-class RunsCommand:
-    """Unpickling this calls os.system: what a malicious feature file would do."""
-
-    def __init__(self, command: str) -> None:
-        self.command = command
-
-    def __reduce__(self):
-        return (os.system, (self.command,))
 
 
 def _layout_with(payload) -> dict:
@@ -29,7 +19,7 @@ def _layout_with(payload) -> dict:
 def test_malicious_plain_pickle_is_refused_and_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "mosei_senti_data_noalign.pkl"
-    path.write_bytes(pickle.dumps(_layout_with(RunsCommand(f"touch {marker}"))))
+    path.write_bytes(pickle.dumps(_layout_with(touches(marker))))
     with pytest.raises(UnsafePickleError, match=r"posix\.system|os\.system"):
         load_feature_file(path)
     assert not marker.exists()
@@ -38,7 +28,7 @@ def test_malicious_plain_pickle_is_refused_and_runs_nothing(tmp_path):
 def test_malicious_torch_file_is_refused_and_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "train_valid_test.pt"
-    torch.save(_layout_with(RunsCommand(f"touch {marker}")), path)
+    torch.save(_layout_with(touches(marker)), path)
     with pytest.raises(UnsafePickleError, match="refusing to load"):
         load_feature_file(path)
     assert not marker.exists()
@@ -47,7 +37,7 @@ def test_malicious_torch_file_is_refused_and_runs_nothing(tmp_path):
 def test_dataset_reader_reports_a_refused_file_as_a_dataset_error(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "data.pkl"
-    path.write_bytes(pickle.dumps(_layout_with(RunsCommand(f"touch {marker}"))))
+    path.write_bytes(pickle.dumps(_layout_with(touches(marker))))
     with pytest.raises(DatasetError, match="refusing to unpickle"):
         load_dataset(path, "aligned")
     assert not marker.exists()

@@ -6,8 +6,9 @@ re-emits them as Qt signals (the dashboard's adapter does). Nothing here knows Q
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 

@@ -5,8 +5,8 @@ decision, threshold and deciding modality; which modalities were present and sco
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .events import MODALITY_NAMES, EmotionEvent
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from PyQt6.QtCore import QRectF, QSize, Qt
@@ -97,4 +98,4 @@ class EmotionBars(QWidget):
 
 
 def _clamp(value: float) -> float:
-    return 0.0 if value != value else min(1.0, max(0.0, value))  # NaN shows as an empty bar
+    return 0.0 if math.isnan(value) else min(1.0, max(0.0, value))  # NaN shows as an empty bar

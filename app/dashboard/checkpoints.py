@@ -56,8 +56,8 @@ def summarize_checkpoint(path: str | Path) -> CheckpointSummary:
 def describe_checkpoint(path: str | Path | None) -> tuple[str, bool]:
     """(text for the Model tab, whether the checkpoint is usable)."""
     if path is None:
-        return ("The bundled default checkpoint (chosen by the engine). Pick a file to see its labels "
-                "and FeatureSpec.", True)
+        text = "The bundled default checkpoint (chosen by the engine). Pick a file to see its labels and FeatureSpec."
+        return text, True
     try:
         return summarize_checkpoint(path).text, True
     except CheckpointError as error:

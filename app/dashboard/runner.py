@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
 from PyQt6.QtCore import QObject, pyqtSignal
 

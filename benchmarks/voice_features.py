@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from feature_extractors.acoustic import SAMPLE_RATE
+from feature_extractors.acoustic import SAMPLE_RATE  # noqa: E402
 from trainer.emodb import class_of_letter, read_labels, uar  # noqa: E402
 
 ENDS = np.arange(0.5, 2.0001, 0.25)
@@ -68,9 +68,11 @@ def main() -> int:
     voice, lld = VoiceExtractor(), AcousticExtractor()
     functionals = opensmile.Smile(opensmile.FeatureSet.eGeMAPSv02, opensmile.FeatureLevel.Functionals)
 
+    def mean_and_std(values: np.ndarray) -> np.ndarray:
+        return np.concatenate([values.mean(0), values.std(0)])
+
     def whisper(samples: np.ndarray) -> np.ndarray:
-        states = voice.encoder_states(samples)
-        return np.concatenate([states.mean(0), states.std(0)])
+        return mean_and_std(voice.encoder_states(samples))
 
     def scaled(samples: np.ndarray) -> np.ndarray:
         found = normalise_span(samples)
@@ -78,9 +80,7 @@ def main() -> int:
 
     candidates = {
         "eGeMAPS functionals (88), per clip": lambda x: functionals.process_signal(x, SAMPLE_RATE).to_numpy()[0],
-        "eGeMAPS LLD mean+std (52), per clip": lambda x: (lambda v: np.concatenate([v.mean(0), v.std(0)]))(
-            lld.extract(x).values
-        ),
+        "eGeMAPS LLD mean+std (52), per clip": lambda x: mean_and_std(lld.extract(x).values),
         "Whisper enc mean+std, whole clip, raw": whisper,
         "Whisper enc mean+std, whole clip, peak-scaled": lambda x: whisper(scaled(x)),
     }
@@ -90,6 +90,8 @@ def main() -> int:
         for kind in ("raw", "peak-scaled")
     }
     spans["eGeMAPS functionals rows, 1.5 s spans"] = (1.5, "functionals")
+    spans["eGeMAPS functionals rows, 1.0 s spans"] = (1.0, "functionals")
+    spans["Whisper rows 1.0 s peak-scaled + eGeMAPS functionals 1.0 s"] = (1.0, "both")
     found: dict[str, list] = {name: [] for name in list(candidates) + list(spans)}
     cost: dict[str, float] = dict.fromkeys(found, 0.0)
     audio_s = 0.0
@@ -104,8 +106,11 @@ def main() -> int:
         for name, (span, kind) in spans.items():
             began = time.perf_counter()
             pieces = [samples[int(max(0.0, end - span) * SAMPLE_RATE) : int(end * SAMPLE_RATE)] for end in ENDS]
-            if kind == "functionals":
-                found[name].append(np.stack([functionals.process_signal(p, SAMPLE_RATE).to_numpy()[0] for p in pieces]))
+            if kind in ("functionals", "both"):
+                rows_of = [functionals.process_signal(p, SAMPLE_RATE).to_numpy()[0] for p in pieces]
+                if kind == "both":
+                    rows_of = [np.concatenate([whisper(scaled(p)), f]) for p, f in zip(pieces, rows_of)]
+                found[name].append(np.stack(rows_of))
             else:
                 found[name].append(np.stack([whisper(scaled(p) if kind != "raw" else p) for p in pieces]))
             cost[name] += time.perf_counter() - began

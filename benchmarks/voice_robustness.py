@@ -22,6 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from feature_extractors.acoustic import SAMPLE_RATE  # noqa: E402
 from trainer.emodb import class_of_letter, read_labels, six_class, uar  # noqa: E402
 
 SNR_DB = 20.0
@@ -56,7 +57,7 @@ def main() -> int:
 
     def load(name: str) -> np.ndarray:
         samples, rate = soundfile.read(args.emodb / "wav" / name, dtype="float32")
-        return soxr.resample(samples, rate, 16000).astype(np.float32)
+        return soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32)
 
     others = [load(r["file"]) for r in rows if r["speaker"] not in held_out][:4]
     babble = np.sum(others, axis=0)
@@ -75,7 +76,7 @@ def main() -> int:
         }
         for name, samples in variants.items():
             window = build_window(
-                empty["text"], empty["visual"], voice.extract(samples), 0.0, len(samples) / 16000,
+                empty["text"], empty["visual"], voice.extract(samples), 0.0, len(samples) / SAMPLE_RATE,
                 aligned=predictor.aligned, lengths=predictor.lengths,
             )  # fmt: skip
             predictor.smoother.reset()  # each clip on its own

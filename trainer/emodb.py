@@ -298,6 +298,20 @@ def best_threshold(scores: np.ndarray, labels: tuple[str, ...], truth: np.ndarra
     return float(THRESHOLD_GRID[int(np.argmax(found))])
 
 
+def refit_voice_carat(dataset, run_dir: Path, epochs: int, threshold: float):
+    """CARAT fitted on the dataset's train split for a fixed number of epochs, chosen beforehand on a
+    validation speaker (train_voice_carat), its last epoch kept, with `threshold` for every label. The
+    dataset's valid split is only the loop's bookkeeping here: nothing is chosen on it."""
+    import torch
+
+    from .loop import fit
+
+    torch.set_num_threads(1)  # two threads on two busy shared cores ran up to 10x slower (measured)
+    model = fit(dataset, voice_config(dataset.feature_dims()), voice_settings(epochs), run_dir).model.eval()
+    model.set_label_thresholds([threshold] * len(model.config.labels))
+    return model
+
+
 def train_voice_carat(dataset, run_dir: Path, epochs: int, valid_windows: list[dict[str, str]]):
     """Fit CARAT on the dataset's train split (the epoch chosen on its valid split, whose windows' labels
     rows are `valid_windows`; the threshold on those clips' mean scores); returns the model with its

@@ -82,7 +82,6 @@ def baseline_predictions(features: np.ndarray, truth: np.ndarray, train: np.ndar
 
 
 def run(emodb: Path, work: Path, epochs: int) -> dict:
-    from carat_model import save_checkpoint
     from trainer.loop import predict_scores
 
     began = time.perf_counter()
@@ -105,7 +104,6 @@ def run(emodb: Path, work: Path, epochs: int) -> dict:
         # speakers too) for the epochs chosen on the validation speaker, with its threshold.
         refitted = fold_dataset(dataset, window_speaker, train + [valid], [valid], test)
         model = refit_voice_carat(refitted, run_dir / "refit", epoch, threshold)
-        save_checkpoint(run_dir / "refit.safetensors", model, feature_spec=dataset.feature_spec)
         test_windows = [w for w in windows if w["speaker"] in test]
         tested_files, chosen_predicted = None, {}
         for name, judged in (("refit", model), ("five_speakers", chooser)):

@@ -6,7 +6,8 @@
 Writes, as float16 with `trained_modalities: ["audio"]` (the predictor lets only the voice vote):
 - models/carat_voice.safetensors: the recipe of trainer/emodb.py trained on all 8 speakers, for the
   cross-validation folds' median best epoch count, with their median threshold (nothing is tuned on it);
-- models/carat_voice_heldout.safetensors: fold 0's refitted model, which never heard the speakers its header names
+- models/carat_voice_heldout.safetensors: fold 0's model trained on 5 speakers and chosen on the 6th (the
+  default's voice speakers, scripts/train_default.py), which never heard the speakers its header names
   (`held_out_speakers`): what the real-microphone test and benchmarks/voice_robustness.py score;
 - models/voice_metrics.json and models/VOICE_MODEL_CARD.md, from the benchmark's figures.
 """
@@ -147,7 +148,7 @@ def main() -> int:
     dataset, rows = prepared_emodb(args.emodb, args.work)
 
     first = cv["folds"][0]
-    save_held_out(first, args.work / "cv" / "fold0" / "refit.safetensors", args.out, dataset.feature_spec)
+    save_held_out(first, args.work / "cv" / "fold0" / "model.safetensors", args.out, dataset.feature_spec)
 
     epochs = int(np.median([f["epoch"] for f in cv["folds"]]))
     threshold = float(np.median([f["threshold"] for f in cv["folds"]]))

@@ -20,10 +20,9 @@ import soundfile
 
 from app.control import EngineCallbacks, EngineSettings
 from app.engine import Engine
-from trainer.emodb import read_labels
+from tests import emodb_clips
 
 ROOT = Path(__file__).resolve().parents[2]
-EMODB = ROOT.parent / "shared" / "data" / "emodb"
 HELD_OUT_CHECKPOINT = ROOT / "models" / "carat_voice_heldout.safetensors"
 
 
@@ -34,32 +33,13 @@ def voice_predictor():
     return Predictor(HELD_OUT_CHECKPOINT)
 
 
-def offline_scores(predictor, name: str) -> np.ndarray:
-    import soxr
-
-    from feature_extractors.voice import VoiceExtractor
-    from feature_extractors.windows import TimedRows, build_window
-
-    samples, rate = soundfile.read(EMODB / "wav" / name, dtype="float32")
-    samples = soxr.resample(samples, rate, 16000).astype(np.float32)
-    empty = {m: TimedRows.empty(predictor.feature_spec.dims[m]) for m in ("text", "visual")}
-    rows = VoiceExtractor().extract(samples)
-    window = build_window(
-        empty["text"], empty["visual"], rows, 0.0, len(samples) / 16000, aligned=False, lengths=predictor.lengths
-    )
-    predictor.smoother.reset()
-    return np.array(predictor.predict(window, 0.0).raw_scores)
-
-
 def clearest(predictor, letter: str, key) -> dict[str, str]:
-    speakers = predictor.info.extra["held_out_speakers"]
-    clips = [r for r in read_labels(EMODB) if r["speaker"] in speakers and r["emodb_letter"] == letter]
-    return max(clips, key=lambda r: key(offline_scores(predictor, r["file"])))
+    return emodb_clips.clearest(predictor, predictor.info.extra["held_out_speakers"], letter, key)
 
 
 def events_while_playing(pulse_server, predictor, extractors, clip: dict[str, str], tmp_path: Path, wait_for):
     """The engine's events from 0.5 s before the clip plays until 1.5 s after it ends."""
-    samples, rate = soundfile.read(EMODB / "wav" / clip["file"], dtype="float32")
+    samples, rate = soundfile.read(emodb_clips.EMODB / "wav" / clip["file"], dtype="float32")
     wav = tmp_path / clip["file"]
     soundfile.write(wav, samples, rate)
     events, lock = [], threading.Lock()

@@ -43,12 +43,14 @@ EMODB = ROOT.parent / "shared" / "data" / "emodb"
 FERPLUS_HALVES_SEED = 12
 EMODB_TEST, EMODB_VALID = ["10", "12"], ["11"]
 SHARES = {"words": 28, "face": 26, "voice": 10}  # samples of each source in a batch of 64
-# --co-present: windows of two streams added to each batch (trainer/mixing.py), the first stream's sample
-# with its labels beside a neutral sample of the second. Live, words always come with a voice, and a face
-# is on screen most of the time; with single-stream sources only, session 7's candidate let a neutral face
-# hold an angry voice at 0.02. Off by default: a 6-epoch run (session 8) kept every stream's floor and passed
-# the angry-voice test at epoch 2, but lost it by its best epoch (5).
-PAIRS = {"voice+face": 4, "words+face": 4, "face+words": 4, "voice+words": 2, "words+voice": 2}
+# --co-present: windows of two streams added to each batch (trainer/mixing.py). "a+b": a's sample with its
+# labels beside a neutral sample of b (a stream that carries nothing must not veto one that does); "a&b":
+# beside any sample of b, with the labels of both (a smiling face with sad words is happy and sad). Live,
+# words always come with a voice, and a face is on screen most of the time; with single-stream sources only,
+# session 7's candidate let a neutral face hold an angry voice at 0.02. Session 8's 6-epoch run with the "+"
+# pairs alone kept every stream's floor, but a smiling face held sad words' sad at 0.23 (the sample clip).
+PAIRS = {"voice+face": 4, "words+face": 4, "face+words": 4, "voice+words": 2, "words+voice": 2,
+         "words&face": 4, "voice&face": 2, "words&voice": 2}  # fmt: skip
 STEPS_PER_EPOCH = 600
 EPOCHS = 10
 # Peak learning rate (warm-up, then linear decay). 1e-3 collapsed one seed of two after epoch 3 (words and
@@ -319,7 +321,7 @@ def main() -> int:
     parser.add_argument("--voice-min-rows", type=int, default=VOICE_MIN_ROWS,
                         help="voice rows a window needs before the voice votes (CaratConfig.audio_min_rows)")
     parser.add_argument("--co-present", action="store_true",
-                        help=f"add two-stream windows to each batch, beside a neutral partner: {PAIRS}")
+                        help=f"add two-stream windows to each batch: {PAIRS}")
     parser.add_argument("--out", type=Path, default=ROOT / "models")
     parser.add_argument("--no-ship", action="store_true", help="train and measure, but leave models/ alone")
     parser.add_argument("--card-only", action="store_true", help="rewrite MODEL_CARD.md from default_metrics.json")

@@ -23,6 +23,10 @@ at once, and then a second stream is out of what it learnt: a neutral face besid
 angry at 0.02 (session 7). A pair "voice+face" puts a voice sample beside a face sample that carries no
 emotion (all labels 0) in one window, with the voice's labels: a stream that carries nothing must not veto
 one that does. The pair is built from the two sources' stored samples, so it costs no memory.
+A joint window "words&face" puts a sentence beside any face, emotional or not, with the labels of both
+(each emotion at the higher of its two targets): emotions are independent labels, so a stream that shows
+one raises it whatever the other shows (a smiling face with sad words is happy and sad), where pairs alone
+would let the model learn that a second stream may only ever agree or say nothing.
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ class SourceSampling:
 
     shares: dict[str, float]
     steps_per_epoch: int
-    # "primary+partner" -> share: a primary sample with a neutral partner sample, the primary's labels
+    # "primary+partner" -> share: a primary sample with a neutral partner sample, the primary's labels;
+    # "primary&partner" -> share: a primary sample with any partner sample, the labels of both
     pairs: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -56,13 +61,21 @@ class SourceSampling:
         if any(share <= 0 for share in self.pairs.values()):
             raise ValueError(f"every pair needs a share > 0, got {self.pairs}")
         for pair in self.pairs:
-            primary, _, partner = pair.partition("+")
-            if not primary or not partner or primary == partner:
-                raise ValueError(f"a pair is named 'primary+partner' of two sources, got {pair!r}")
+            pair_sources(pair)
 
     @property
     def all_shares(self) -> dict[str, float]:
         return {**self.shares, **self.pairs}
+
+
+def pair_sources(pair: str) -> tuple[str, str, bool]:
+    """(primary, partner, joint) of a pair's name: "primary+partner" (a neutral partner, the primary's
+    labels) or "primary&partner" (any partner, the labels of both)."""
+    joint = "&" in pair
+    primary, _, partner = pair.partition("&" if joint else "+")
+    if not primary or not partner or primary == partner or {"+", "&"} & set(primary + partner):
+        raise ValueError(f"a pair is named 'primary+partner' or 'primary&partner' of two sources, got {pair!r}")
+    return primary, partner, joint
 
 
 @dataclass
@@ -108,29 +121,30 @@ class MixedSplit:
         """The samples at `indices` as one batch per source (in source order), each only as long as its
         own streams: a training step runs them one after the other and adds their gradients (`train_step`),
         which costs what the sources cost alone, where one padded batch costs every stream for every sample.
-        A (primary, partner) tuple is a co-present window (`SourceSampling.pairs`); each kind of pair is
-        one more batch."""
+        A (primary, partner) tuple is a co-present window with the primary's labels, a (primary, partner,
+        1) tuple one with the labels of both (`SourceSampling.pairs`); each kind of pair is one more batch."""
         singles = np.asarray([i for i in indices if not isinstance(i, tuple)], np.int64)
         source = np.searchsorted(self.offsets, singles, side="right") - 1
         batches = [
             make_batch(self.parts[number], singles[source == number] - self.offsets[number], alignment)
             for number in np.unique(source)
         ]
-        pairs = np.asarray([i for i in indices if isinstance(i, tuple)], np.int64).reshape(-1, 2)
-        sources = np.searchsorted(self.offsets, pairs, side="right") - 1
-        for kind in np.unique(sources, axis=0):
-            chosen = pairs[(sources == kind).all(axis=1)]
+        pairs = np.asarray([(*i, 0)[:3] for i in indices if isinstance(i, tuple)], np.int64).reshape(-1, 3)
+        kinds = np.column_stack([np.searchsorted(self.offsets, pairs[:, :2], side="right") - 1, pairs[:, 2]])
+        for kind in np.unique(kinds, axis=0):
+            chosen = pairs[(kinds == kind).all(axis=1)]
             batches.append(self._pair_batch(kind, chosen, alignment))
         return batches
 
     def _pair_batch(self, kind: np.ndarray, pairs: np.ndarray, alignment: SoftAlignment | None) -> Batch:
-        primary, partner = (int(number) for number in kind)
+        primary, partner, joint = (int(number) for number in kind)
         own = make_batch(self.parts[primary], pairs[:, 0] - self.offsets[primary], alignment)
         beside = make_batch(self.parts[partner], pairs[:, 1] - self.offsets[partner], alignment)
         stream = self.stream(self.names[partner])
         tensors = {key: getattr(own.inputs, key) for key in list(MODALITIES) + [f"{m}_mask" for m in MODALITIES]}
         tensors[stream], tensors[f"{stream}_mask"] = beside.inputs.features(stream), beside.inputs.mask(stream)
-        return Batch(CaratInputs(**tensors), own.labels)
+        labels = torch.maximum(own.labels, beside.labels) if joint else own.labels
+        return Batch(CaratInputs(**tensors), labels)
 
     def batch(self, indices: list[int] | np.ndarray, alignment: SoftAlignment | None = None) -> Batch:
         """The samples at `indices` (in that order) as one batch, padded to the longest source."""
@@ -166,17 +180,18 @@ class SourceShareSampler:
             raise ValueError(f"shares name unknown sources {unknown}; the sources are {list(split.names)}")
         self.split, self.seed, self.epoch = split, seed, 0
         pairs = tuple(split.sampling.pairs)
-        unknown = sorted({n for pair in pairs for n in pair.split("+")} - set(split.names))
+        self.pair_sources = {pair: pair_sources(pair) for pair in pairs}
+        unknown = sorted({n for p in self.pair_sources.values() for n in p[:2]} - set(split.names))
         if unknown:
             raise ValueError(f"pairs name unknown sources {unknown}; the sources are {list(split.names)}")
         self.counts = share_counts(split.sampling.all_shares, split.names + pairs, batch_size)
         self.pools = {name: split.source_indices(name) for name in split.names}
-        for pair in pairs:
-            partner = pair.split("+")[1]
+        for pair, (_, partner, joint) in self.pair_sources.items():
             split.stream(partner)  # a partner source must carry one stream
-            self.pools[pair] = split.neutral_indices(partner)
+            self.pools[pair] = split.source_indices(partner) if joint else split.neutral_indices(partner)
         empty = [name for name, count in self.counts.items() if count and not len(self.pools[name])]
-        empty += [pair for pair in pairs if self.counts[pair] and not len(self.pools[pair.split("+")[0]])]
+        empty += [pair for pair, (primary, _, _) in self.pair_sources.items()
+                  if self.counts[pair] and not len(self.pools[primary])]  # fmt: skip
         if empty:
             raise DatasetError(
                 f"{empty} have a share of each batch but no training samples (a pair's partner needs samples "
@@ -203,10 +218,11 @@ class SourceShareSampler:
         for _ in range(len(self)):
             batch: list = []
             for name, count in self.counts.items():
-                if name in self.split.sampling.pairs:  # the primary's own queue, the partner's neutral pool
-                    primary = name.split("+")[0]
+                if name in self.pair_sources:  # the primary's own queue, the partner's pool
+                    primary, _, joint = self.pair_sources[name]
                     own = take(f"{name}:own", self.pools[primary], count)
-                    batch.extend(zip(own, take(name, self.pools[name], count)))
+                    partners = take(name, self.pools[name], count)
+                    batch.extend((a, b, 1) if joint else (a, b) for a, b in zip(own, partners))
                 else:
                     batch.extend(take(name, self.pools[name], count))
             yield batch

@@ -135,9 +135,34 @@ def test_a_pair_puts_a_neutral_partner_beside_the_primary_and_keeps_the_primary_
     assert torch.equal(piece.labels, words.labels)
 
 
+def test_a_joint_window_takes_any_partner_and_the_labels_of_both(sources):
+    """A "words&faces" window: a sentence beside a face, emotional or not, and each label at the higher of
+    the two (a smiling face with sad words is happy and sad)."""
+    sampling = SourceSampling({"words": 2, "faces": 1}, steps_per_epoch=20, pairs={"words&faces": 1})
+    mixed = mix_datasets(sources, sampling).split("train")
+    first_face = len(mixed.part("words"))
+    partners = set()
+    for batch in SourceShareSampler(mixed, batch_size=8, seed=3):
+        joint = [i for i in batch if isinstance(i, tuple)]
+        assert len(joint) == 2 and all(len(i) == 3 and i[0] < first_face <= i[1] for i in joint)
+        partners |= {i[1] for i in joint}
+    assert partners - set(mixed.neutral_indices("faces").tolist()), "emotional faces are partners too"
+    emotional = max(partners, key=lambda i: mixed.labels[i].sum())
+    (piece,) = mixed.pieces([(0, emotional, 1), (4, emotional, 1)])
+    words = make_batch(mixed.part("words"), [0, 4])
+    face = make_batch(mixed.part("faces"), [emotional - first_face] * 2)
+    assert torch.equal(piece.inputs.text, words.inputs.text) and torch.equal(piece.inputs.visual, face.inputs.visual)
+    assert torch.equal(piece.labels, torch.maximum(words.labels, face.labels))
+    assert not torch.equal(piece.labels, words.labels), "the face's labels count"
+    (primary_only,) = mixed.pieces([(0, emotional), (4, emotional)])
+    assert torch.equal(primary_only.labels, words.labels), "a '+' pair keeps the primary's labels"
+
+
 def test_a_pair_of_an_unknown_source_or_of_a_source_with_no_neutral_sample_is_refused(sources):
     with pytest.raises(ValueError, match="primary\\+partner"):
         SourceSampling({"words": 1}, steps_per_epoch=1, pairs={"words": 1})
+    with pytest.raises(ValueError, match="primary&partner"):
+        SourceSampling({"words": 1}, steps_per_epoch=1, pairs={"words&faces+voice": 1})
     unknown = mix_datasets(sources, SourceSampling({"words": 1}, 1, pairs={"words+voice": 1})).split("train")
     with pytest.raises(ValueError, match="unknown sources \\['voice'\\]"):
         SourceShareSampler(unknown, batch_size=4, seed=0)

@@ -171,3 +171,28 @@ def test_landmarks_read_from_the_graph_output_are_exactly_the_public_detect_resu
         assert len(fast._detect(fast._mp_image(image_format=fast._srgb, data=two))[0]) == 2
         a, b = fast.extract(astronaut_rgb, rgb=True), public.extract(astronaut_rgb, rgb=True)
         assert np.array_equal(a.vector, b.vector) and np.array_equal(a.points, b.points) and a.box == b.box
+
+
+def test_a_small_face_the_first_framing_misses_is_found_framed_again(still_face_extractor):
+    """FER+ validation faces (48x48, ../shared): the first of them that the detector misses with the first
+    grey border is found by trying the other borders, and its crop is the face's (the eyes level)."""
+    from pathlib import Path
+
+    from feature_extractors import visual
+    from trainer.face_images import held_out_halves, read_face_set
+
+    data = read_face_set(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ferplus" / "ferplus48.npz")
+    validation, _ = held_out_halves(data["split"], seed=12)
+    extractor = still_face_extractor
+
+    def first_border_finds(image: np.ndarray) -> bool:
+        rgb = cv2.cvtColor(np.repeat(image[:, :, None], 3, axis=2), cv2.COLOR_BGR2RGB)
+        enlarged, _, _ = visual.enlarge_small_image(rgb, visual.SMALL_IMAGE_PADS[0])
+        return bool(extractor._detect(extractor._mp_image(image_format=extractor._srgb, data=enlarged))[0])
+
+    missed = next(i for i in validation[:400] if not first_border_finds(data["images"][i]))
+    face = extractor.extract(data["images"][missed])
+    assert face is not None, f"validation face {missed} is missed at every border"
+    assert abs(feature(face, "head_roll")) < 0.5 and face.crop.shape == (48, 48)
+    x0, y0, x1, y1 = face.box
+    assert 0 <= x0 < x1 <= 48 and 0 <= y0 < y1 <= 48 and (x1 - x0) > 20, face.box

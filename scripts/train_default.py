@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from train_face import accuracy_and_uar, seven_class  # scripts/, beside this file
 from train_words import joined, prepare_words, words_splits
 
+from trainer.emodb import VOICE_MIN_ROWS, with_enough_voice
 from trainer.metrics import ascend_thresholds as tune_shared_thresholds  # grid coordinate ascent
 
 FERPLUS = ROOT.parent / "shared" / "data" / "ferplus" / "ferplus48.npz"
@@ -56,11 +57,8 @@ EPOCHS = 10
 # Peak learning rate (warm-up, then linear decay). 1e-3 collapsed one seed of two after epoch 3 (words and
 # faces fell while the voices rose; session 4): half of it.
 LR = 5e-4
-# The fewest voice rows (20 a second: 1 s of voice) that let the voice vote (CaratConfig.audio_min_rows):
-# half a second of a voice read disgust for a neutral speaker in the live engine, and rows that few are
-# not evidence enough. Voice-only training windows with fewer rows carry no stream at all and are dropped.
-# The shipped default of session 4 was trained before the rule: --voice-min-rows 1 reproduces it.
-VOICE_MIN_ROWS = 20
+# The fewest voice rows that let the voice vote: trainer/emodb.py VOICE_MIN_ROWS says why. The shipped
+# default of session 4 was trained before the rule: --voice-min-rows 1 reproduces it.
 WORDS_SETS = ("xed", "goemotions_train", "goemotions_valid", "goemotions_test")  # train_words.prepare_words
 THRESHOLD_RULE = (
     "on the validation parts: the least shortfall of any stream (words macro-F1, face 7-class (accuracy + "
@@ -192,7 +190,7 @@ def train(work: Path, seed: int, epochs: int, steps_per_epoch: int, lr: float, s
         pairs = pairs or {}
         sampling = SourceSampling(dict(SHARES), steps_per_epoch, pairs=dict(pairs))
         kept = {k: _train_and_valid(v) for k, v in sources.items()}
-        kept["voice"] = _with_enough_voice(kept["voice"], voice_min_rows)
+        kept["voice"] = with_enough_voice(kept["voice"], voice_min_rows)
         mixed = mix_datasets(kept, sampling)
         batch_size = sum(SHARES.values()) + sum(pairs.values())
         settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, warmup=0.1, seed=seed,
@@ -263,18 +261,6 @@ def load_sources(work: Path):
 def _train_and_valid(dataset):
     """The dataset without its test split (fit never sees a held-out window)."""
     return dataclasses.replace(dataset, splits={s: dataset.split(s) for s in ("train", "valid")})
-
-
-def _with_enough_voice(dataset, min_rows: int):
-    """The voice-only dataset's train split without the windows of fewer than `min_rows` voice rows
-    (with the rule they hold no stream, so nothing to learn from)."""
-    from carat_model.model import soft_aligned_mask
-
-    train = dataset.split("train")
-    enough = np.flatnonzero(soft_aligned_mask(train.mask("audio"), 1, min_rows)[:, 0])
-    print(f"voice: {len(train) - len(enough)} of {len(train)} training windows hold under {min_rows} "
-          "voice rows: dropped", flush=True)  # fmt: skip
-    return dataclasses.replace(dataset, splits={**dataset.splits, "train": train.subset(enough)})
 
 
 def single_stream_figures(sources, corpora, truths) -> dict:

@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trainer.emodb import CREDIT, SEED, prepared_emodb, refit_voice_carat
+from trainer.emodb import CREDIT, SEED, VOICE_MIN_ROWS, prepared_emodb, refit_voice_carat
 
 DATA = "EmoDB (Berlin Database of Emotional Speech), 8 of its 10 speakers, German acted speech, voice only"
 COMMON = {"trained_modalities": ["audio"], "data": DATA, "data_license": "CC0 1.0", "data_credit": CREDIT}
@@ -76,6 +76,9 @@ says; combine streams with a checkpoint trained on all three.
   the app already ships), one pass every 0.25 s over the last 1.2 s scaled to a fixed peak, each row the
   mean and std of the encoder states of the last second, 20 rows a second; the same function for files
   (`main.py prepare`) and the microphone.
+- The voice votes once a window holds 1 s of it ({VOICE_MIN_ROWS} rows, `CaratConfig.audio_min_rows`): in the
+  first windows of an utterance, half a second read a neutral speaker as sad or disgusted. Training windows
+  with less voice are dropped.
 - Decision: one threshold for every label, {figures["threshold"]:.3f} (the median of the folds'
   thresholds, each chosen on a validation speaker); a window whose scores all stay below it is neutral.
 - Trained on all 8 speakers for {figures["epochs"]} epochs (the folds' median best epoch), seed {SEED};

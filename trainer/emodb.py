@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -203,7 +204,7 @@ def with_enough_voice(dataset, min_rows: int = VOICE_MIN_ROWS):
     train = dataset.split("train")
     enough = np.flatnonzero(soft_aligned_mask(train.mask("audio"), 1, min_rows)[:, 0])
     print(f"voice: {len(train) - len(enough)} of {len(train)} training windows hold under {min_rows} "
-          "voice rows: dropped", flush=True)  # fmt: skip
+          "voice rows: dropped", file=sys.stderr, flush=True)  # fmt: skip (stderr: --json output stays JSON)
     return dataclasses.replace(dataset, splits={**dataset.splits, "train": train.subset(enough)})
 
 

@@ -80,11 +80,6 @@ def test_an_angry_voice_through_the_microphone_raises_angry(
     assert not any(e.scored["text"] or e.scored["visual"] for e in scored), "only the voice votes"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (issue 13): even trained on live-shaped windows (clip with room around it, 7 windows a "
-    "clip), the voice checkpoint calls the held-out neutral clip through the microphone sad (0.88)",
-)
 def test_a_neutral_voice_through_the_microphone_raises_no_label(
     pulse_server, voice_predictor, extractors, tmp_path: Path, wait_for
 ) -> None:

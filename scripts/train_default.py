@@ -11,8 +11,10 @@ missing-modality rule rebuilds the others (`trainer/mixing.py` explains the batc
   seed 12 into validation and the held-out test half);
 - voices: EmoDB voice-only windows (`trainer/emodb.py`), speakers 10 and 12 held out for test, 11 for
   validation, the other five for training (fold 0 of the voice benchmark, so the voice checkpoint
-  `models/carat_voice_heldout.safetensors` was trained and chosen on the same speakers).
-Every batch of 64 takes a fixed share from each source (why: `trainer/mixing.py`); the epoch is chosen by
+  `models/carat_voice_heldout.safetensors` was trained and chosen on the same speakers);
+- calm voices: espeak-ng speech in many voices, voice only and with no label (`trainer/synthetic_speech.py`;
+  its held-out voices and sentences give the false-alarm figure, nothing is chosen on them).
+Every batch takes a fixed share from each source (why: `trainer/mixing.py`); the epoch is chosen by
 the mean of the sources' validation micro-F1; then one set of per-label thresholds is tuned on the three
 validation parts together for the mean of what each stream is judged by (words macro-F1, face 7-class
 (accuracy + UAR) / 2, voice 6-class UAR). The held-out figures of each stream are measured on the same
@@ -43,7 +45,10 @@ FERPLUS = ROOT.parent / "shared" / "data" / "ferplus" / "ferplus48.npz"
 EMODB = ROOT.parent / "shared" / "data" / "emodb"
 FERPLUS_HALVES_SEED = 12
 EMODB_TEST, EMODB_VALID = ["10", "12"], ["11"]
-SHARES = {"words": 28, "face": 26, "voice": 10}  # samples of each source in a batch of 64
+# Samples of each source in a batch of 68. "calm_voice": synthetic speech with no emotion, voice only
+# (trainer/synthetic_speech.py): EmoDB's actors are the only voices the voice stream learns from, and a
+# voice unlike theirs (espeak-ng's, in the app's tests and sample) read fear or sad beside neutral words.
+SHARES = {"words": 28, "face": 26, "voice": 10, "calm_voice": 4}
 # --co-present: windows of two streams added to each batch (trainer/mixing.py). "a+b": a's sample with its
 # labels beside a neutral sample of b (a stream that carries nothing must not veto one that does); "a&b":
 # beside any sample of b, with the labels of both (a smiling face with sad words is happy and sad). Live,
@@ -51,7 +56,7 @@ SHARES = {"words": 28, "face": 26, "voice": 10}  # samples of each source in a b
 # session 7's candidate let a neutral face hold an angry voice at 0.02. Session 8's 6-epoch run with the "+"
 # pairs alone kept every stream's floor, but a smiling face held sad words' sad at 0.23 (the sample clip).
 PAIRS = {"voice+face": 4, "words+face": 4, "face+words": 4, "voice+words": 2, "words+voice": 2,
-         "words&face": 4, "voice&face": 2, "words&voice": 2}  # fmt: skip
+         "words&face": 4, "voice&face": 2, "words&voice": 2, "words+calm_voice": 2, "calm_voice+face": 2}  # fmt: skip
 STEPS_PER_EPOCH = 600
 EPOCHS = 10
 # Peak learning rate (warm-up, then linear decay). 1e-3 collapsed one seed of two after epoch 3 (words and
@@ -129,6 +134,20 @@ def voice_source(work: Path):
     return dataset, {name: windows[name] for name in ("valid", "test")}
 
 
+def calm_voice_source(work: Path, held_out: bool = False):
+    """The synthetic voices with no emotion (trainer/synthetic_speech.py): the training clips as a
+    train-only dataset, or the held-out clips (other voices, other sentences) and their windows' rows."""
+    from carat_model.config import MOSEI_LABELS
+    from feature_extractors.spec import default_feature_spec
+    from trainer.datasets import FeatureDataset
+    from trainer.synthetic_speech import synthetic_voice_windows
+
+    prepared, windows = synthetic_voice_windows(work / "voice", held_out=held_out)
+    dataset = FeatureDataset("calm_voice", MOSEI_LABELS, False, {"train": prepared.split("train")},
+                             default_feature_spec().to_dict(), "espeak-ng")  # fmt: skip
+    return dataset, windows
+
+
 # -- what each stream is judged by ---------------------------------------------------------------------
 
 
@@ -167,14 +186,31 @@ def held_out_figures(model, thresholds, sources, corpora, truths) -> dict:
     face = face_figures(predict_scores(model, sources["face"].split("test")), truths["face"]["test"], thresholds)
     voice_scores = predict_scores(model, sources["voice"].split("test"))
     voice = voice_figures(voice_scores, truths["voice"]["test"], thresholds, labels)
-    return {"words": words, "face": face, "voice": voice}
+    return {"words": words, "face": face, "voice": voice, "calm_voice": calm_voice_figures(model, thresholds, truths)}
+
+
+def calm_voice_figures(model, thresholds, truths) -> dict:
+    """How often the held-out synthetic voices (no emotion in them) raise a label: clips and windows."""
+    from trainer.loop import predict_scores
+    from trainer.synthetic_speech import false_alarms
+
+    dataset, windows = truths["calm_voice"]
+    return false_alarms(predict_scores(model, dataset.split("train")), windows, thresholds)
 
 
 # -- training ------------------------------------------------------------------------------------------
 
 
-def train(work: Path, seed: int, epochs: int, steps_per_epoch: int, lr: float, stopped: bool = False,
-          voice_min_rows: int = VOICE_MIN_ROWS, pairs: dict[str, int] | None = None):
+def train(
+    work: Path,
+    seed: int,
+    epochs: int,
+    steps_per_epoch: int,
+    lr: float,
+    stopped: bool = False,
+    voice_min_rows: int = VOICE_MIN_ROWS,
+    pairs: dict[str, int] | None = None,
+):
     from carat_model import load_checkpoint
     from feature_extractors.spec import default_feature_spec
     from trainer.loop import TrainSettings, fit
@@ -191,6 +227,7 @@ def train(work: Path, seed: int, epochs: int, steps_per_epoch: int, lr: float, s
         sampling = SourceSampling(dict(SHARES), steps_per_epoch, pairs=dict(pairs))
         kept = {k: _train_and_valid(v) for k, v in sources.items()}
         kept["voice"] = with_enough_voice(kept["voice"], voice_min_rows)
+        kept["calm_voice"] = with_enough_voice(calm_voice_source(work)[0], voice_min_rows)
         mixed = mix_datasets(kept, sampling)
         batch_size = sum(SHARES.values()) + sum(pairs.values())
         settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, warmup=0.1, seed=seed,
@@ -255,7 +292,8 @@ def load_sources(work: Path):
     words, corpora = words_source(work)
     face, face_truths = face_source(work)
     voice, voice_windows = voice_source(work)
-    return {"words": words, "face": face, "voice": voice}, corpora, {"face": face_truths, "voice": voice_windows}
+    truths = {"face": face_truths, "voice": voice_windows, "calm_voice": calm_voice_source(work, held_out=True)}
+    return {"words": words, "face": face, "voice": voice}, corpora, truths
 
 
 def _train_and_valid(dataset):
@@ -271,7 +309,10 @@ def single_stream_figures(sources, corpora, truths) -> dict:
     for stream, path in SINGLE_STREAM.items():
         model, _ = load_checkpoint(path)
         model.eval()
-        figures[stream] = held_out_figures(model, model.config.thresholds(), sources, corpora, truths)[stream]
+        measured_all = held_out_figures(model, model.config.thresholds(), sources, corpora, truths)
+        figures[stream] = measured_all[stream]
+        if stream == "voice":
+            figures[stream]["calm_voice"] = measured_all["calm_voice"]
         figures[stream]["checkpoint"] = str(path.relative_to(ROOT))
     return figures
 
@@ -304,10 +345,13 @@ def main() -> int:
         "--stopped", action="store_true", help="a run stopped by hand: measure and save its best epoch so far"
     )
     parser.add_argument("--steps-per-epoch", type=int, default=STEPS_PER_EPOCH)
-    parser.add_argument("--voice-min-rows", type=int, default=VOICE_MIN_ROWS,
-                        help="voice rows a window needs before the voice votes (CaratConfig.audio_min_rows)")
-    parser.add_argument("--co-present", action="store_true",
-                        help=f"add two-stream windows to each batch: {PAIRS}")
+    parser.add_argument(
+        "--voice-min-rows",
+        type=int,
+        default=VOICE_MIN_ROWS,
+        help="voice rows a window needs before the voice votes (CaratConfig.audio_min_rows)",
+    )
+    parser.add_argument("--co-present", action="store_true", help=f"add two-stream windows to each batch: {PAIRS}")
     parser.add_argument("--out", type=Path, default=ROOT / "models")
     parser.add_argument("--no-ship", action="store_true", help="train and measure, but leave models/ alone")
     parser.add_argument("--card-only", action="store_true", help="rewrite MODEL_CARD.md from default_metrics.json")
@@ -340,12 +384,21 @@ def main() -> int:
     torch.set_num_threads(1)  # two threads on two busy shared cores ran up to 10x slower (measured)
     began, cpu_began = time.perf_counter(), time.process_time()
     model, info, best_epoch, sources, corpora, truths, valid_merit = train(
-        args.work, args.seed, args.epochs, args.steps_per_epoch, args.lr, args.stopped, args.voice_min_rows,
+        args.work,
+        args.seed,
+        args.epochs,
+        args.steps_per_epoch,
+        args.lr,
+        args.stopped,
+        args.voice_min_rows,
         PAIRS if args.co_present else None,
     )
     run_dir = run_folder(args.work, args.seed)
-    sampling = {"shares_per_batch": SHARES, "co_present_per_batch": PAIRS if args.co_present else {},
-                "steps_per_epoch": args.steps_per_epoch}
+    sampling = {
+        "shares_per_batch": SHARES,
+        "co_present_per_batch": PAIRS if args.co_present else {},
+        "steps_per_epoch": args.steps_per_epoch,
+    }
     target = args.out / "carat_default.safetensors" if not args.no_ship else run_dir / "default_fp16.safetensors"
     extra = {k: v for k, v in info.extra.items() if k not in ("dataset_source",)}  # a path on this machine
     extra["fit_metrics_at_its_f1_thresholds"] = {
@@ -353,7 +406,7 @@ def main() -> int:
     }
     extra.update(
         trained_modalities=["text", "visual", "audio"],
-        data="XED + GoEmotions (words), FER+ (faces), EmoDB (voices): single-stream windows, mixed per batch",
+        data="XED + GoEmotions (words), FER+ (faces), EmoDB and espeak-ng (voices): single-stream windows, mixed per batch",
         data_license="XED, GoEmotions CC BY 4.0; FER+ labels MIT, FER2013 images research use; EmoDB CC0",
         held_out={"ferplus_halves_seed": FERPLUS_HALVES_SEED, "emodb_test_speakers": EMODB_TEST,
                   "emodb_valid_speakers": EMODB_VALID, "xed_seed": 0, "goemotions": "its own test split"},

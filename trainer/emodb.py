@@ -106,30 +106,47 @@ def live_windows(root: Path, work: Path, seed: int = SEED) -> list[dict[str, str
     import soxr
 
     clips = work / "live_clips"
-    clips.mkdir(parents=True, exist_ok=True)
     windows = []
     for row in read_labels(root):
         samples, rate = soundfile.read(Path(root) / "wav" / row["file"], dtype="float32")
         recording, clip_start = live_clip(
             soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32), row["file"], seed
         )
-        for after in LIVE_ENDS:
-            end = round((clip_start + after) * SAMPLE_RATE)
-            first = max(0, end - round((WINDOW_S + HEARD_S) * SAMPLE_RATE))
-            path = clips / f"{Path(row['file']).stem}_{after:.1f}.wav"
-            if not path.is_file():
-                soundfile.write(path, recording[first:end], SAMPLE_RATE, subtype="PCM_16")
-            windows.append({**row, "path": str(path.resolve()), "clip_start": f"{clip_start:.4f}",
-                            "window_end": f"{end / SAMPLE_RATE:.4f}",
-                            "start": f"{(end - first) / SAMPLE_RATE - WINDOW_S:.4f}",
-                            "end": f"{(end - first) / SAMPLE_RATE:.4f}"})  # fmt: skip
+        windows += [{**row, **cut} for cut in cut_live_windows(recording, clip_start, Path(row["file"]).stem, clips)]
+    write_windows_csv(windows, work / "emodb_live.csv", lambda w: LETTER_LABEL[w["emodb_letter"]])
+    return windows
+
+
+def cut_live_windows(recording: np.ndarray, clip_start: float, stem: str, clips: Path) -> list[dict[str, str]]:
+    """The LIVE_ENDS windows of one clip's live recording, each written as its own wav under `clips` (a
+    window and HEARD_S before its end, `live_windows` says why): one row each, with the wav's path, the
+    window's start and end in that wav, and `clip_start`, `window_end` in the recording."""
+    import soundfile
+
+    clips.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for after in LIVE_ENDS:
+        end = round((clip_start + after) * SAMPLE_RATE)
+        first = max(0, end - round((WINDOW_S + HEARD_S) * SAMPLE_RATE))
+        path = clips / f"{stem}_{after:.1f}.wav"
+        if not path.is_file():
+            soundfile.write(path, recording[first:end], SAMPLE_RATE, subtype="PCM_16")
+        rows.append({"path": str(path.resolve()), "clip_start": f"{clip_start:.4f}",
+                     "window_end": f"{end / SAMPLE_RATE:.4f}",
+                     "start": f"{(end - first) / SAMPLE_RATE - WINDOW_S:.4f}",
+                     "end": f"{(end - first) / SAMPLE_RATE:.4f}"})  # fmt: skip
+    return rows
+
+
+def write_windows_csv(windows: list[dict[str, str]], out: Path, labels_of) -> None:
+    """Sort the windows as `main.py prepare` keeps them (in place) and write their voice-only prepare CSV,
+    each window's labels from labels_of(window)."""
     windows.sort(key=lambda w: (w["path"], float(w["start"])))
-    with (work / "emodb_live.csv").open("w", newline="", encoding="utf-8") as handle:
+    with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "start", "end", "labels", "modalities"])
         for w in windows:
-            writer.writerow([w["path"], w["start"], w["end"], LETTER_LABEL[w["emodb_letter"]], "audio"])
-    return windows
+            writer.writerow([w["path"], w["start"], w["end"], labels_of(w), "audio"])
 
 
 def clip_scores(scores: np.ndarray, windows: list[dict[str, str]]) -> tuple[np.ndarray, list[str]]:
@@ -203,8 +220,11 @@ def with_enough_voice(dataset, min_rows: int = VOICE_MIN_ROWS):
 
     train = dataset.split("train")
     enough = np.flatnonzero(soft_aligned_mask(train.mask("audio"), 1, min_rows)[:, 0])
-    print(f"voice: {len(train) - len(enough)} of {len(train)} training windows hold under {min_rows} "
-          "voice rows: dropped", file=sys.stderr, flush=True)  # fmt: skip (stderr: --json output stays JSON)
+    print(
+        f"voice: {len(train) - len(enough)} of {len(train)} training windows hold under {min_rows} voice rows: dropped",
+        file=sys.stderr,
+        flush=True,
+    )  # fmt: skip (stderr: --json output stays JSON)
     return dataclasses.replace(dataset, splits={**dataset.splits, "train": train.subset(enough)})
 
 
@@ -224,42 +244,56 @@ def voice_settings(epochs: int, seed: int = SEED):
 
 def prepared_emodb(emodb: Path, work: Path):
     """The voice-only EmoDB dataset of live-shaped windows (prepared once, then read from `work`) and one
-    labels row per window (the clip's labels.csv row plus `clip_start`, `window_end`), in its order.
+    labels row per window (the clip's labels.csv row plus `clip_start`, `window_end`), in its order."""
+    windows = live_windows(emodb, work)
+    return voice_only_dataset(work / "emodb_live.csv", work / "emodb_voice", len(windows)), windows
 
-    The folder is named by the voice extractor's FeatureSpec and the window recipe only: the windows hold
-    no words and no face, so a change to those extractors leaves them as they are (and prepare's own
-    check, which compares every stream, would refuse the folder). The dataset carries the current spec."""
+
+def voice_recipe() -> dict:
+    """What a prepared folder of live-shaped voice-only windows depends on: the voice extractor's
+    FeatureSpec entry, the window recipe and the window's shape."""
+    from feature_extractors.spec import default_feature_spec
+
+    from .presets import STREAMS_WINDOW
+
+    return {"audio": default_feature_spec().to_dict()["audio"], "lead": LEAD_S, "tail": TAIL_S, "ends": LIVE_ENDS,
+            "heard": HEARD_S, "noisy": NOISY_SHARE, "noise": ROOM_NOISE_RMS, "seed": SEED,
+            "shape": list(STREAMS_WINDOW.lengths)}  # fmt: skip
+
+
+def voice_only_dataset(csv_path: Path, stem: Path, count: int, recipe: dict | None = None):
+    """The voice-only windows of a prepare CSV as one train split (prepared once into `stem`_<digest of the
+    recipe>, then read from there), with the current FeatureSpec. The folder is named by the voice
+    extractor's FeatureSpec and the window recipe only: the windows hold no words and no face, so a change
+    to those extractors leaves them as they are (and prepare's own check, which compares every stream,
+    would refuse the folder)."""
     from feature_extractors.spec import default_feature_spec
 
     from .datasets import FeatureDataset, load_prepared_dataset
     from .prepare import prepare_dataset
     from .presets import STREAMS_WINDOW
 
-    windows = live_windows(emodb, work)
     live = default_feature_spec().to_dict()
-    recipe = {"audio": live["audio"], "lead": LEAD_S, "tail": TAIL_S, "ends": LIVE_ENDS, "heard": HEARD_S,
-              "noisy": NOISY_SHARE, "noise": ROOM_NOISE_RMS, "seed": SEED, "shape": list(STREAMS_WINDOW.lengths)}  # fmt: skip
-    digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
-    out = work / f"emodb_voice_{digest[:10]}"
+    digest = hashlib.sha256(json.dumps(recipe or voice_recipe(), sort_keys=True).encode()).hexdigest()
+    out = stem.with_name(f"{stem.name}_{digest[:10]}")
     if not (out / "index.json").is_file():
-        summary = prepare_dataset(work / "emodb_live.csv", out, shape=STREAMS_WINDOW, only_split="train")
+        summary = prepare_dataset(csv_path, out, shape=STREAMS_WINDOW, only_split="train")
         if summary.failures:
-            raise RuntimeError(f"EmoDB windows failed to prepare: {summary.failures[:3]}")
+            raise RuntimeError(f"{csv_path.name}: windows failed to prepare: {summary.failures[:3]}")
     prepared = load_prepared_dataset(out)
     if prepared.feature_spec["audio"] != live["audio"]:
         raise RuntimeError(f"{out} holds rows of another voice extractor; delete it and run again")
-    if len(prepared.split("train")) != len(windows):
-        raise RuntimeError(f"{out} holds {len(prepared.split('train'))} windows, expected {len(windows)}")
+    if len(prepared.split("train")) != count:
+        raise RuntimeError(f"{out} holds {len(prepared.split('train'))} windows, expected {count}")
     dims = default_feature_spec().dims
     for split in prepared.splits.values():
         for m in ("text", "visual"):  # never present here: zeros of the current size stand for them
             if split.mask(m).any():
-                raise RuntimeError(f"{out} has {m} features; EmoDB windows are voice only")
+                raise RuntimeError(f"{out} has {m} features; these windows are voice only")
             if split.features(m).shape[2] != dims[m]:
                 setattr(split, m, np.zeros((len(split), 1, dims[m]), np.float32))
                 setattr(split, f"{m}_mask", np.zeros((len(split), 1), np.float32))
-    dataset = FeatureDataset(prepared.name, prepared.labels, prepared.aligned, prepared.splits, live, prepared.source)
-    return dataset, windows
+    return FeatureDataset(prepared.name, prepared.labels, prepared.aligned, prepared.splits, live, prepared.source)
 
 
 def folds(speakers: list[str], count: int = FOLDS, seed: int = SEED) -> list[tuple[list[str], str, list[str]]]:

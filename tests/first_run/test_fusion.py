@@ -11,21 +11,14 @@ import numpy as np
 import pytest
 
 from app.defaults import REPO_ROOT, default_checkpoint
-from tests import emodb_clips
+from tests import emodb_clips, shipped_default
 
 DATA = REPO_ROOT.parent / "shared" / "data"
 
 
-def _default_scores_every_stream() -> bool:
-    from carat_model import read_checkpoint_info
-
-    trained = read_checkpoint_info(default_checkpoint()).extra.get("trained_modalities") or []
-    return set(trained) == {"text", "visual", "audio"}
-
-
 # Issue 15: these run once the shipped default is trained on faces, voices and words together.
 pytestmark = pytest.mark.skipif(
-    not _default_scores_every_stream(), reason="the shipped default does not score face, voice and words yet"
+    not shipped_default.scores_every_stream(), reason="the shipped default does not score face, voice and words yet"
 )
 NEUTRAL_WORDS = "The bus to the station leaves at nine in the morning."
 ANGRY_WORDS = "I am furious, this is outrageous and I hate it."

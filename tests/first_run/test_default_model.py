@@ -13,7 +13,7 @@ from safetensors import safe_open
 from app.defaults import default_checkpoint, model_card
 from carat_model import read_checkpoint_info
 
-CREDITS = ("Öhman", "Demszky", "Barsoum", "Goodfellow", "Burkhardt", "CC BY 4.0", "MIT", "CC0")
+CREDITS = ("Öhman", "Demszky", "Barsoum", "Goodfellow", "Burkhardt", "espeak-ng", "CC BY 4.0", "MIT", "CC0")
 
 
 def recorded_figures() -> dict:
@@ -55,6 +55,8 @@ def test_the_card_states_the_recorded_figures_of_every_stream() -> None:
         assert f"**{value:.3f}**" in card, value
     for value in (single["words"]["goemotions"]["macro_f1"], single["face"]["accuracy"], single["voice"]["uar"]):
         assert f"{value:.3f}" in card, value
+    for calm in (default["calm_voice"], single["voice"]["calm_voice"]):  # held-out voices with no emotion
+        assert f"| {calm['clip_false_alarm']:.3f} | {calm['window_false_alarm']:.3f} |" in card, calm
     assert figures["thresholds"] == pytest.approx(read_checkpoint_info(default_checkpoint()).config.thresholds())
 
 

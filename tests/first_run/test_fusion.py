@@ -107,12 +107,6 @@ def test_angry_words_in_a_flat_voice_with_no_face_score_angry_decided_by_the_wor
     assert all(decider(e, "angry") == "text" for e in angry)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (issue 15): in the first windows of speech (window ends 1.0 and 1.25 s, about 0.5 s of "
-    "espeak-ng's flat voice heard) the voice branch, trained on acted German voices, reads disgust 0.17-0.18 "
-    "against its threshold 0.15; from 1.5 s on it falls to 0.03 and nothing passes",
-)
 def test_a_neutral_face_voice_and_words_pass_no_threshold(cli, faces, tmp_path) -> None:
     events = replayed(cli, tmp_path, "neutral", duration_s=5.0, picture=faces["neutral"], speech=[(0.5, NEUTRAL_WORDS)])
     assert sum(e.scored["visual"] for e in events) >= 10 and any(e.scored["text"] for e in events)

@@ -1,6 +1,6 @@
 """The first run: replaying the bundled sample clip with the default checkpoint hears the clip's words,
-and the scores follow them (happy words raise happy, sad words raise sad); the default scores every stream
-it sees, so the face and the voice are scored wherever they are present."""
+the smiling face keeps happy, and each sentence raises its own emotion, decided by the words; the default
+scores every stream it sees, so the face and the voice are scored wherever they are present."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from app.defaults import sample_clip
-from tests import shipped_default
 
 HAPPY_SPAN, SAD_SPAN, ANGRY_SPAN = (0.5, 5.1), (7.0, 12.3), (13.5, 17.4)  # samples/README.md
 SENTENCES = (HAPPY_SPAN, SAD_SPAN, ANGRY_SPAN)
@@ -41,7 +40,10 @@ def test_the_sample_replays_with_its_words(replayed) -> None:
     # Aligned windows take the face under each word: wherever words are, the face is there too.
     with_words = [e for e in replayed.events if e.present["text"]]
     assert len(with_words) >= 12 and all(e.present["visual"] and e.present["audio"] for e in with_words)
-    assert all(e.scored[m] == e.present[m] for e in replayed.events for m in ("visual", "audio"))
+    # The face votes wherever it is seen; the voice once a second of it is heard (CaratConfig.audio_min_rows).
+    assert all(e.scored["visual"] == e.present["visual"] for e in replayed.events)
+    assert all(e.present["audio"] or not e.scored["audio"] for e in replayed.events)
+    assert sum(e.scored["audio"] for e in with_words) >= 0.8 * len(with_words)
     assert any(e.scored["text"] for e in replayed.events)
 
 
@@ -59,20 +61,6 @@ def test_each_window_scores_one_sentence_at_a_time(replayed) -> None:
     assert not mixed, mixed
 
 
-@pytest.mark.skipif(shipped_default.scores_every_stream(), reason="a default that sees keeps the smiling face's happy")
-def test_scores_respond_to_the_words(replayed) -> None:
-    labels = replayed.events[0].labels
-    after_happy = mean_scores(replayed.events, HAPPY_SPAN, labels)
-    after_sad = mean_scores(replayed.events, SAD_SPAN, labels)
-    assert after_happy["happy"] > 2 * after_sad["happy"], (after_happy, after_sad)
-    # The smiling face and the flat synthetic voice keep some happy and sad in every window; the words
-    # decide which of the two leads.
-    assert after_sad["sad"] > after_happy["sad"] and after_sad["sad"] > after_sad["happy"], (after_happy, after_sad)
-    assert after_happy["happy"] > after_happy["sad"], (after_happy, after_sad)
-    silent = [e for e in replayed.events if e.window_end < 0.5]
-    assert all(not any(e.decided) for e in silent), "before anyone speaks, no emotion is claimed"
-
-
 def decided(event, label: str) -> bool:
     return event.decided[event.labels.index(label)]
 
@@ -81,17 +69,17 @@ def decider(event, label: str) -> str | None:
     return event.deciding_modality[event.labels.index(label)]
 
 
-@pytest.mark.skipif(not shipped_default.scores_every_stream(), reason="the default does not see faces yet")
 def test_the_face_keeps_happy_and_each_sentence_raises_its_own_emotion(replayed) -> None:
-    """The astronaut smiles all through the clip, so happy is decided by the face in nearly every window;
-    the words decide the rest: after the sad and the angry sentence, that emotion leads where the other
-    sentences leave it and is decided by the words. The flat synthetic voice carries no emotion: it decides
-    nothing."""
+    """The astronaut smiles all through the clip, so happy is decided in nearly every window where the face
+    is seen: by the face, or by the words while the happy sentence is in view (both carry it). The words
+    decide the rest: after the sad and the angry sentence, that emotion leads where the other sentences leave
+    it and is decided by the words. The flat synthetic voice carries no emotion: it decides nothing."""
     events, labels = replayed.events, replayed.events[0].labels
     seen = [e for e in events if e.scored["visual"]]
     happy = [e for e in seen if decided(e, "happy")]
     assert len(happy) >= 0.8 * len(seen), [round(e.scores[labels.index("happy")], 2) for e in seen]
-    assert sum(decider(e, "happy") == "visual" for e in happy) >= 0.8 * len(happy)
+    assert all(decider(e, "happy") in ("visual", "text") for e in happy)
+    assert all(decider(e, "happy") == "visual" for e in happy if not e.present["text"])
     after = {name: mean_scores(events, span, labels) for name, span in zip(("happy", "sad", "angry"), SENTENCES)}
     for emotion, span in (("sad", SAD_SPAN), ("angry", ANGRY_SPAN)):
         elsewhere = max(after[other][emotion] for other in after if other != emotion)

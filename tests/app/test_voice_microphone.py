@@ -85,8 +85,10 @@ def test_an_angry_voice_through_the_microphone_raises_angry(
 
 @pytest.mark.xfail(
     strict=False,
-    reason="known gap (issue 13), not yet explained: with the 1 s voice rule this passes when the file runs alone "
-    "(3 of 3, session 9) but failed in a full-suite run on a loaded machine (sad 0.65 over its threshold)",
+    reason="known gap (issue 13): through the microphone one window about 1.2 s after playback starts reads sad "
+    "0.69 (no audio dropped, no window skipped) and the smoother holds sad for 1.25 s, while offline every window "
+    "of the clip, at any hop and row-grid offset, scores <= 0.05: the live path differs from prepare at the "
+    "clip's onset (session 10)",
 )
 def test_a_neutral_voice_through_the_microphone_raises_no_label(
     pulse_server, voice_predictor, extractors, tmp_path: Path, wait_for

@@ -11,14 +11,22 @@ import numpy as np
 import pytest
 
 from app.defaults import REPO_ROOT, default_checkpoint
-from tests import emodb_clips, shipped_default
+from tests import emodb_clips
+from tests.decisions import decided, decider
 
 DATA = REPO_ROOT.parent / "shared" / "data"
 
 
+def _default_scores_every_stream() -> bool:
+    from carat_model import read_checkpoint_info
+
+    trained = read_checkpoint_info(default_checkpoint()).extra.get("trained_modalities") or []
+    return set(trained) == {"text", "visual", "audio"}
+
+
 # Issue 15: these run once the shipped default is trained on faces, voices and words together.
 pytestmark = pytest.mark.skipif(
-    not shipped_default.scores_every_stream(), reason="the shipped default does not score face, voice and words yet"
+    not _default_scores_every_stream(), reason="the shipped default does not score face, voice and words yet"
 )
 NEUTRAL_WORDS = "The bus to the station leaves at nine in the morning."
 ANGRY_WORDS = "I am furious, this is outrageous and I hate it."
@@ -57,14 +65,6 @@ def replayed(cli, tmp_path: Path, name: str, **clip) -> list:
     events = read_events_jsonl(tmp_path / name / "events.jsonl")
     assert events, "no events"
     return events
-
-
-def decided(event, label: str) -> bool:
-    return event.decided[event.labels.index(label)]
-
-
-def decider(event, label: str) -> str | None:
-    return event.deciding_modality[event.labels.index(label)]
 
 
 def test_a_happy_face_with_neutral_words_scores_happy_decided_by_the_face(cli, faces, tmp_path) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from app.defaults import sample_clip
+from tests.decisions import decided, decider
 
 HAPPY_SPAN, SAD_SPAN, ANGRY_SPAN = (0.5, 5.1), (7.0, 12.3), (13.5, 17.4)  # samples/README.md
 SENTENCES = (HAPPY_SPAN, SAD_SPAN, ANGRY_SPAN)
@@ -24,10 +25,15 @@ def replayed(default_predictor):
     return replay(sample_clip(), predictor=default_predictor, exact=True, timeout_s=240)
 
 
+def after_sentence(events, span: tuple[float, float]) -> list:
+    """The windows ending from the sentence's end to 1.5 s after it (the words reach the stream once the
+    utterance ends) and still holding words."""
+    return [e for e in events if span[1] <= e.window_end <= span[1] + 1.5 and e.present["text"]]
+
+
 def mean_scores(events, span: tuple[float, float], labels: tuple[str, ...]) -> dict[str, float]:
-    """Mean raw score per label over windows ending from the sentence's end to 1.5 s after it (the
-    words reach the stream once the utterance ends) and still holding its words."""
-    chosen = [e for e in events if span[1] <= e.window_end <= span[1] + 1.5 and e.present["text"]]
+    """Mean raw score per label over the windows `after_sentence`."""
+    chosen = after_sentence(events, span)
     assert chosen, f"no window with words after {span}"
     scores = np.mean([e.raw_scores for e in chosen], axis=0)
     return dict(zip(labels, scores))
@@ -61,14 +67,6 @@ def test_each_window_scores_one_sentence_at_a_time(replayed) -> None:
     assert not mixed, mixed
 
 
-def decided(event, label: str) -> bool:
-    return event.decided[event.labels.index(label)]
-
-
-def decider(event, label: str) -> str | None:
-    return event.deciding_modality[event.labels.index(label)]
-
-
 def test_the_face_keeps_happy_and_each_sentence_raises_its_own_emotion(replayed) -> None:
     """The astronaut smiles all through the clip, so happy is decided in nearly every window where the face
     is seen: by the face, or by the words while the happy sentence is in view (both carry it). The words
@@ -84,7 +82,7 @@ def test_the_face_keeps_happy_and_each_sentence_raises_its_own_emotion(replayed)
     for emotion, span in (("sad", SAD_SPAN), ("angry", ANGRY_SPAN)):
         elsewhere = max(after[other][emotion] for other in after if other != emotion)
         assert after[emotion][emotion] > elsewhere, (emotion, after)
-        following = [e for e in events if span[1] <= e.window_end <= span[1] + 1.5 and e.present["text"]]
+        following = after_sentence(events, span)
         assert any(decided(e, emotion) and decider(e, emotion) == "text" for e in following), (emotion, after)
     by_voice = [(e.window_end, l) for e in events for l in labels if decided(e, l) and decider(e, l) == "audio"]
     assert not by_voice, by_voice

@@ -98,6 +98,9 @@ class EngineOptions:
     exact_video_queue: int = 16
     asr_threads: int = 2
     asr_pause_s: float = 0.3  # silence after which the words heard so far are given out
+    # silence after which that pass starts, its words held until the pause is confirmed (0: at the pause);
+    # the pass costs about 0.5 s, so most of it is done by the time the pause is
+    asr_early_pass_s: float = 0.1
 
     def __post_init__(self) -> None:
         """Refuse settings that would hang or mean nothing (a hop of 0 never ends), naming a sane value."""
@@ -107,6 +110,8 @@ class EngineOptions:
             ("text window", self.text_window_s, 0.1, 600.0, 8.0),
             ("utterance pause", self.utterance_pause_s, 0.0, 600.0, 1.0),
             ("smoothing", self.smoothing_s, 0.0, 600.0, 1.0),
+            ("speech pause", self.asr_pause_s, 0.05, 60.0, 0.3),
+            ("early speech pass", self.asr_early_pass_s, 0.0, self.asr_pause_s, 0.1),
         ):
             if not (isinstance(value, (int, float)) and low <= value <= high):
                 raise ValueError(f"{label} must be from {low:g} to {high:g} seconds (e.g. {example:g}), got {value!r}")

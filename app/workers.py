@@ -119,9 +119,7 @@ class Worker:
             return True
         except Exception as error:  # noqa: BLE001 - reported; the stream goes on
             self.failures += 1
-            self.report(
-                "retrying", f"{self.name} failed ({error}); skipping and going on", failures=self.failures
-            )
+            self.report("retrying", f"{self.name} failed ({error}); skipping and going on", failures=self.failures)
             self._guarded_recover()
             return False
 
@@ -147,9 +145,7 @@ class Worker:
     def report(self, state: str, message: str = "", **details: Any) -> None:
         self.health.state, self.health.message = state, message
         self.health.details.update(details)
-        self.engine.report_health(
-            StreamHealth(**{**self.health.to_json(), "details": dict(self.health.details)})
-        )
+        self.engine.report_health(StreamHealth(**{**self.health.to_json(), "details": dict(self.health.details)}))
 
 
 class FaceWorker(Worker):
@@ -172,9 +168,7 @@ class FaceWorker(Worker):
         if observation is not None:
             engine.stats.faces_found += 1
             period = 1.0 / engine.options.fps
-            engine.buffers["visual"].add(
-                [[packet.time, packet.time + period]], observation.vector[None], available
-            )
+            engine.buffers["visual"].add([[packet.time, packet.time + period]], observation.vector[None], available)
         engine.callbacks.on_frame(
             PreviewFrame(
                 image=packet.image,
@@ -228,6 +222,7 @@ class SpeechWorker(Worker):
         self.transcriber = StreamingTranscriber(
             self.engine.extractors.recognizer,
             pause_s=options.asr_pause_s,
+            early_pass_s=options.asr_early_pass_s or None,
             context_pause_s=max(options.utterance_pause_s, UTTERANCE_PAUSE_S),
         )
 

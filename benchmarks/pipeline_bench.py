@@ -7,12 +7,13 @@ Measures on a 640x480, 30 fps clip with a face and espeak-ng speech (made on the
   end of speech -> its words in an event (target p95 <= 1.0 s), each word's end -> the first event
   holding it, predictions per second (target >= 4), frames dropped.
 
-    .venv/bin/python benchmarks/pipeline_bench.py [--checkpoint PATH] [--live-seconds 30]
+    .venv/bin/python benchmarks/pipeline_bench.py [--checkpoint PATH] [--live-seconds 30] [--early-pass 0 0.1]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -66,43 +67,14 @@ def words_in_events(events, since: float, end_gap_s: float = 0.5) -> tuple[list[
     return each, speech_ends
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", default=None, help="default: an untrained paper-sized checkpoint")
-    parser.add_argument("--clip-seconds", type=float, default=20.0)
-    parser.add_argument("--live-seconds", type=float, default=30.0)
-    parser.add_argument("--asr-threads", type=int, default=EngineOptions().asr_threads)
-    args = parser.parse_args()
-
-    work = Path(tempfile.mkdtemp(prefix="carat-bench-"))
-    clip = work / "bench.mkv"
-    speech = [(1.0 + 5.0 * k, SENTENCES[k % len(SENTENCES)]) for k in range(int(args.clip_seconds // 5))]
-    write_clip(clip, duration_s=args.clip_seconds, speech=speech)
-    checkpoint = args.checkpoint or build_untrained_checkpoint(work / "full.safetensors", size="full")
-    predictor = Predictor(checkpoint)
-    began = time.perf_counter()
-    extractors = Extractors.load(args.asr_threads)
-    print(
-        f"models loaded in {time.perf_counter() - began:.1f} s; checkpoint {checkpoint} on {predictor.device}"
-    )
-
-    # Exact replay: every frame, as fast as it goes.
-    began = time.perf_counter()
-    result = replay(clip, predictor=predictor, extractors=extractors, exact=True, progress=True)
-    took = time.perf_counter() - began
-    print(
-        f"\nexact replay: {args.clip_seconds:.0f} s of 640x480 30 fps video with speech in {took:.1f} s = "
-        f"{args.clip_seconds / took:.2f}x real time (target > 1x); {len(result.events)} events, "
-        f"{len(result.words)} words"
-    )
-
-    # Live: the clip as camera and microphone, looping.
+def live(clip: Path, predictor: Predictor, extractors: Extractors, options: EngineOptions, seconds: float) -> None:
+    """Live mode on the clip (as camera and microphone, looping) for `seconds`, its figures printed."""
     events = []
     settings = EngineSettings(camera=str(clip), microphone=str(clip), extra={"loop": True})
     engine = Engine(
         settings,
         EngineCallbacks(on_event=events.append),
-        options=EngineOptions(),
+        options=options,
         predictor=predictor,
         extractors=extractors,
     )
@@ -120,7 +92,7 @@ def main() -> int:
     ):
         series.clear()
     began = time.perf_counter()
-    time.sleep(args.live_seconds)
+    time.sleep(seconds)
     elapsed = time.perf_counter() - began
     predictions = len(events) - events_before
     frames, dropped = stats.frames_captured - frames_before, stats.frames_dropped - dropped_before
@@ -130,7 +102,12 @@ def main() -> int:
     engine.stop()
     shown, speech_ends = words_in_events(list(events[events_before:]), measured_from)
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    print(f"\nlive mode, {elapsed:.0f} s ({os.cpu_count()} CPU cores, load average {load}; no GPU):")
+    early = (
+        f"early speech pass after {options.asr_early_pass_s:g} s"
+        if options.asr_early_pass_s
+        else "no early speech pass"
+    )
+    print(f"\nlive mode, {elapsed:.0f} s, {early} ({os.cpu_count()} CPU cores, load average {load}; no GPU):")
     print(f"  capture -> event, visual stream p50/p95: {percentiles(visual)} (target p95 < 150 ms)")
     print(f"  capture -> face features -> preview p50/p95: {percentiles(preview)}")
     print(
@@ -144,10 +121,51 @@ def main() -> int:
     )
     print(f"  model step p50/p95: {percentiles(predict)}")
     print(f"  predictions per second: {predictions / elapsed:.2f} (target >= 4)")
-    print(
-        f"  frames: {frames} captured, {dropped} dropped by the face worker "
-        f"({100 * dropped / max(frames, 1):.1f} %)"
+    print(f"  frames: {frames} captured, {dropped} dropped by the face worker ({100 * dropped / max(frames, 1):.1f} %)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", default=None, help="default: an untrained paper-sized checkpoint")
+    parser.add_argument("--clip-seconds", type=float, default=20.0)
+    parser.add_argument("--live-seconds", type=float, default=30.0)
+    parser.add_argument("--asr-threads", type=int, default=EngineOptions().asr_threads)
+    parser.add_argument(
+        "--early-pass",
+        type=float,
+        nargs="+",
+        default=[EngineOptions().asr_early_pass_s],
+        metavar="S",
+        help="live runs, one per value: seconds of silence before the speech pass starts (0: at the pause); "
+        "e.g. 0 0.1 compares without and with the early pass in one run",
     )
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="carat-bench-"))
+    clip = work / "bench.mkv"
+    speech = [(1.0 + 5.0 * k, SENTENCES[k % len(SENTENCES)]) for k in range(int(args.clip_seconds // 5))]
+    write_clip(clip, duration_s=args.clip_seconds, speech=speech)
+    checkpoint = args.checkpoint or build_untrained_checkpoint(work / "full.safetensors", size="full")
+    predictor = Predictor(checkpoint)
+    began = time.perf_counter()
+    extractors = Extractors.load(args.asr_threads)
+    print(f"models loaded in {time.perf_counter() - began:.1f} s; checkpoint {checkpoint} on {predictor.device}")
+
+    # Exact replay: every frame, as fast as it goes.
+    began = time.perf_counter()
+    result = replay(clip, predictor=predictor, extractors=extractors, exact=True, progress=True)
+    took = time.perf_counter() - began
+    print(
+        f"\nexact replay: {args.clip_seconds:.0f} s of 640x480 30 fps video with speech in {took:.1f} s = "
+        f"{args.clip_seconds / took:.2f}x real time (target > 1x); {len(result.events)} events, "
+        f"{len(result.words)} words"
+    )
+
+    # Live: the clip as camera and microphone, looping; once for each early-pass setting, one after the
+    # other in this run, so their figures compare on the same machine.
+    for early_pass_s in args.early_pass:
+        options = dataclasses.replace(EngineOptions(), asr_early_pass_s=early_pass_s)
+        live(clip, predictor, extractors, options, args.live_seconds)
     return 0
 
 

@@ -50,8 +50,7 @@ def resolve_model(model: str | Path | None) -> str:
     if path.is_dir():
         if not (path / "model.bin").exists():
             raise FileNotFoundError(
-                f"{path} is not a CTranslate2 Whisper model folder (it has no model.bin). "
-                + _how_to_get("small.en")
+                f"{path} is not a CTranslate2 Whisper model folder (it has no model.bin). " + _how_to_get("small.en")
             )
         return str(path)
     if "/" in str(model) or "\\" in str(model) or path.suffix:
@@ -92,9 +91,7 @@ class SpeechRecognizer:
             ) from error
         self.beam_size = beam_size
 
-    def transcribe(
-        self, samples: np.ndarray, offset: float = 0.0, sample_rate: int = SAMPLE_RATE
-    ) -> list[Word]:
+    def transcribe(self, samples: np.ndarray, offset: float = 0.0, sample_rate: int = SAMPLE_RATE) -> list[Word]:
         """Words in `samples`, their times offset by `offset` seconds and kept inside the clip."""
         from .acoustic import check_sample_rate
 
@@ -136,6 +133,12 @@ class StreamingTranscriber:
     The utterance's audio is kept across short pauses, so every pass hears it from its start (words and
     punctuation in context); it is dropped after `context_pause_s` (at least `pause_s`) of silence (what
     follows is a new utterance) or, once it is `max_utterance_s` long, up to the last word out.
+
+    Early pass (`early_pass_s`): a pass costs about half a second on 2 cores, and waiting for the whole
+    `pause_s` before starting it puts that wait in front of every utterance's last words. So the pass
+    starts once `early_pass_s` of silence follows speech, and its words are held: given out whole the
+    moment the silence reaches `pause_s` (usually already by the time the pass is done), or, when speech
+    came back first, used as a partial pass (the words it agrees on with the pass before come out).
     """
 
     CHECK_EVERY_S = 0.1  # how often voice activity is looked at
@@ -152,9 +155,14 @@ class StreamingTranscriber:
         partial_every_s: float | None = 1.0,
         partial_after_s: float = 3.0,
         context_pause_s: float = 1.0,
+        early_pass_s: float | None = 0.1,
     ) -> None:
         if pause_s <= 0 or max_utterance_s <= pause_s:
             raise ValueError(f"need 0 < pause_s < max_utterance_s, got {pause_s} and {max_utterance_s}")
+        if early_pass_s is not None and not 0 < early_pass_s <= pause_s:
+            raise ValueError(
+                f"early_pass_s must be from 0 to pause_s ({pause_s}) or None (no early pass), got {early_pass_s}"
+            )
         if partial_every_s is not None and partial_every_s <= 0:
             raise ValueError(f"partial_every_s must be positive or None (no partial words), got {partial_every_s}")
         self.recognizer = recognizer
@@ -163,6 +171,7 @@ class StreamingTranscriber:
         self.partial_every_s = partial_every_s
         self.partial_after_s = max(partial_after_s, partial_every_s or 0.0)
         self.context_pause_s = max(context_pause_s, pause_s)
+        self.early_pass_s = early_pass_s
         self._buffer = np.zeros(0, np.float32)
         self._buffer_time: float | None = None
         self._speech_end: float | None = None  # when speech was last heard in the buffer
@@ -170,8 +179,9 @@ class StreamingTranscriber:
         self._out: list[Word] = []  # words of this utterance already given out
         self._hypothesis: list[Word] = []  # the last pass's words after those, not agreed on yet
         self._since_pass = 0  # samples of speech since the last pass
-        self._settled = False  # every word up to the current pause is out
+        self._settled_until: float | None = None  # every word of the speech up to this time is out
         self._partials = False  # the last pass was a partial one: this is a long utterance
+        self._early: tuple[float, list[Word]] | None = None  # an early pass, held: (audio it heard up to, words)
 
     def feed(self, samples: np.ndarray, first_sample_time: float, *, partial: bool = True) -> list[Word]:
         """The words settled by this audio. `partial=False` runs no partial pass now (a live caller behind
@@ -216,18 +226,24 @@ class StreamingTranscriber:
             self._drop_until(len(self._buffer) - int(self.PRE_ROLL_S * SAMPLE_RATE))
             return []
         silence = self._buffer_end() - self._speech_end
+        words = self._early_as_partial()  # speech came back after an early pass
+        settled = self._settled_until is not None and self._speech_end <= self._settled_until
         if silence >= self.context_pause_s:  # the utterance is over: what follows starts afresh
-            words = [] if self._settled else self._give_out(self._pass(), every=True)
+            words += [] if settled else self._give_out(self._final_pass(), every=True)
             self._drop_until(self._sample_at(self._speech_end + self.VAD_PAD_S))
             self._speech_end = None
             self._end_utterance()
             return words
         if silence >= self.pause_s:
-            if self._settled:
-                return []
-            self._settled = True
-            return self._give_out(self._pass(), every=True)
-        self._settled = False
+            if not settled:
+                words += self._give_out(self._final_pass(), every=True)
+            return words
+        if self.early_pass_s is not None and partial and silence >= self.early_pass_s:
+            if self._early is None and not settled:
+                self._early = (self._buffer_end(), self._pass())
+            return words
+        if words:
+            return words
         self._since_pass += new_samples
         if len(self._buffer) >= self.max_utterance_s * SAMPLE_RATE:
             return self._emit_long_utterance()
@@ -236,6 +252,23 @@ class StreamingTranscriber:
             if self._since_pass >= due * SAMPLE_RATE:
                 return self._give_out(self._pass(), every=False)
         return []
+
+    def _final_pass(self) -> list[Word]:
+        """The words of the utterance up to this pause (the early pass's, when it heard all the speech);
+        every word up to here is then out."""
+        early, self._early = self._early, None
+        if early is not None and self._speech_end <= early[0]:
+            self._settled_until = early[0]
+            return early[1]
+        self._settled_until = self._buffer_end()
+        return self._pass()
+
+    def _early_as_partial(self) -> list[Word]:
+        """An early pass that speech came back after counts as a partial pass: its agreed words come out."""
+        if self._early is None or self._speech_end <= self._early[0]:
+            return []
+        early, self._early = self._early[1], None
+        return self._give_out(early, every=False)
 
     def _pass(self) -> list[Word]:
         """Transcribe the buffered utterance; the words not out yet."""
@@ -290,7 +323,8 @@ class StreamingTranscriber:
         return words
 
     def _end_utterance(self) -> None:
-        self._out, self._hypothesis, self._since_pass, self._settled, self._partials = [], [], 0, False, False
+        self._out, self._hypothesis, self._since_pass, self._partials = [], [], 0, False
+        self._settled_until, self._early = None, None
 
     def _drop_until(self, sample: int) -> None:
         sample = max(0, min(sample, len(self._buffer)))

@@ -20,8 +20,9 @@ scripts/cache_ferplus_faces.py):
    and for the weight average of the last 2..--average epochs ending at each epoch, thresholds for the 7-class
    decision (neutral when no label passes) are tuned for accuracy + w * UAR (--uar-weight) one label at a
    time over a grid; the best candidate by that objective is saved (--save, default the shipped checkpoint)
-   as float16 with trained_modalities ["visual"]. With --from-checkpoint, step 2 is skipped; --evaluate
-   only prints a checkpoint's validation figures at its own thresholds.
+   as float16 with trained_modalities ["visual"]. With --from-checkpoint, steps 1 and 2 are skipped (its
+   thresholds alone are retuned); --evaluate only prints a checkpoint's validation figures at its own
+   thresholds and retuned ones.
 The held-out figures come from benchmarks/face_accuracy.py (through the live extractor, beside fer's CNN).
 """
 
@@ -66,7 +67,6 @@ def tune_seven_class_thresholds(
         return accuracy + uar_weight * uar
 
     return ascend_thresholds(judge, scores.shape[1], rounds=rounds)
-
 
 
 def still_validation(work: Path, faces: dict[str, np.ndarray], truth: np.ndarray):
@@ -156,14 +156,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "face")
     parser.add_argument("--prepared", type=Path, help="the prepared face windows (default WORK/prepared)")
-    parser.add_argument("--jitter-sets", type=Path, nargs="*", default=[],
-                        help="more prepared folders of the same faces, other jitter: epochs cycle through them")
+    parser.add_argument(
+        "--jitter-sets",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="more prepared folders of the same faces, other jitter: epochs cycle through them",
+    )
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--lr", type=float, default=6e-4)
     parser.add_argument("--weight-decay", type=float, default=0.01)
     parser.add_argument("--dropout", type=float, default=0.1, help="CARAT's dropout (streams_config: 0.1)")
-    parser.add_argument("--stop-after", type=int, help="train no further than this epoch (the schedule stays "
-                        "--epochs long), then choose among the epochs done; rerun to score a stopped run's epochs")
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        help="train no further than this epoch (the schedule stays "
+        "--epochs long), then choose among the epochs done; rerun to score a stopped run's epochs",
+    )
     parser.add_argument("--average", type=int, default=3, help="also try weight averages of up to this many epochs")
     parser.add_argument("--uar-weight", type=float, default=0.25, help="thresholds maximise accuracy + this * UAR")
     parser.add_argument("--seed", type=int, default=0)
@@ -201,21 +210,6 @@ def main() -> int:
         }, indent=2))  # fmt: skip
         return 0
 
-    prepared = args.prepared or args.work / "prepared"
-    if not (prepared / "index.json").is_file():
-        samples = prepare_face_set(
-            FERPLUS, prepared, shape=STREAMS_WINDOW, seed=args.seed, observations=args.work / "ferplus_faces.npz"
-        )
-        print(f"prepared {samples} in {time.perf_counter() - start:.0f} s", flush=True)
-    for number, path in enumerate(args.jitter_sets, 1):
-        if not (path / "index.json").is_file():  # the training faces again, jittered with another seed
-            began = time.perf_counter()
-            samples = prepare_face_set(
-                FERPLUS, path, shape=STREAMS_WINDOW, seed=args.seed + number,
-                observations=args.work / "ferplus_faces.npz", splits=("train",),
-            )  # fmt: skip
-            print(f"prepared jitter set {path} {samples} in {time.perf_counter() - began:.0f} s", flush=True)
-    dataset = load_prepared_dataset(prepared)
     validation = Validation(args.work, faces, truth, args.uar_weight)
     print(f"validation: {len(validation.truth)} faces, {len(validation.found)} found", flush=True)
     objective = lambda accuracy, uar: accuracy + args.uar_weight * uar  # noqa: E731
@@ -239,7 +233,22 @@ def main() -> int:
         models["given"] = args.from_checkpoint
         consider("given", model)
         feature_spec = info.feature_spec
-    else:
+    else:  # train: the prepared windows first
+        prepared = args.prepared or args.work / "prepared"
+        if not (prepared / "index.json").is_file():
+            samples = prepare_face_set(
+                FERPLUS, prepared, shape=STREAMS_WINDOW, seed=args.seed, observations=args.work / "ferplus_faces.npz"
+            )
+            print(f"prepared {samples} in {time.perf_counter() - start:.0f} s", flush=True)
+        for number, path in enumerate(args.jitter_sets, 1):
+            if not (path / "index.json").is_file():  # the training faces again, jittered with another seed
+                began = time.perf_counter()
+                samples = prepare_face_set(
+                    FERPLUS, path, shape=STREAMS_WINDOW, seed=args.seed + number,
+                    observations=args.work / "ferplus_faces.npz", splits=("train",),
+                )  # fmt: skip
+                print(f"prepared jitter set {path} {samples} in {time.perf_counter() - began:.0f} s", flush=True)
+        dataset = load_prepared_dataset(prepared)
         config = streams_config(default_feature_spec().dims, dropout=args.dropout)
         sets = [dataset] + [load_prepared_dataset(path) for path in args.jitter_sets]
         epoch_files = []

@@ -16,9 +16,7 @@ from .common import Flag, add_settings_arguments, settings_from_arguments
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="a session folder (made by live --record) or a video/audio file")
-    parser.add_argument(
-        "--checkpoint", default=None, help="CARAT checkpoint (.safetensors); default: the bundled one"
-    )
+    parser.add_argument("--checkpoint", default=None, help="CARAT checkpoint (.safetensors); default: the bundled one")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--exact",
@@ -27,9 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=True,
         help="every frame, as fast as possible, same events every time (default)",
     )
-    mode.add_argument(
-        "--realtime", dest="exact", action="store_false", help="pace by the file's timestamps, like live"
-    )
+    mode.add_argument("--realtime", dest="exact", action="store_false", help="pace by the file's timestamps, like live")
     parser.add_argument(
         "--out",
         default=None,
@@ -57,6 +53,10 @@ ENGINE_FLAGS = {
     "exact_video_queue": Flag(help="exact replay: frames that may wait for the face worker"),
     "asr_threads": Flag(help="speech-recognition threads"),
     "asr_pause_s": Flag(help="seconds of silence after which the words heard so far are given out"),
+    "asr_early_pass_s": Flag(
+        help="seconds of silence after which speech recognition starts on the words heard so far, "
+        "held until the pause is confirmed (0: starts at the pause)"
+    ),
 }
 
 

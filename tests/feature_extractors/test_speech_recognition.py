@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -61,7 +62,7 @@ def test_streaming_emits_each_utterance_after_its_pause_with_absolute_times(reco
     for words in (first, second):
         assert share_recognised(words, spoken_words) >= 0.7
     heard = [w for _, words in batches for w in words]
-    assert all(a.end <= b.start for a, b in zip(heard, heard[1:])), "each word once, in time order"
+    assert all(a.end <= b.start for a, b in itertools.pairwise(heard)), "each word once, in time order"
 
 
 LONG_SENTENCE = (
@@ -84,7 +85,7 @@ def test_a_long_utterance_gives_its_settled_words_while_it_goes_on(recognizer):
     words = [w for _, w in during] + transcriber.flush()
     assert len(during) >= 6 and during[0][0] < duration - 3.0, "words come out while the utterance goes on"
     assert all(w.end <= out for out, w in during), "a word comes out only after it was said"
-    assert all(a.end <= b.start for a, b in zip(words, words[1:])), "each word once, in time order"
+    assert all(a.end <= b.start for a, b in itertools.pairwise(words)), "each word once, in time order"
     spoken = LONG_SENTENCE.split()
     assert share_recognised(words, spoken) >= 0.8
     assert len(words) <= len(spoken) + 2  # nothing heard twice
@@ -101,6 +102,78 @@ def test_a_long_utterance_without_pause_is_cut_at_the_limit(recognizer, speech, 
     words = emitted_before_end + rest
     assert [w.start for w in words] == sorted(w.start for w in words)
     assert share_recognised(words, spoken_words) >= 0.6
+
+
+class PassLog:
+    """The real recogniser, noting the audio time each pass heard up to (the end of what it was given)."""
+
+    def __init__(self, recognizer) -> None:
+        self.recognizer, self.heard_until = recognizer, []
+
+    def transcribe(self, samples, offset=0.0):
+        self.heard_until.append(offset + len(samples) / SAMPLE_RATE)
+        return self.recognizer.transcribe(samples, offset=offset)
+
+
+def stream(transcriber, audio: np.ndarray) -> list[tuple[float, object]]:
+    """(audio time the batch came out, word) for each word, fed in 20 ms blocks from time 0."""
+    block, out = SAMPLE_RATE // 50, []
+    for i in range(0, len(audio), block):
+        out += [((i + block) / SAMPLE_RATE, w) for w in transcriber.feed(audio[i : i + block], i / SAMPLE_RATE)]
+    return out
+
+
+PHRASE = "I am very happy to see you this morning"
+
+
+def trimmed(speech: np.ndarray) -> np.ndarray:
+    """Speech without espeak-ng's own silence before and after it."""
+    loud = np.flatnonzero(np.abs(speech) > 0.02 * np.abs(speech).max())
+    return speech[loud[0] : loud[-1] + 1]
+
+
+def test_the_early_pass_starts_before_the_pause_and_gives_the_same_words_at_it(recognizer):
+    """The pass for an utterance's words starts after a short silence, not after the whole pause, so its
+    half second of work is mostly done when the pause is confirmed; the words and when they come out
+    (in audio time) are those of a pass at the pause."""
+    speech = trimmed(speak(PHRASE))
+    audio = np.concatenate([np.zeros(SAMPLE_RATE // 2, np.float32), speech, np.zeros(2 * SAMPLE_RATE, np.float32)])
+    runs = {}
+    for early in (None, 0.1):
+        log = PassLog(recognizer)
+        out = stream(StreamingTranscriber(log, pause_s=0.3, early_pass_s=early), audio)
+        runs[early] = (log.heard_until, out)
+    (at_pause, late), (early_passes, early) = runs[None], runs[0.1]
+    assert len(at_pause) == len(early_passes) == 1, "one pass for one short utterance"
+    assert early_passes[0] < at_pause[0] - 0.15, "the early pass starts sooner after the speech"
+    assert late[-1][1].end < early_passes[0] < late[-1][1].end + 0.3
+    assert [w.text for _, w in early] == [w.text for _, w in late]
+    assert share_recognised([w for _, w in early], PHRASE.lower().split()) >= 0.8
+    assert early[-1][0] == pytest.approx(late[-1][0], abs=0.11), "held until the pause, then out at once"
+
+
+def test_speech_coming_back_after_an_early_pass_loses_and_repeats_no_word(recognizer):
+    """A gap longer than the early pass's silence but shorter than the pause: the early pass becomes a
+    partial one; every word comes out once, in order, and the utterance is heard whole."""
+    speech, spoken_words = trimmed(speak(PHRASE)), PHRASE.lower().split()
+    gap = np.zeros(int(0.22 * SAMPLE_RATE), np.float32)
+    audio = np.concatenate(
+        [np.zeros(SAMPLE_RATE // 2, np.float32), speech, gap, speech, np.zeros(2 * SAMPLE_RATE, np.float32)]
+    )
+    log = PassLog(recognizer)
+    out = stream(StreamingTranscriber(log, pause_s=0.3, early_pass_s=0.1, partial_after_s=30.0), audio)
+    words = [w for _, w in out]
+    first_end = (SAMPLE_RATE // 2 + len(speech)) / SAMPLE_RATE
+    assert any(first_end < t < first_end + len(gap) / SAMPLE_RATE for t in log.heard_until), "an early pass in the gap"
+    assert all(a.end <= b.start for a, b in itertools.pairwise(words)), "each word once, in time order"
+    assert len(words) <= 2 * len(spoken_words) + 2
+    assert share_recognised([w for w in words if w.start < first_end], spoken_words) >= 0.7
+    assert share_recognised([w for w in words if w.start > first_end], spoken_words) >= 0.7
+
+
+def test_an_early_pass_after_the_pause_is_refused(recognizer):
+    with pytest.raises(ValueError, match="early_pass_s"):
+        StreamingTranscriber(recognizer, pause_s=0.3, early_pass_s=0.5)
 
 
 def test_flushing_a_stream_that_got_nothing_gives_no_words(recognizer):

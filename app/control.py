@@ -98,9 +98,11 @@ class EngineOptions:
     exact_video_queue: int = 16
     asr_threads: int = 2
     asr_pause_s: float = 0.3  # silence after which the words heard so far are given out
-    # silence after which that pass starts, its words held until the pause is confirmed (0: at the pause);
-    # the pass costs about 0.5 s, so most of it is done by the time the pause is
-    asr_early_pass_s: float = 0.1
+    # silence after which that pass starts, its words held until the pause is confirmed (0: at the pause).
+    # Off by default: on 2 cores (benchmarks/pipeline_bench.py --early-pass 0 0.1, one run, 5 ends of
+    # speech) words-in-event p95 was 1394 ms without it and 1661 ms with it; the passes it wastes when
+    # speech comes back compete with the face worker. Try it on a machine with cores to spare.
+    asr_early_pass_s: float = 0.0
 
     def __post_init__(self) -> None:
         """Refuse settings that would hang or mean nothing (a hop of 0 never ends), naming a sane value."""

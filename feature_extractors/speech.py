@@ -138,7 +138,9 @@ class StreamingTranscriber:
     `pause_s` before starting it puts that wait in front of every utterance's last words. So the pass
     starts once `early_pass_s` of silence follows speech, and its words are held: given out whole the
     moment the silence reaches `pause_s` (usually already by the time the pass is done), or, when speech
-    came back first, used as a partial pass (the words it agrees on with the pass before come out).
+    came back first, used as a partial pass (the words it agrees on with the pass before come out). Off
+    unless asked for: on 2 cores the passes wasted when speech resumes delayed other work more than the
+    early start saved (app.control.EngineOptions.asr_early_pass_s has the figures).
     """
 
     CHECK_EVERY_S = 0.1  # how often voice activity is looked at
@@ -155,7 +157,7 @@ class StreamingTranscriber:
         partial_every_s: float | None = 1.0,
         partial_after_s: float = 3.0,
         context_pause_s: float = 1.0,
-        early_pass_s: float | None = 0.1,
+        early_pass_s: float | None = None,
     ) -> None:
         if pause_s <= 0 or max_utterance_s <= pause_s:
             raise ValueError(f"need 0 < pause_s < max_utterance_s, got {pause_s} and {max_utterance_s}")

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
+from feature_extractors.speech import MAX_UTTERANCE_S
 from feature_extractors.utterances import UTTERANCE_PAUSE_S
 from feature_extractors.windows import LIVE_WINDOW_S
 
@@ -112,7 +113,7 @@ class EngineOptions:
             ("text window", self.text_window_s, 0.1, 600.0, 8.0),
             ("utterance pause", self.utterance_pause_s, 0.0, 600.0, 1.0),
             ("smoothing", self.smoothing_s, 0.0, 600.0, 1.0),
-            ("speech pause", self.asr_pause_s, 0.05, 60.0, 0.3),
+            ("speech pause", self.asr_pause_s, 0.05, MAX_UTTERANCE_S / 2, 0.3),
             ("early speech pass", self.asr_early_pass_s, 0.0, self.asr_pause_s, 0.1),
         ):
             if not (isinstance(value, (int, float)) and low <= value <= high):

@@ -19,6 +19,9 @@ import numpy as np
 
 from .acoustic import SAMPLE_RATE, check_audio
 
+# The longest utterance a pass hears before it is cut up to its last word out; pauses must be shorter.
+MAX_UTTERANCE_S = 8.0
+
 
 class Word(NamedTuple):
     text: str
@@ -153,7 +156,7 @@ class StreamingTranscriber:
         recognizer: SpeechRecognizer,
         *,
         pause_s: float = 0.3,
-        max_utterance_s: float = 8.0,
+        max_utterance_s: float = MAX_UTTERANCE_S,
         partial_every_s: float | None = 1.0,
         partial_after_s: float = 3.0,
         context_pause_s: float = 1.0,
@@ -163,7 +166,7 @@ class StreamingTranscriber:
             raise ValueError(f"need 0 < pause_s < max_utterance_s, got {pause_s} and {max_utterance_s}")
         if early_pass_s is not None and not 0 < early_pass_s <= pause_s:
             raise ValueError(
-                f"early_pass_s must be from 0 to pause_s ({pause_s}) or None (no early pass), got {early_pass_s}"
+                f"early_pass_s must be more than 0 and at most pause_s ({pause_s}), or None (no early pass), got {early_pass_s}"
             )
         if partial_every_s is not None and partial_every_s <= 0:
             raise ValueError(f"partial_every_s must be positive or None (no partial words), got {partial_every_s}")

@@ -182,12 +182,15 @@ def main() -> int:
         "--from-checkpoint", type=Path, help="skip training: tune thresholds for and save this checkpoint"
     )
     parser.add_argument("--evaluate", type=Path, help="only print this checkpoint's validation figures")
+    parser.add_argument(
+        "--init", type=Path, help="fine-tune: start from this checkpoint's weights (e.g. the shipped default)"
+    )
     args = parser.parse_args()
 
     import torch
 
     from carat_model import load_checkpoint, save_checkpoint
-    from feature_extractors.spec import default_feature_spec
+    from feature_extractors.spec import FeatureSpec, default_feature_spec
     from trainer.datasets import load_prepared_dataset
     from trainer.face_images import majority_class, prepare_face_set, read_face_set
     from trainer.loop import TrainSettings, fit
@@ -250,6 +253,13 @@ def main() -> int:
                 print(f"prepared jitter set {path} {samples} in {time.perf_counter() - began:.0f} s", flush=True)
         dataset = load_prepared_dataset(prepared)
         config = streams_config(default_feature_spec().dims, dropout=args.dropout)
+        initial_weights = None
+        if args.init:
+            start_model, start_info = load_checkpoint(args.init, expected=config)  # refused if another shape
+            FeatureSpec.from_dict(dataset.feature_spec).check_matches(
+                FeatureSpec.from_dict(start_info.feature_spec), f"--init {args.init}", ("visual",)
+            )
+            initial_weights = start_model.state_dict()
         sets = [dataset] + [load_prepared_dataset(path) for path in args.jitter_sets]
         epoch_files = []
         resume = (run_dir / "training_state.pt").is_file()
@@ -263,7 +273,7 @@ def main() -> int:
             train_set = sets[(epoch - 1) % len(sets)]
             this = dataclasses.replace(dataset, splits={**dataset.splits, "train": train_set.split("train")})
             result = fit(this, config, dataclasses.replace(settings, stop_after_epoch=epoch), run_dir,
-                         resume=epoch > 1 or resume)  # fmt: skip
+                         resume=epoch > 1 or resume, initial_weights=initial_weights)  # fmt: skip
             history = result.history
             save_checkpoint(epoch_file, result.model, feature_spec=dataset.feature_spec, extra={"epoch": epoch})
             epoch_files.append(epoch_file)
@@ -294,7 +304,8 @@ def main() -> int:
         trained_modalities=["visual"],
         chosen=best["name"],
         training_settings={"lr": args.lr, "epochs": args.epochs, "stopped_after": args.stop_after, "weight_decay": args.weight_decay,
-                           "dropout": args.dropout, "jitter_sets": 1 + len(args.jitter_sets), "seed": args.seed},
+                           "dropout": args.dropout, "jitter_sets": 1 + len(args.jitter_sets), "seed": args.seed,
+                           "init": str(args.init or "")},
         thresholds_chosen_for=f"7-class accuracy + {args.uar_weight:g} x UAR on the FER+ validation faces as still "
         "faces in a live window (neutral when none passes; missed faces wrong)",
         valid_seven_class_accuracy=best["accuracy"],

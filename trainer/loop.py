@@ -114,12 +114,15 @@ def fit(
     run_dir: str | Path,
     *,
     resume: bool = False,
+    initial_weights: dict[str, torch.Tensor] | None = None,
 ) -> TrainResult:
+    """Train CARAT on `dataset`. `initial_weights` (a state dict of a model of this config) starts a
+    fine-tune from them instead of fresh weights; a resumed run continues from its own saved state."""
     run_dir = Path(run_dir)
     device = resolve_device(settings.device)
     context = start_distributed(device.type)
     try:
-        return _fit(dataset, config, settings, run_dir, resume, device, context)
+        return _fit(dataset, config, settings, run_dir, resume, device, context, initial_weights)
     finally:
         context.close()
 
@@ -132,12 +135,16 @@ def _fit(
     resume: bool,
     device: torch.device,
     context: DistributedContext,
+    initial_weights: dict[str, torch.Tensor] | None = None,
 ) -> TrainResult:
     if context.active and device.type == "cuda":
         device = torch.device("cuda", context.local_rank)
     train_split, valid_split = dataset.split("train"), dataset.split("valid")
     seed_everything(settings.seed + context.rank)
-    model = Carat(config).to(device)
+    model = Carat(config)
+    if initial_weights is not None:
+        model.load_state_dict({name: value.float() for name, value in initial_weights.items()})
+    model = model.to(device)
     optimizer = make_optimizer(model, settings.recipe, settings.lr, settings.weight_decay)
 
     alignment = SoftAlignment.of(config)

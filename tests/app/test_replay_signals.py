@@ -120,6 +120,8 @@ def test_sigkill_after_30_s_of_replay_leaves_every_line_parseable_and_at_most_a_
         (["--hop", "nan"], "hop must be from 0.01"),
         (["--window", "-3"], "window must be from 0.1"),
         (["--utterance-pause", "inf"], "utterance pause must be"),
+        (["--asr-pause", "8"], "speech pause must be from 0.05 to 4 seconds"),
+        (["--asr-pause", "0.3", "--asr-early-pass", "0.5"], "early speech pass must be from 0 to 0.3 seconds"),
     ],
 )
 def test_bad_replay_arguments_are_refused_up_front_with_one_line(

@@ -127,6 +127,17 @@ def test_tracking_mode_follows_a_face_over_frames_and_reports_when_it_leaves(ast
     assert gone is None
 
 
+def test_tracking_mode_finds_the_face_in_the_first_frame_after_a_cut(astronaut_rgb):
+    """The tracker looks for the next face where the last one was; a cut moves it, and the frame right
+    after the cut must still give the face, where it now is (video files and scene changes)."""
+    left = two_faces(astronaut_rgb, big=True, small=False)
+    right = two_faces(astronaut_rgb, big=False, small=True)
+    with FaceExtractor() as tracker:
+        boxes = [tracker.extract(frame, rgb=True) for frame in (left, left, right, left)]
+    assert all(face is not None for face in boxes)
+    assert [face.box[0] > 450 for face in boxes] == [False, False, True, False]
+
+
 def test_a_longer_lower_face_reads_as_a_more_open_mouth_and_jaw(still_face_extractor, astronaut_rgb):
     """Stretching the photo below the upper lip (y 140) mimics dropping the jaw; the eyes stay as they were."""
     lower = cv2.resize(astronaut_rgb[140:], (512, int(372 * 1.3)))
@@ -153,13 +164,17 @@ def test_the_frozen_cnn_gives_the_trained_networks_embeddings(still_face_extract
     np.testing.assert_allclose(ExpressionEmbedder(mirrored=True).embed(crop)[0], (plain + mirror) / 2, atol=1e-4)
 
 
-def test_landmarks_read_from_the_graph_output_are_exactly_the_public_detect_results(astronaut_rgb):
+@pytest.mark.parametrize("static_image", [True, False], ids=["still (IMAGE mode)", "tracking (VIDEO mode)"])
+def test_landmarks_read_from_the_graph_output_are_exactly_the_public_detect_results(astronaut_rgb, static_image):
     """FaceExtractor reads FaceLandmarker's serialised outputs into numpy (visual._FastDetect, about 2 ms of
-    CPU a frame less than building detect's 478 landmark objects); it must give the same numbers, two
-    faces in a frame included, and the public `detect` stays the fallback."""
+    CPU a frame less than building detect's 478 landmark objects); it must give the same numbers as
+    `detect` / `detect_for_video`, two faces in a frame included, and the public call stays the fallback."""
     two = two_faces(astronaut_rgb, big=True, small=True)
     frames = [astronaut_rgb, two, cv2.resize(astronaut_rgb, (120, 120)), np.full((240, 320, 3), 90, np.uint8)]
-    with FaceExtractor(max_faces=2) as fast, FaceExtractor(max_faces=2) as public:
+    with (
+        FaceExtractor(static_image, max_faces=2) as fast,
+        FaceExtractor(static_image, max_faces=2) as public,
+    ):
         assert fast._fast_detect is not None, "mediapipe's task runner is not where visual._FastDetect expects"
         public._fast_detect = None
         for frame in frames:
@@ -170,6 +185,7 @@ def test_landmarks_read_from_the_graph_output_are_exactly_the_public_detect_resu
                 assert got.dtype == expected.dtype and np.array_equal(got, expected)
         assert len(fast._detect(fast._mp_image(image_format=fast._srgb, data=two))[0]) == 2
         a, b = fast.extract(astronaut_rgb, rgb=True), public.extract(astronaut_rgb, rgb=True)
+        assert a is not None, "the face was lost after a change of frame"
         assert np.array_equal(a.vector, b.vector) and np.array_equal(a.points, b.points) and a.box == b.box
 
 

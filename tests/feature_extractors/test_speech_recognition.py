@@ -199,3 +199,21 @@ def test_the_bundled_model_is_chosen_by_its_name_too(recognizer, speech):
     assert [w.text for w in by_name.transcribe(speech[: 3 * SAMPLE_RATE])] == [
         w.text for w in recognizer.transcribe(speech[: 3 * SAMPLE_RATE])
     ]
+
+
+def test_the_short_encoder_window_hears_what_whispers_own_30_s_window_hears(recognizer, speech, spoken_words):
+    """A pass pads the audio to ENCODER_WINDOW_S (10 s), not Whisper's 30 s, when it fits (about 3x less
+    time a pass; feature_extractors/speech.py has the figures); longer audio still pads to 30 s."""
+    from feature_extractors.speech import ENCODER_WINDOW_S
+
+    whispers_own = SpeechRecognizer(encoder_window_s=30.0)
+    assert recognizer.encoder_frames == round(ENCODER_WINDOW_S * 100) < whispers_own.encoder_frames
+    short, full = recognizer.transcribe(speech), whispers_own.transcribe(speech)
+    assert share_recognised(short, spoken_words) >= share_recognised(full, spoken_words) - 0.1
+    assert all(abs(a.start - b.start) < 0.5 for a, b in zip(short, full) if a.text == b.text)
+    pause = np.zeros(int(2.0 * SAMPLE_RATE), np.float32)
+    longer = np.concatenate([speech, pause, speech, pause, speech])  # over 10 s
+    assert len(longer) / SAMPLE_RATE > ENCODER_WINDOW_S
+    assert share_recognised(recognizer.transcribe(longer), spoken_words) >= 0.7
+    with pytest.raises(ValueError, match="from 1 to 30 seconds"):
+        SpeechRecognizer(encoder_window_s=45.0)

@@ -54,19 +54,26 @@ class SessionClock:
             self._rebase(self._now_locked())
             self._speed = factor
 
+    def nudge(self) -> None:
+        """Wake every `wait_until` now, so it looks at its `wake` event."""
+        with self._condition:
+            self._condition.notify_all()
+
     def jump_to(self, seconds: float) -> None:
         with self._condition:
             self._jumps += 1
             self._rebase(seconds)
 
-    def wait_until(self, target: float, stop: threading.Event, max_wait: float = 0.1) -> bool:
+    def wait_until(
+        self, target: float, stop: threading.Event, max_wait: float = 0.1, wake: threading.Event | None = None
+    ) -> bool:
         """Sleep until the clock reaches `target`, or it jumps (a seek: the caller looks at the time
-        again); False if `stop` was set first."""
+        again), or `wake` is set (and `nudge` called); False if `stop` was set first."""
         jumps = self._jumps
         while not stop.is_set():
             with self._condition:
                 now = self._now_locked()
-                if now >= target or self._jumps != jumps:
+                if now >= target or self._jumps != jumps or (wake is not None and wake.is_set()):
                     return True
                 delay = max_wait if self._paused else min(max_wait, (target - now) / self._speed)
                 self._condition.wait(max(delay, 0.0005))

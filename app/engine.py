@@ -74,6 +74,7 @@ class Engine(WindowLoop):
         self.writer: SessionWriter | None = None
         self._words: collections.deque = collections.deque()  # (TimedWord, available_at)
         self._words_lock = threading.Lock()
+        self._fresh_words = threading.Event()  # live: words just out of speech recognition, not yet scored
         self._encoded: tuple[tuple[TimedWord, ...], Any] | None = None  # (utterance, its word vectors)
         self._stop = threading.Event()
         self._paused = threading.Event()
@@ -232,6 +233,9 @@ class Engine(WindowLoop):
     def add_words(self, words: list[TimedWord], available_at: float) -> None:
         with self._words_lock:
             self._words.extend((w, available_at) for w in words)
+        if not self.exact and words:  # live: the window loop scores them now, not at the next hop
+            self._fresh_words.set()
+            self.clock.nudge()
         self.stats.words += len(words)
         if self.writer is not None:
             self.writer.write_words(words)

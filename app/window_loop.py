@@ -32,10 +32,13 @@ class WindowLoop:
         while not self._stop.is_set():
             if self._media_finished():
                 return
-            if not self.clock.wait_until(due, self._stop):
+            if not self.clock.wait_until(due, self._stop, wake=self._fresh_words):
                 return
             with self._windows_lock:  # a seek (restart_at) happens wholly before or after this window
                 now = self.clock.now()
+                fresh_words = self._fresh_words.is_set()
+                self._fresh_words.clear()
+                waiting = self._paused.is_set() or self._seek_pending
                 if self._restarted:  # a seek: a fresh smoother, windows from the new point on
                     self._restarted = False
                     self.predictor.smoother.reset()
@@ -43,17 +46,23 @@ class WindowLoop:
                 elif now < due - 2 * hop or now > due + 2 * hop:  # we fell behind (or a jump): catch up
                     self.stats.windows_skipped += 1 if now > due else 0
                     due = math.floor(now / hop) * hop
-                elif now < due:  # woken early by a clock jump: the window is not due yet
+                elif now < due:  # woken early, by a clock jump or by words just out of speech recognition
+                    if fresh_words and not waiting and not self._past_the_end(now):
+                        # The words are scored now, off the hop grid, rather than up to a hop later
+                        # (issue 14: end of speech -> its words in an event).
+                        self._emit(now, available_by=math.inf)
                     continue
-                media_end = self.duration if self.replay else None
-                past_the_end = media_end is not None and due > media_end + hop / 2
-                waiting = self._paused.is_set() or self._seek_pending
-                if not waiting and not past_the_end:  # replay: no windows beyond the media
+                if not waiting and not self._past_the_end(due):  # replay: no windows beyond the media
                     self._emit(due, available_by=math.inf)
             for source in self.sources:
                 if isinstance(source, MediaFileSource):
                     self.callbacks.on_position(source.position)
             due += hop
+
+    def _past_the_end(self, end: float) -> bool:
+        """Replay: a window ending here would be beyond the media."""
+        media_end = self.duration if self.replay else None
+        return media_end is not None and end > media_end + self.options.hop_s / 2
 
     def _media_finished(self) -> bool:
         return self.replay and bool(self._workers) and all(w.finished for w in self._workers)

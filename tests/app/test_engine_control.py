@@ -14,7 +14,9 @@ import threading
 import time
 from pathlib import Path
 
-from app.control import EngineCallbacks, EngineSettings
+import numpy as np
+
+from app.control import EngineCallbacks, EngineOptions, EngineSettings
 from app.engine import Engine
 from app.session import SessionReader
 
@@ -55,20 +57,23 @@ def test_a_backward_seek_resumes_at_the_new_point_with_true_word_times_and_no_ut
             time.sleep(0.02)
         seek_at = time.monotonic()
         engine.seek(0.5)
+        # A window being made when seek was called (words scored off the hop grid can come at any moment)
+        # is delivered before seek returns: what comes after is from the new point.
+        sought = time.monotonic()
         assert watch.finished.wait(30), "the replay went on to its end"
     finally:
         engine.stop()
-    after = [(t, e) for t, e in watch.events if t > seek_at and e.window_end < 4.0]
+    after = [(t, e) for t, e in watch.events if t > sought and e.window_end < 4.0]
     assert after, "events for the replayed span"
     first_time, first = after[0]
     assert 0.5 - HOP <= first.window_end <= 0.5 + HOP, "the first window after the seek is at the new point"
     assert first_time - seek_at < HOP + 1.0
     ends = [e.window_end for _, e in after]
     assert ends == sorted(ends) and max(ends) >= 3.5, "and they go on from there in order"
-    heard_after = [w for t, w in watch.words if t > seek_at]
+    heard_after = [w for t, w in watch.words if t > sought]
     assert heard_after, "the sentence is heard again after the seek"
     assert all(0.5 <= w.start <= 4.0 for w in heard_after), [(w.text, w.start) for w in heard_after]
-    before = {w.text.strip(" .,!?").lower(): w.start for t, w in watch.words if t <= seek_at}
+    before = {w.text.strip(" .,!?").lower(): w.start for t, w in watch.words if t <= sought}
     again = {w.text.strip(" .,!?").lower(): w.start for w in heard_after}
     assert set(before) & set(again), (before, again)
     for word in set(before) & set(again):
@@ -117,3 +122,39 @@ def test_two_stops_at_once_while_recording_both_return_and_leave_a_complete_sess
     assert errors == [] and not hanging
     session = SessionReader.open(folder)
     assert session.complete and len(session.events) == len(watch.events)
+
+
+def test_words_out_of_speech_recognition_are_scored_at_once_not_at_the_next_hop(
+    long_clip: Path, predictor, extractors
+) -> None:
+    """Live windows run on a hop grid; words published between two of them get a window of their own
+    at once, off the grid (issue 14: the time from end of speech to its words in an event). The hop is
+    1 s here, so waiting for the next hop would show as up to a second's delay."""
+    hop = 1.0
+    watch = Watch()
+    settings = EngineSettings(camera=None, microphone=None, media=str(long_clip))
+    engine = Engine(
+        settings, watch.callbacks(), predictor=predictor, extractors=extractors, options=EngineOptions(hop_s=hop)
+    )
+    engine.start()
+    try:
+        assert watch.finished.wait(60), "the replay ran to its end"
+    finally:
+        engine.stop()
+    assert watch.words, "the sentence was heard"
+
+    def off_grid(end: float) -> bool:
+        return abs(end / hop - round(end / hop)) > 1e-6
+
+    first_heard, first_word = watch.words[0]
+    holding = [t for t, e in watch.events if first_word in e.words]
+    assert holding, "an event holds the first word"
+    # Scoring one window takes tens of ms; 0.3 s leaves room for a loaded machine and is well under
+    # the hop a grid-bound window would wait for (0.5 s on average).
+    assert holding[0] - first_heard < 0.3, f"its event came {holding[0] - first_heard:.3f} s after the words"
+    assert any(off_grid(e.window_end) for _, e in watch.events), "words got windows off the grid"
+    on_grid = [e.window_end for _, e in watch.events if not off_grid(e.window_end)]
+    steps = np.diff(on_grid) / hop
+    assert np.all(steps > 0.5) and np.allclose(steps, np.round(steps)), "the grid goes on as before"
+    assert len(on_grid) >= 0.8 * 12.0 / hop
+    assert engine.error is None

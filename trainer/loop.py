@@ -46,6 +46,7 @@ from carat_model import (
 from carat_model.config import feature_dim_fields
 from carat_model.model import SoftAlignment
 
+from .balancing import ClassBalancedSampler
 from .batching import Batch, SplitDataset, drop_random_modalities, hide_modalities
 from .datasets import FeatureDataset
 from .distributed import DistributedContext, start_distributed, update_shared_training_state
@@ -158,14 +159,19 @@ def _fit(
             collate_fn=lambda indices: train_split.pieces(indices, alignment),
         )
     else:
-        sampler = torch.utils.data.DistributedSampler(
-            SplitDataset(train_split),
-            num_replicas=context.world_size,
-            rank=context.rank,
-            shuffle=True,
-            seed=settings.seed,
-            drop_last=True,
-        )
+        if settings.balance_classes and context.active:
+            raise ValueError("class-balanced training runs in one process; start it without torchrun")
+        if settings.balance_classes:
+            sampler = ClassBalancedSampler(train_split.labels, settings.seed)
+        else:
+            sampler = torch.utils.data.DistributedSampler(
+                SplitDataset(train_split),
+                num_replicas=context.world_size,
+                rank=context.rank,
+                shuffle=True,
+                seed=settings.seed,
+                drop_last=True,
+            )
         loader = torch.utils.data.DataLoader(
             SplitDataset(train_split),
             batch_size=settings.batch_size,

@@ -31,6 +31,9 @@ class TrainSettings:
     eval_batch_size: int = 256
     stop_after_epoch: int | None = None  # end early (resumable), e.g. to fit a time-sliced job
     empty_match: float = 0.0  # Acc for a sample with no true and no predicted label (authors: 0)
+    # Draw every class (strongest label, or none) equally often (trainer/balancing.py): for small
+    # unbalanced sets judged by UAR, such as EmoDB's voices.
+    balance_classes: bool = False
     progress: bool = True
 
     def __post_init__(self) -> None:

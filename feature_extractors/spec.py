@@ -16,7 +16,8 @@ MODALITY_NAMES = ("text", "visual", "audio")
 
 # Face features (see visual.py for what each measures and how it is normalised): landmark geometry,
 # MediaPipe's face blendshapes, and the embedding of our expression CNN (expression_cnn.py) on the aligned
-# face crop. Which of them the face stream feeds was chosen by measured accuracy (build/notes/issue-12.md).
+# face crop. Which of them the face stream feeds was chosen by measured accuracy
+# (scripts/compare_face_features.py prints the figures, on FER+ validation faces).
 FACE_GEOMETRY_NAMES: tuple[str, ...] = (
     "right_eye_open",
     "left_eye_open",
@@ -90,7 +91,7 @@ AUDIO_FRAME_RATE_HZ = 100.0
 # The voice stream the model hears (voice.py): each row is the mean and the standard deviation over time of
 # Whisper tiny.en's encoder states (384 wide) over the last second of audio, 20 rows a second (one encoder
 # pass every 0.25 s). Chosen over the eGeMAPS descriptors above by measured speaker-independent accuracy
-# (build/notes/issue-13.md).
+# (benchmarks/voice_features.py).
 VOICE_FEATURE_NAMES: tuple[str, ...] = tuple(f"whisper_mean_{i}" for i in range(384)) + tuple(
     f"whisper_std_{i}" for i in range(384)
 )

@@ -11,8 +11,8 @@ numbers; less than `SPAN_S` at a stream's start, never less than `MIN_SPAN_S`). 
 so a sparse stream drowns in padding), at the cost of one encoder pass per hop.
 
 Why these: on EmoDB, speaker-independent (leave one speaker out), a linear classifier scores higher
-on these states than on openSMILE's eGeMAPS low-level descriptors or functionals; the study and its
-figures are in build/notes/issue-13.md, and `benchmarks/voice_accuracy.py` measures the result.
+on these states than on openSMILE's eGeMAPS low-level descriptors or functionals; the study is
+`benchmarks/voice_features.py` (it prints its figures), and `benchmarks/voice_accuracy.py` measures the result.
 
 `VoiceExtractor.rows` is the one place rows are computed: `VoiceExtractor.extract` (files, `main.py
 prepare`) and `VoiceStream` (the live voice worker) both call it on the same passes, so what is trained

@@ -1,15 +1,16 @@
 """Voice accuracy: speaker-independent cross-validation on EmoDB, CARAT on the voice stream against the standard
 baseline, both measured in this run.
 
-    .venv/bin/python benchmarks/voice_accuracy.py [--json] [--emodb ../shared/data/emodb] [--work build/voice]
+    .venv/bin/python benchmarks/voice_accuracy.py [--json] [--folds 4] [--emodb ../shared/data/emodb] [--work build/voice]
 
 Data: EmoDB's clips (../shared/data/emodb, 8 speakers) through `main.py prepare` as voice-only live-shaped
 windows (trainer/emodb.py `live_windows`: each clip with room around it, 7 windows from half a second into
 it to 1.5 s after it, as the live engine scores it; the same extractors and window shape as live:
 trainer/presets.py STREAMS_WINDOW). CARAT trains on every window of its speakers; a clip's scores are the
 mean of its windows' scores.
-Folds: the 8 speakers shuffled by a fixed seed into 4 folds of 2; each fold's 2 speakers are tested on a
-model that never heard them. CARAT trains on 5 of the other 6, with the 6th (the next speaker in the
+Folds: the 8 speakers shuffled by a fixed seed into 4 folds of 2 (`--folds 8`: leave one speaker out, the
+usual protocol on EmoDB, whose folds train on 7 speakers); each fold's speakers are tested on a model that
+never heard them. Below, for 4 folds: CARAT trains on 5 of the other 6, with the 6th (the next speaker in the
 shuffled order) as validation: the epoch count and the decision threshold are chosen there, never on the
 test speakers. Then it is trained again, from scratch, on all 6 for that many epochs and keeps that
 threshold: that refitted model gives the figures, so CARAT and the baseline learn from the same speakers
@@ -41,6 +42,7 @@ from feature_extractors.acoustic import SAMPLE_RATE
 from trainer.emodb import (
     CALM_CLIPS,
     CLASSES,
+    FOLDS,
     LIVE_ENDS,
     SEED,
     class_of_letter,
@@ -84,7 +86,16 @@ def baseline_predictions(features: np.ndarray, truth: np.ndarray, train: np.ndar
     return model.predict(features[test])
 
 
-def fold_figures(number: int, emodb: Path, work: Path, epochs: int) -> dict:
+def cv_dir(work: Path, count: int) -> Path:
+    """The folds' runs: work/cv for the default folds (scripts/train_voice.py reads them), else work/cv-N."""
+    return work / ("cv" if count == FOLDS else f"cv-{count}")
+
+
+def results_name(count: int) -> str:
+    return "voice_accuracy.json" if count == FOLDS else f"voice_accuracy_{count}_folds.json"
+
+
+def fold_figures(number: int, emodb: Path, work: Path, epochs: int, count: int = FOLDS) -> dict:
     """One fold, in a process of its own (--jobs): CARAT chosen on the validation speaker, refitted on all 6,
     its six-class predictions for the test speakers' clips, and its false alarms on the held-out calm voices."""
     import torch
@@ -95,10 +106,10 @@ def fold_figures(number: int, emodb: Path, work: Path, epochs: int) -> dict:
     dataset, windows = prepared_emodb(emodb, work)
     calm, calm_windows = synthetic_voice_windows(work, held_out=True)
     speaker = sorted({w["speaker"] for w in windows})
-    test, valid, train = folds(speaker)[number]
+    test, valid, train = folds(speaker, count)[number]
     window_speaker = np.array([w["speaker"] for w in windows])
     fold = with_calm_voices(fold_dataset(dataset, window_speaker, train, [valid], test), work)
-    run_dir = work / "cv" / f"fold{number}"
+    run_dir = cv_dir(work, count) / f"fold{number}"
     valid_windows = [w for w in windows if w["speaker"] == valid]
     chooser, threshold, epoch = train_voice_carat(fold, run_dir, epochs, valid_windows)
     # The figures come from the model refitted on all 6 of the fold's speakers (the baseline's training
@@ -118,7 +129,7 @@ def fold_figures(number: int, emodb: Path, work: Path, epochs: int) -> dict:
     }  # fmt: skip
 
 
-def run(emodb: Path, work: Path, epochs: int, jobs: int = 1) -> dict:
+def run(emodb: Path, work: Path, epochs: int, jobs: int = 1, count: int = FOLDS) -> dict:
     began = time.perf_counter()
     # prepared once, before any fold starts
     prepared_emodb(emodb, work), synthetic_voice_windows(work), synthetic_voice_windows(work, held_out=True)
@@ -127,15 +138,14 @@ def run(emodb: Path, work: Path, epochs: int, jobs: int = 1) -> dict:
     speaker = np.array([r["speaker"] for r in rows])
     truth = np.array([class_of_letter(r["emodb_letter"]) for r in rows])
     functionals = egemaps_functionals(emodb, files)
-    count = len(folds(sorted(set(speaker))))
     if jobs > 1:  # folds are independent: one process each, one torch thread in each
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(fold_figures, range(count), *zip(*[(emodb, work, epochs)] * count)))
+            results = list(pool.map(fold_figures, range(count), *zip(*[(emodb, work, epochs, count)] * count)))
     else:
-        results = [fold_figures(number, emodb, work, epochs) for number in range(count)]
+        results = [fold_figures(number, emodb, work, epochs, count) for number in range(count)]
     carat_predicted = np.empty(len(rows), object)
     baseline_predicted = np.empty(len(rows), object)
     per_fold = []
@@ -151,7 +161,7 @@ def run(emodb: Path, work: Path, epochs: int, jobs: int = 1) -> dict:
             baseline_uar=uar(truth[tested], baseline_predicted[tested]),
         )
         per_fold.append(fold)
-        (work / "cv" / f"fold{number}" / "fold.json").write_text(json.dumps(fold), encoding="utf-8")
+        (cv_dir(work, count) / f"fold{number}" / "fold.json").write_text(json.dumps(fold), encoding="utf-8")
         print(f"fold {number}: {json.dumps(fold)}", file=sys.stderr, flush=True)
     carat_predicted, baseline_predicted = carat_predicted.astype(str), baseline_predicted.astype(str)
     calm = [f["calm_voice"] for f in per_fold]
@@ -209,11 +219,14 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "voice")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--jobs", type=int, default=2, help="folds trained at once, a process each (2 cores: 2)")
+    parser.add_argument(
+        "--folds", type=int, default=FOLDS, choices=(2, 4, 8), help="folds of held-out speakers (8: leave one out)"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args()
-    result = run(args.emodb, args.work, args.epochs, args.jobs)
+    result = run(args.emodb, args.work, args.epochs, args.jobs, args.folds)
     # scripts/train_voice.py reads the folds' epochs and thresholds (and the card's figures) from here.
-    (args.work / "voice_accuracy.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    (args.work / results_name(args.folds)).write_text(json.dumps(result, indent=1), encoding="utf-8")
     print(json.dumps(result, indent=1) if args.json else table(result))
     return 0
 

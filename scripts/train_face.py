@@ -168,6 +168,9 @@ def main() -> int:
     parser.add_argument("--weight-decay", type=float, default=0.01)
     parser.add_argument("--dropout", type=float, default=0.1, help="CARAT's dropout (streams_config: 0.1)")
     parser.add_argument(
+        "--contrastive-weight", type=float, help="CARAT's contrastive loss weight (default the config's, 1.0)"
+    )
+    parser.add_argument(
         "--stop-after",
         type=int,
         help="train no further than this epoch (the schedule stays "
@@ -252,7 +255,8 @@ def main() -> int:
                 )  # fmt: skip
                 print(f"prepared jitter set {path} {samples} in {time.perf_counter() - began:.0f} s", flush=True)
         dataset = load_prepared_dataset(prepared)
-        config = streams_config(default_feature_spec().dims, dropout=args.dropout)
+        overrides = {} if args.contrastive_weight is None else {"contrastive_weight": args.contrastive_weight}
+        config = streams_config(default_feature_spec().dims, dropout=args.dropout, **overrides)
         initial_weights = None
         if args.init:
             start_model, start_info = load_checkpoint(args.init, expected=config)  # refused if another shape
@@ -304,7 +308,7 @@ def main() -> int:
         trained_modalities=["visual"],
         chosen=best["name"],
         training_settings={"lr": args.lr, "epochs": args.epochs, "stopped_after": args.stop_after, "weight_decay": args.weight_decay,
-                           "dropout": args.dropout, "jitter_sets": 1 + len(args.jitter_sets), "seed": args.seed,
+                           "dropout": args.dropout, "contrastive_weight": args.contrastive_weight, "jitter_sets": 1 + len(args.jitter_sets), "seed": args.seed,
                            "init": str(args.init or "")},
         thresholds_chosen_for=f"7-class accuracy + {args.uar_weight:g} x UAR on the FER+ validation faces as still "
         "faces in a live window (neutral when none passes; missed faces wrong)",

@@ -10,8 +10,9 @@ In one run, with the checkpoint's own thresholds:
 - the plain statements (`tests/data/plain_statements.tsv`: 10 unambiguous sentences per emotion and 10
   neutral ones): the share where the true emotion ranks first (neutral: no label passes its threshold);
   also the stricter share where it ranks first *and* passes its threshold;
-- the written-vs-ASR gap: XED's held-out lines as written and as an ASR might give them (lower case, no
-  punctuation): the mean over lines of the largest per-label score difference, and micro-F1 of each form;
+- the written-vs-ASR gap: XED's held-out lines and GoEmotions' test lines as written and as an ASR might give them (lower case, no
+  punctuation): the mean over lines of the largest per-label score difference, and micro- and macro-F1 of each
+  form (the ASR-style figures are closest to what the app reads);
 - the words stream's cost per utterance (median over the plain statements, one thread, this machine);
 - with `--spoken`, the plain statements spoken by espeak-ng into one audio file (2 s of silence between
   sentences) and read through the whole app (`main.py replay`): per sentence, the event whose words lie
@@ -151,13 +152,13 @@ def utterance_cost(model, statements: list[tuple[str, str]]) -> dict:
     }
 
 
-def written_vs_asr_gap(model, thresholds) -> dict:
+def written_vs_asr_gap(model, thresholds, corpus: str = "xed") -> dict:
     from trainer.words_corpora import Line, corpus_split
 
-    written = [line for line in corpus_split("xed", "test") if asr_style(line.text)]
+    written = [line for line in corpus_split(corpus, "test") if asr_style(line.text)]
     spoken = [Line(asr_style(line.text), line.labels) for line in written]
-    scores_written, targets = score_lines(model, written, "xed_test_written")
-    scores_asr, _ = score_lines(model, spoken, "xed_test_asr")
+    scores_written, targets = score_lines(model, written, f"{corpus}_test_written")
+    scores_asr, _ = score_lines(model, spoken, f"{corpus}_test_asr")
     difference = np.abs(scores_written - scores_asr)
     return {
         "lines": len(written),
@@ -165,6 +166,8 @@ def written_vs_asr_gap(model, thresholds) -> dict:
         "mean_label_gap": round(float(difference.mean()), 4),
         "micro_f1_written": f1s(targets, scores_written, thresholds)["micro_f1"],
         "micro_f1_asr_style": f1s(targets, scores_asr, thresholds)["micro_f1"],
+        "macro_f1_written": f1s(targets, scores_written, thresholds)["macro_f1"],
+        "macro_f1_asr_style": f1s(targets, scores_asr, thresholds)["macro_f1"],
     }
 
 
@@ -261,7 +264,8 @@ def main() -> int:
     as_lines = [Line(s, () if label == "neutral" else (label,)) for s, label in statements]
     scores, _ = score_lines(model, as_lines, "plain_statements")
     report["plain_statements_text"] = ranked_first(scores, [label for _, label in statements], labels, thresholds)
-    report["written_vs_asr"] = written_vs_asr_gap(model, thresholds)
+    report["written_vs_asr"] = written_vs_asr_gap(model, thresholds)  # XED (the key earlier runs wrote)
+    report["written_vs_asr_goemotions"] = written_vs_asr_gap(model, thresholds, "goemotions")
     report["cost_per_utterance"] = utterance_cost(model, statements)
     if args.spoken:
         report["plain_statements_spoken"] = spoken_statements(args.checkpoint, statements, labels, WORK / "spoken")
@@ -280,12 +284,14 @@ def main() -> int:
     for key in ("plain_statements_text", "plain_statements_spoken"):
         if key in report:
             print(f"{key}: ranked first {report[key]['ranked_first']:.3f} per label {report[key].get('per_label')}")
-    gap = report["written_vs_asr"]
-    print(
-        f"written vs ASR-style ({gap['lines']} XED test lines): "
-        f"mean largest label gap {gap['mean_max_label_gap']:.4f}, "
-        f"micro-F1 {gap['micro_f1_written']:.3f} written / {gap['micro_f1_asr_style']:.3f} ASR-style"
-    )
+    for key, corpus in (("written_vs_asr", "XED"), ("written_vs_asr_goemotions", "GoEmotions")):
+        gap = report[key]
+        print(
+            f"written vs ASR-style ({gap['lines']} {corpus} test lines): "
+            f"mean largest label gap {gap['mean_max_label_gap']:.4f}, "
+            f"micro-F1 {gap['micro_f1_written']:.3f} written / {gap['micro_f1_asr_style']:.3f} ASR-style, "
+            f"macro-F1 {gap['macro_f1_written']:.3f} / {gap['macro_f1_asr_style']:.3f}"
+        )
     return 0
 
 

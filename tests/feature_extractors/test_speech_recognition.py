@@ -211,9 +211,13 @@ def test_the_short_encoder_window_hears_what_whispers_own_30_s_window_hears(reco
     short, full = recognizer.transcribe(speech), whispers_own.transcribe(speech)
     assert share_recognised(short, spoken_words) >= share_recognised(full, spoken_words) - 0.1
     assert all(abs(a.start - b.start) < 0.5 for a, b in zip(short, full) if a.text == b.text)
-    pause = np.zeros(int(2.0 * SAMPLE_RATE), np.float32)
-    longer = np.concatenate([speech, pause, speech, pause, speech])  # over 10 s
+    # Over 10 s of different sentences: the same sentence three times reads as repetition to Whisper
+    # (compression-ratio check), whose fallback then samples at a temperature and lost words in one CI run.
+    pause = np.zeros(int(1.0 * SAMPLE_RATE), np.float32)
+    more = "The weather was terrible and the trip was long. Please put the report on my desk."
+    longer = np.concatenate([speech, pause, speak(more)])
     assert len(longer) / SAMPLE_RATE > ENCODER_WINDOW_S
-    assert share_recognised(recognizer.transcribe(longer), spoken_words) >= 0.7
+    all_words = spoken_words + re.findall(r"[a-z']+", more.lower())
+    assert share_recognised(recognizer.transcribe(longer), all_words) >= 0.7
     with pytest.raises(ValueError, match="from 1 to 30 seconds"):
         SpeechRecognizer(encoder_window_s=45.0)

@@ -217,7 +217,8 @@ def default_feature_spec() -> FeatureSpec:
             rate_hz=VOICE_ROW_RATE_HZ,
             extractor=(
                 "Whisper tiny.en encoder (CTranslate2 int8), a pass every 0.25 s over 1.2 s scaled to a fixed "
-                "peak; each row the mean and std of the states of the last 1 s, 20 rows a second"
+                "peak; each row the mean and std of the states of the last 1 s, 20 rows a second; rows only where "
+                "Silero VAD (faster-whisper's silero_vad_v6) finds speech in at least 40% of the second"
             ),
             version="2",
         ),

@@ -14,6 +14,13 @@ Why these: on EmoDB, speaker-independent (leave one speaker out), a linear class
 on these states than on openSMILE's eGeMAPS low-level descriptors or functionals; the study is
 `benchmarks/voice_features.py` (it prints its figures), and `benchmarks/voice_accuracy.py` measures the result.
 
+Speech only: a row exists only where someone speaks. Each pass also runs the Silero voice-activity model
+that faster-whisper ships (`silero_vad_v6.onnx`, the one the recogniser's VAD uses; 2-3 ms a pass) over
+its span, and a row is kept when at least `SPEECH_SHARE` of its second is speech (chunks of 32 ms whose
+speech probability is at least `SPEECH_PROBABILITY`). Without it, the peak scaling lifted room noise, hum,
+music and typing to the level of speech and the voice read emotions in them; now they give no rows, so
+the voice does not vote (the dashboard shows "no speech"). `benchmarks/voice_false_alarms.py` measures it.
+
 `VoiceExtractor.rows` is the one place rows are computed: `VoiceExtractor.extract` (files, `main.py
 prepare`) and `VoiceStream` (the live voice worker) both call it on the same passes, so what is trained
 on files is what the microphone shows. A silent pass (digital silence) gives no rows: no voice to score.
@@ -39,6 +46,9 @@ VOICE_DIM = len(VOICE_FEATURE_NAMES)
 PEAK_LEVEL = 0.5  # every pass is scaled so that its loudest sample has this amplitude
 SILENCE_PEAK = 1e-4  # a pass quieter than this (-80 dBFS) is silence: no rows, the voice is missing
 STATE_SAMPLES = 320  # one encoder state per two 10 ms mel frames
+VAD_CHUNK = 512  # Silero's chunk at 16 kHz (32 ms)
+SPEECH_PROBABILITY = 0.5  # a chunk is speech from this Silero probability (faster-whisper's default)
+SPEECH_SHARE = 0.4  # a row exists when this share of its second is speech: a 1 s utterance gives 20 rows
 
 _HOP, _ROW_STEP = round(HOP_S * SAMPLE_RATE), round(ROW_STEP_S * SAMPLE_RATE)
 _SPAN, _PASS, _MIN_SPAN = (round(s * SAMPLE_RATE) for s in (SPAN_S, PASS_S, MIN_SPAN_S))
@@ -75,6 +85,7 @@ class VoiceExtractor:
             resolve_model(model), device="cpu", compute_type="int8", intra_threads=threads
         )
         self._mel = FeatureExtractor(feature_size=self._model.n_mels)
+        self._vad = SpeechDetector()
 
     def encoder_states(self, span: np.ndarray) -> np.ndarray:
         """Whisper's encoder states [len(span) // STATE_SAMPLES, 384] of a (normalised) span."""
@@ -102,10 +113,16 @@ class VoiceExtractor:
             span = normalise_span(samples[start - first : end - first])
             if span is None:
                 continue
+            speech = self._vad.speech_chunks(span)  # chunk k ends (len(speech) - k) chunks before `end`
+            row_ends = [
+                row_end
+                for row_end in range(end - (ROWS_PER_HOP - 1) * _ROW_STEP, end + 1, _ROW_STEP)
+                if row_end >= _MIN_SPAN and speech_share(speech, end - row_end, row_end - max(0, row_end - _SPAN)) >= SPEECH_SHARE
+            ]
+            if not row_ends:
+                continue
             states = self.encoder_states(span)
-            for row_end in range(end - (ROWS_PER_HOP - 1) * _ROW_STEP, end + 1, _ROW_STEP):
-                if row_end < _MIN_SPAN:
-                    continue
+            for row_end in row_ends:
                 last = min(len(states), (row_end - start) // STATE_SAMPLES)
                 pooled = states[max(0, last - _SPAN // STATE_SAMPLES) : last]
                 times.append((max(0, row_end - _SPAN), row_end))
@@ -113,6 +130,33 @@ class VoiceExtractor:
         if not values:
             return TimedRows.empty(self.dim)
         return TimedRows(np.asarray(times, np.float64) / SAMPLE_RATE + anchor, np.stack(values).astype(np.float32))
+
+
+class SpeechDetector:
+    """Silero VAD (faster-whisper's copy, ONNX Runtime, one thread): which 32 ms chunks of a span are speech."""
+
+    def __init__(self) -> None:
+        from faster_whisper.vad import get_vad_model
+
+        self._model = get_vad_model()
+
+    def speech_chunks(self, span: np.ndarray) -> np.ndarray:
+        """One flag per whole chunk of the span, counted back from its end (the oldest partial chunk is
+        left out), True where the chunk is speech. The span is judged on its own (fresh model state), so
+        a pass gives the same flags from a file and from the microphone."""
+        usable = len(span) - len(span) % VAD_CHUNK
+        if usable == 0:
+            return np.zeros(0, bool)
+        probabilities = np.asarray(self._model(np.ascontiguousarray(span[len(span) - usable :]))).reshape(-1)
+        return probabilities >= SPEECH_PROBABILITY
+
+
+def speech_share(speech: np.ndarray, before_end: int, length: int) -> float:
+    """The share of the `length` samples ending `before_end` samples before a pass's end that the pass's
+    speech flags (`SpeechDetector.speech_chunks`) call speech; audio before the flags counts as no speech."""
+    last = len(speech) - before_end // VAD_CHUNK  # chunks are whole: a row's end falls inside its last one
+    first = last - max(1, round(length / VAD_CHUNK))
+    return float(speech[max(0, first) : max(0, last)].sum()) / max(1, last - first)
 
 
 class VoiceStream:
@@ -128,6 +172,13 @@ class VoiceStream:
         self._buffer = np.zeros(0, np.float32)
         self._buffer_start = 0  # index (from the anchor) of the buffer's first sample
         self._passes_done = 0
+        self._last_passes_had_rows = True  # nothing heard yet: no reason to say "no speech"
+
+    @property
+    def hearing_speech(self) -> bool:
+        """Whether the latest passes gave voice rows; False once passes ran and the speech gate (or
+        silence) kept none, so the voice is absent and the dashboard can say "no speech"."""
+        return self._last_passes_had_rows
 
     def feed(self, samples: np.ndarray, first_sample_time: float) -> TimedRows:
         samples = check_audio(samples)
@@ -144,6 +195,7 @@ class VoiceStream:
         if not ends:
             return TimedRows.empty(self.extractor.dim)
         rows = self.extractor.rows(self._buffer, ends, self._buffer_start, self._anchor)
+        self._last_passes_had_rows = len(rows) > 0
         self._passes_done += len(ends)
         keep_from = max(0, ends[-1] + _HOP - _PASS - self._buffer_start)  # what the next pass needs
         self._buffer, self._buffer_start = self._buffer[keep_from:], self._buffer_start + keep_from

@@ -80,3 +80,24 @@ def test_stereo_or_another_rate_is_refused_with_what_to_do(voice, angry_speech) 
         voice.extract(np.stack([angry_speech, angry_speech], axis=1))
     with pytest.raises(ValueError, match="resample"):
         voice.extract(angry_speech, sample_rate=44100)
+
+
+@pytest.mark.parametrize("kind", ["room", "hum", "music", "keyboard"])
+def test_sound_that_is_not_speech_gives_no_rows_at_any_level(voice, kind) -> None:
+    from trainer.room_sounds import noise
+
+    rng = np.random.default_rng(0)
+    for dbfs in (-60, -45, -30):
+        assert len(voice.extract(noise(kind, 6 * SAMPLE_RATE, dbfs, rng))) == 0, f"{kind} at {dbfs} dBFS"
+
+
+def test_speech_in_a_noisy_room_gives_rows_only_around_the_speech(voice, angry_speech) -> None:
+    from trainer.room_sounds import noise
+
+    room = noise("room", 7 * SAMPLE_RATE, -45, np.random.default_rng(1))
+    room[3 * SAMPLE_RATE : 3 * SAMPLE_RATE + len(angry_speech)] += angry_speech
+    rows = voice.extract(room)
+    assert len(rows) >= 20, "the 2 s sentence is enough for the voice to vote (20 rows)"
+    assert rows.times[:, 1].min() > 3.0 and rows.times[:, 1].max() < 3.0 + 2.0 + 1.0, "rows end within a second of it"
+    quiet = voice.extract(room * np.float32(0.1))  # the same room and voice, 20 dB quieter microphone
+    np.testing.assert_array_equal(quiet.times, rows.times)

@@ -106,7 +106,7 @@ class Worker:
             end = packet.time + (len(packet.samples) / SAMPLE_RATE if isinstance(packet, AudioPacket) else 0.0)
             self.watermark = max(self.watermark, end)
             if ok and self.health.state != "running":
-                self.report("running")
+                self.report("running", self._standing_message())  # e.g. the voice's "no speech" stays
             self._count(ok)
             engine.progress_made()
         self.finished = True
@@ -190,6 +190,8 @@ class FaceWorker(Worker):
 
 
 class VoiceWorker(Worker):
+    NO_SPEECH = "no speech"  # the health message while the speech gate finds none (the voice is absent)
+
     def __init__(self, engine: Engine, inbox: Inbox) -> None:
         super().__init__("voice", engine, inbox)
         self.recover()
@@ -204,6 +206,14 @@ class VoiceWorker(Worker):
         end = packet.time + len(packet.samples) / SAMPLE_RATE
         available = end if self.engine.exact else self.engine.clock.now()
         self.engine.buffers["audio"].add(rows.times, rows.values, available)
+        # Say "no speech" (or stop saying it) as soon as the gate's verdict changes, not at the next
+        # once-a-second report, so the dashboard tells the user at once why the voice does not vote.
+        if self.health.state == "running" and self.health.message != self._standing_message():
+            self.report("running", self._standing_message())
+
+    def _standing_message(self) -> str:
+        heard = "" if self.stream.hearing_speech else self.NO_SPEECH
+        return "; ".join(message for message in (heard, super()._standing_message()) if message)
 
 
 class SpeechWorker(Worker):

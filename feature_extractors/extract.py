@@ -53,14 +53,16 @@ class ExtractedMedia:
 
 
 def extract_media(
-    media: Path, *, whisper_model: str | None = None, words: bool = True
+    media: Path, *, whisper_model: str | None = None, words: bool = True, acoustic: bool = True
 ) -> ExtractedMedia:
-    """Every stream of one file; `words=False` skips speech recognition (a voice-only source)."""
+    """Every stream of one file; `words=False` skips speech recognition (a voice-only source) and
+    `acoustic=False` the eGeMAPS descriptors (no model reads them: `main.py prepare` skips them, half its
+    time on voice-only windows)."""
     if media.suffix.lower() in IMAGE_SUFFIXES:
         return _extract_image(media)
     extracted, samples = _extract_video_and_decode_sound(media)
     if samples is not None and len(samples):
-        _extract_sound(samples, extracted, whisper_model, words)
+        _extract_sound(samples, extracted, whisper_model, words, acoustic)
     return extracted
 
 
@@ -146,14 +148,15 @@ def _voice_extractor():
 
 
 def _extract_sound(
-    samples: np.ndarray, extracted: ExtractedMedia, whisper_model: str | None, words: bool
+    samples: np.ndarray, extracted: ExtractedMedia, whisper_model: str | None, words: bool, acoustic: bool
 ) -> None:
     from .acoustic import AcousticExtractor
     from .speech import SpeechRecognizer
     from .text import TextEncoder
 
     extracted.audio = _voice_extractor().extract(samples)
-    extracted.acoustic = AcousticExtractor().extract(samples)
+    if acoustic:
+        extracted.acoustic = AcousticExtractor().extract(samples)
     if not words:
         return
     extracted.words = SpeechRecognizer(whisper_model).transcribe(samples)

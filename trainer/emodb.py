@@ -10,8 +10,9 @@ voice rows), where a whole 2 s clip alone gives 31; a model trained on the clips
 voice through the microphone sad. So each clip is placed in a longer recording (`live_clip`: room before
 it, a random lead, so the row grid falls anywhere in the clip; room after it), and the prepare CSV cuts
 `LIVE_ENDS` windows from it, from half a second into the clip to 1.5 s after it ends, as a live engine
-scores it while the clip plays. The room is digital silence (what a muted or null microphone gives) or,
-for a third of the clips, low white noise. Every window carries its clip's labels.
+scores it while the clip plays. The room is digital silence (what a muted or null microphone gives) or a
+room sound (`trainer/room_sounds.py`), and half the recordings pass through a webcam's channel. Every
+window carries its clip's labels.
 
 Six-class view (happy, sad, angry, fear, disgust, neutral), for speaker-independent accuracy: a clip's
 class is the label with the highest score among those above their threshold, or neutral when none is;
@@ -47,8 +48,11 @@ LEAD_S = (2.5, 3.0)  # room before a clip: at least a window, so every window st
 TAIL_S = 2.0  # room after it
 LIVE_ENDS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5)  # window ends, seconds after the clip starts
 HEARD_S = 1.25  # audio a window's first rows summarise (a 1 s span, up to 0.25 s before its pass ends)
-NOISY_SHARE = 1 / 3  # clips whose room is low white noise rather than digital silence
-ROOM_NOISE_RMS = 1e-3  # -60 dBFS
+# The room around a clip: digital silence (a muted or null microphone) or a room sound, equally often, at a
+# level drawn in ROOM_DBFS (RMS; speech peaks near -6 dBFS); half the clips through a webcam's channel.
+ROOM_KINDS = ("silence", "room", "hum", "music", "keyboard")
+ROOM_DBFS = (-70.0, -40.0)
+WEBCAM_SHARE = 0.5
 
 
 def read_labels(root: Path) -> list[dict[str, str]]:
@@ -83,15 +87,29 @@ def clip_seed(name: str, seed: int = SEED) -> int:
 
 def live_clip(samples: np.ndarray, name: str, seed: int = SEED) -> tuple[np.ndarray, float]:
     """A 16 kHz clip in a longer recording, as a microphone hears it: (recording, time the clip starts).
-    The lead, and whether the room is silent or low noise, are drawn from the clip's name and the seed."""
+    The lead, the room (digital silence, or one of trainer/room_sounds.py's noises at a drawn level) and
+    whether a webcam's channel carries it (band limit, low-rate Opus, room noise 20 dB below the speech)
+    are drawn from the clip's name and the seed."""
+    from .room_sounds import noise, webcam_channel
+
     rng = np.random.default_rng(clip_seed(name, seed))
-    lead = round(float(rng.uniform(*LEAD_S)) * SAMPLE_RATE)
-    noisy = rng.random() < NOISY_SHARE
+    lead = round(float(rng.uniform(*LEAD_S)) * SAMPLE_RATE)  # the first draw: live_clip_start repeats it
+    room = ROOM_KINDS[int(rng.integers(len(ROOM_KINDS)))]
+    level = float(rng.uniform(*ROOM_DBFS))
+    webcam = rng.random() < WEBCAM_SHARE
     recording = np.zeros(lead + len(samples) + round(TAIL_S * SAMPLE_RATE), np.float32)
-    if noisy:
-        recording += rng.standard_normal(len(recording)).astype(np.float32) * np.float32(ROOM_NOISE_RMS)
+    if room != "silence":
+        recording += noise(room, len(recording), level, rng)
     recording[lead : lead + len(samples)] += samples
+    if webcam:
+        recording = webcam_channel(recording, rng)
     return recording, lead / SAMPLE_RATE
+
+
+def live_clip_start(name: str, seed: int = SEED) -> float:
+    """The time `live_clip` places the clip at, without making the recording."""
+    rng = np.random.default_rng(clip_seed(name, seed))
+    return round(float(rng.uniform(*LEAD_S)) * SAMPLE_RATE) / SAMPLE_RATE
 
 
 def live_windows(root: Path, work: Path, seed: int = SEED) -> list[dict[str, str]]:
@@ -129,7 +147,7 @@ def cut_live_windows(recording: np.ndarray, clip_start: float, stem: str, clips:
         end = round((clip_start + after) * SAMPLE_RATE)
         first = max(0, end - round((WINDOW_S + HEARD_S) * SAMPLE_RATE))
         path = clips / f"{stem}_{after:.1f}.wav"
-        if not path.is_file():
+        if not path.is_file():  # recording may be None when every window's wav is there
             soundfile.write(path, recording[first:end], SAMPLE_RATE, subtype="PCM_16")
         rows.append({"path": str(path.resolve()), "clip_start": f"{clip_start:.4f}",
                      "window_end": f"{end / SAMPLE_RATE:.4f}",
@@ -278,11 +296,11 @@ def voice_recipe() -> dict:
     from .presets import STREAMS_WINDOW
 
     return {"audio": default_feature_spec().to_dict()["audio"], "lead": LEAD_S, "tail": TAIL_S, "ends": LIVE_ENDS,
-            "heard": HEARD_S, "noisy": NOISY_SHARE, "noise": ROOM_NOISE_RMS, "seed": SEED,
+            "heard": HEARD_S, "rooms": ROOM_KINDS, "room_dbfs": ROOM_DBFS, "webcam": WEBCAM_SHARE, "seed": SEED,
             "shape": list(STREAMS_WINDOW.lengths)}  # fmt: skip
 
 
-def voice_only_dataset(csv_path: Path, stem: Path, count: int, recipe: dict | None = None):
+def voice_only_dataset(csv_path: Path, stem: Path, count: int, recipe: dict | None = None, workers: int = 1):
     """The voice-only windows of a prepare CSV as one train split (prepared once into `stem`_<digest of the
     recipe>, then read from there), with the current FeatureSpec. The folder is named by the voice
     extractor's FeatureSpec and the window recipe only: the windows hold no words and no face, so a change
@@ -298,7 +316,7 @@ def voice_only_dataset(csv_path: Path, stem: Path, count: int, recipe: dict | No
     digest = hashlib.sha256(json.dumps(recipe or voice_recipe(), sort_keys=True).encode()).hexdigest()
     out = stem.with_name(f"{stem.name}_{digest[:10]}")
     if not (out / "index.json").is_file():
-        summary = prepare_dataset(csv_path, out, shape=STREAMS_WINDOW, only_split="train")
+        summary = prepare_dataset(csv_path, out, shape=STREAMS_WINDOW, only_split="train", workers=workers)
         if summary.failures:
             raise RuntimeError(f"{csv_path.name}: windows failed to prepare: {summary.failures[:3]}")
     prepared = load_prepared_dataset(out)

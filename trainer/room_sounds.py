@@ -60,7 +60,9 @@ def music(length: int, dbfs: float, rng: np.random.Generator) -> np.ndarray:
                 out[first:last] += 0.3 / harmonic * envelope * np.sin(2 * np.pi * pitch * harmonic * local)
         out[first:last] += 0.5 * envelope * np.sin(2 * np.pi * root / 2 * local)  # bass
         kick = min(length - first, int(0.08 * SAMPLE_RATE))
-        out[first : first + kick] += 0.8 * np.exp(-np.arange(kick) / 300) * np.sin(2 * np.pi * 60 * np.arange(kick) / SAMPLE_RATE)
+        out[first : first + kick] += (
+            0.8 * np.exp(-np.arange(kick) / 300) * np.sin(2 * np.pi * 60 * np.arange(kick) / SAMPLE_RATE)
+        )
     return at_level(out, dbfs)
 
 

@@ -76,7 +76,7 @@ class Extractors:
 
             self._media.clear()
             try:
-                found = extract_media(Path(path), whisper_model=self.whisper_model, words=words)
+                found = extract_media(Path(path), whisper_model=self.whisper_model, words=words, acoustic=False)
                 self._media[(path, words)] = found
             except MediaError as error:
                 raise SampleError(str(error)) from error

@@ -40,11 +40,12 @@ def clearest(predictor, letter: str, key) -> dict[str, str]:
     return emodb_clips.clearest(predictor, predictor.info.extra["held_out_speakers"], letter, key)
 
 
-def events_while_playing(pulse_server, predictor, extractors, clip: dict[str, str], tmp_path: Path, wait_for):
-    """The engine's events from 0.5 s before the clip plays until 1.5 s after it ends, and what the engine
-    reports of the run (for a failure's message: a loaded machine drops audio or skips windows)."""
-    samples, rate = soundfile.read(emodb_clips.EMODB / "wav" / clip["file"], dtype="float32")
-    wav = tmp_path / clip["file"]
+def events_while_playing(pulse_server, predictor, extractors, source: Path, tmp_path: Path, wait_for):
+    """The engine's events from 0.5 s before the clip (the sound file `source`) plays until 1.5 s after it
+    ends, and what the engine reports of the run (for a failure's message: a loaded machine drops audio or
+    skips windows)."""
+    samples, rate = soundfile.read(source, dtype="float32")
+    wav = tmp_path / f"{source.stem}.wav"
     soundfile.write(wav, samples, rate)
     events, lock = [], threading.Lock()
 
@@ -80,7 +81,8 @@ def test_an_angry_voice_through_the_microphone_raises_angry(
     assert voice_predictor.trained == {"text": False, "visual": False, "audio": True}
     angry = voice_predictor.labels.index("angry")
     clip = clearest(voice_predictor, "W", lambda scores: scores[angry])
-    heard, run = events_while_playing(pulse_server, voice_predictor, extractors, clip, tmp_path, wait_for)
+    source = emodb_clips.EMODB / "wav" / clip["file"]
+    heard, run = events_while_playing(pulse_server, voice_predictor, extractors, source, tmp_path, wait_for)
     scored = [e for e in heard if e.scored["audio"] and e.present["audio"]]
     assert scored, "the voice stream was present and scored while the clip played"
     assert any(e.decided[angry] for e in scored), (max(e.scores[angry] for e in scored), run)
@@ -95,7 +97,8 @@ def test_a_neutral_voice_through_the_microphone_raises_no_label(
         voice_predictor, voice_predictor.info.extra["held_out_speakers"], "N",
         lambda scores: -(scores / thresholds).max(), scores=emodb_clips.live_scores,
     )  # fmt: skip
-    heard, run = events_while_playing(pulse_server, voice_predictor, extractors, clip, tmp_path, wait_for)
+    source = emodb_clips.EMODB / "wav" / clip["file"]
+    heard, run = events_while_playing(pulse_server, voice_predictor, extractors, source, tmp_path, wait_for)
     scored = [e for e in heard if e.scored["audio"] and e.present["audio"]]
     assert scored, "the voice stream was present and scored while the clip played"
     decided = [(round(e.window_end - run["played_from"], 2), voice_predictor.labels[i], round(e.raw_scores[i], 2))

@@ -96,9 +96,7 @@ class VoiceExtractor:
         features = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None, :, :frames]))
         return np.asarray(self._model.encode(features, to_cpu=True))[0]
 
-    def extract(
-        self, samples: np.ndarray, start_time: float = 0.0, sample_rate: int = SAMPLE_RATE
-    ) -> TimedRows:
+    def extract(self, samples: np.ndarray, start_time: float = 0.0, sample_rate: int = SAMPLE_RATE) -> TimedRows:
         """Rows of a whole clip on its own grid (anchored at start_time), as the stream gives them."""
         check_sample_rate(sample_rate)
         samples = check_audio(samples)
@@ -117,7 +115,7 @@ class VoiceExtractor:
             row_ends = [
                 row_end
                 for row_end in range(end - (ROWS_PER_HOP - 1) * _ROW_STEP, end + 1, _ROW_STEP)
-                if row_end >= _MIN_SPAN and speech_share(speech, end - row_end, row_end - max(0, row_end - _SPAN)) >= SPEECH_SHARE
+                if row_end >= _MIN_SPAN and speech_share(speech, end - row_end, min(row_end, _SPAN)) >= SPEECH_SHARE
             ]
             if not row_ends:
                 continue

@@ -85,11 +85,12 @@ def clip_seed(name: str, seed: int = SEED) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:8], "little")
 
 
-def live_clip(samples: np.ndarray, name: str, seed: int = SEED) -> tuple[np.ndarray, float]:
+def live_clip(samples: np.ndarray, name: str, seed: int = SEED, clean: bool = False) -> tuple[np.ndarray, float]:
     """A 16 kHz clip in a longer recording, as a microphone hears it: (recording, time the clip starts).
     The lead, the room (digital silence, or one of trainer/room_sounds.py's noises at a drawn level) and
     whether a webcam's channel carries it (band limit, low-rate Opus, room noise 20 dB below the speech)
-    are drawn from the clip's name and the seed."""
+    are drawn from the clip's name and the seed. `clean`: the clip as recorded, in digital silence (the
+    same lead), for figures comparable with other work."""
     from .room_sounds import noise, webcam_channel
 
     rng = np.random.default_rng(clip_seed(name, seed))
@@ -98,10 +99,10 @@ def live_clip(samples: np.ndarray, name: str, seed: int = SEED) -> tuple[np.ndar
     level = float(rng.uniform(*ROOM_DBFS))
     webcam = rng.random() < WEBCAM_SHARE
     recording = np.zeros(lead + len(samples) + round(TAIL_S * SAMPLE_RATE), np.float32)
-    if room != "silence":
+    if room != "silence" and not clean:
         recording += noise(room, len(recording), level, rng)
     recording[lead : lead + len(samples)] += samples
-    if webcam:
+    if webcam and not clean:
         recording = webcam_channel(recording, rng)
     return recording, lead / SAMPLE_RATE
 
@@ -244,7 +245,9 @@ def with_enough_voice(dataset, min_rows: int = VOICE_MIN_ROWS):
     enough = np.flatnonzero(soft_aligned_mask(train.mask("audio"), 1, min_rows)[:, 0])
     dropped = len(train) - len(enough)
     # stderr: a benchmark's --json output stays JSON
-    print(f"voice: {dropped} of {len(train)} training windows hold under {min_rows} voice rows: dropped", file=sys.stderr)
+    print(
+        f"voice: {dropped} of {len(train)} training windows hold under {min_rows} voice rows: dropped", file=sys.stderr
+    )
     return dataclasses.replace(dataset, splits={**dataset.splits, "train": train.subset(enough)})
 
 
@@ -285,7 +288,7 @@ def prepared_emodb(emodb: Path, work: Path):
     """The voice-only EmoDB dataset of live-shaped windows (prepared once, then read from `work`) and one
     labels row per window (the clip's labels.csv row plus `clip_start`, `window_end`), in its order."""
     windows = live_windows(emodb, work)
-    return voice_only_dataset(work / "emodb_live.csv", work / "emodb_voice", len(windows)), windows
+    return voice_only_dataset(work / "emodb_live.csv", work / "emodb_voice", windows)
 
 
 def voice_recipe() -> dict:
@@ -300,12 +303,14 @@ def voice_recipe() -> dict:
             "shape": list(STREAMS_WINDOW.lengths)}  # fmt: skip
 
 
-def voice_only_dataset(csv_path: Path, stem: Path, count: int, recipe: dict | None = None, workers: int = 1):
-    """The voice-only windows of a prepare CSV as one train split (prepared once into `stem`_<digest of the
-    recipe>, then read from there), with the current FeatureSpec. The folder is named by the voice
-    extractor's FeatureSpec and the window recipe only: the windows hold no words and no face, so a change
-    to those extractors leaves them as they are (and prepare's own check, which compares every stream,
-    would refuse the folder)."""
+def voice_only_dataset(csv_path: Path, stem: Path, windows: list[dict], recipe: dict | None = None, workers: int = 1):
+    """The voice-only windows of a prepare CSV (one row each in `windows`, in its order) as one train split
+    (prepared once into `stem`_<digest of the recipe>, then read from there), with the current FeatureSpec,
+    and the windows it holds: prepare skips a window without a voice row (the speech gate kept none: no
+    speech in it), which a live window shows as no vote. The folder is named by the voice extractor's
+    FeatureSpec and the window recipe only: the windows hold no words and no face, so a change to those
+    extractors leaves them as they are (and prepare's own check, which compares every stream, would refuse
+    the folder)."""
     from feature_extractors.spec import default_feature_spec
 
     from .datasets import FeatureDataset, load_prepared_dataset
@@ -316,14 +321,14 @@ def voice_only_dataset(csv_path: Path, stem: Path, count: int, recipe: dict | No
     digest = hashlib.sha256(json.dumps(recipe or voice_recipe(), sort_keys=True).encode()).hexdigest()
     out = stem.with_name(f"{stem.name}_{digest[:10]}")
     if not (out / "index.json").is_file():
-        summary = prepare_dataset(csv_path, out, shape=STREAMS_WINDOW, only_split="train", workers=workers)
-        if summary.failures:
-            raise RuntimeError(f"{csv_path.name}: windows failed to prepare: {summary.failures[:3]}")
+        prepare_dataset(csv_path, out, shape=STREAMS_WINDOW, only_split="train", workers=workers)
+    voiceless = voiceless_windows(out, csv_path)
+    kept = [w for w in windows if window_key(w) not in voiceless]
     prepared = load_prepared_dataset(out)
     if prepared.feature_spec["audio"] != live["audio"]:
         raise RuntimeError(f"{out} holds rows of another voice extractor; delete it and run again")
-    if len(prepared.split("train")) != count:
-        raise RuntimeError(f"{out} holds {len(prepared.split('train'))} windows, expected {count}")
+    if len(prepared.split("train")) != len(kept):
+        raise RuntimeError(f"{out} holds {len(prepared.split('train'))} windows, expected {len(kept)}")
     dims = default_feature_spec().dims
     for split in prepared.splits.values():
         for m in ("text", "visual"):  # never present here: zeros of the current size stand for them
@@ -332,7 +337,28 @@ def voice_only_dataset(csv_path: Path, stem: Path, count: int, recipe: dict | No
             if split.features(m).shape[2] != dims[m]:
                 setattr(split, m, np.zeros((len(split), 1, dims[m]), np.float32))
                 setattr(split, f"{m}_mask", np.zeros((len(split), 1), np.float32))
-    return FeatureDataset(prepared.name, prepared.labels, prepared.aligned, prepared.splits, live, prepared.source)
+    dataset = FeatureDataset(prepared.name, prepared.labels, prepared.aligned, prepared.splits, live, prepared.source)
+    return dataset, kept
+
+
+def window_key(window: dict) -> tuple[str, float, float]:
+    return window["path"], round(float(window["start"]), 3), round(float(window["end"]), 3)
+
+
+def voiceless_windows(out: Path, csv_path: Path) -> set[tuple[str, float, float]]:
+    """The windows prepare skipped for holding no voice row (from its parts' records); any other failure
+    is an error."""
+    from .sample_windows import NOTHING_IN_SPAN
+
+    skipped = set()
+    for part in sorted((out / "parts").glob("*.json")):
+        for failure in json.loads(part.read_text(encoding="utf-8"))["failures"]:
+            if failure["error"] != NOTHING_IN_SPAN:
+                raise RuntimeError(f"{csv_path.name}: a window failed to prepare: {failure}")
+            path, span = failure["key"].rsplit("@", 1)
+            start, end = span.rsplit("-", 1)
+            skipped.add((path, round(float(start), 3), round(float(end), 3)))
+    return skipped
 
 
 def folds(speakers: list[str], count: int = FOLDS, seed: int = SEED) -> list[tuple[list[str], str, list[str]]]:

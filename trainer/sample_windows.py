@@ -19,6 +19,7 @@ WORD_SECONDS = 0.4  # a text-only word's span (about 150 words a minute)
 STILL_FACE_SECONDS = LIVE_WINDOW_S  # a face photo is seen for one live window
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 TEXT_SUFFIXES = {".txt"}
+NOTHING_IN_SPAN = "no words, face or voice in its span"  # a window no stream reaches: skipped
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def prepare_window(item: Item, extractors: Extractors, shape: WindowShape) -> di
             text = utterance_rows(media.words, start, end, shape.text_steps, extractors.text_encoder())
     window = build_window(text, visual, audio, start, end, aligned=shape.aligned, lengths=shape.lengths)
     if not any(window[f"{m}_mask"].any() for m in MODALITIES):
-        raise SampleError("no words, face or voice in its span")
+        raise SampleError(NOTHING_IN_SPAN)
     return window
 
 

@@ -101,8 +101,7 @@ def synthetic_voice_windows(work: Path, held_out: bool = False, seed: int = SEED
     write_windows_csv(windows, csv_path, lambda w: "")
     recipe = {**voice_recipe(), "voices": HELD_OUT_ACCENTS if held_out else TRAIN_ACCENTS, "variants": VARIANTS,
               "speed": SPEED_WPM, "pitch": PITCH, "clips": CLIPS[held_out], "words": WORDS, "seed": seed}  # fmt: skip
-    dataset = voice_only_dataset(csv_path, work / f"synthetic_voice_{name}", len(windows), recipe, workers=2)
-    return dataset, windows
+    return voice_only_dataset(csv_path, work / f"synthetic_voice_{name}", windows, recipe, workers=2)
 
 
 def false_alarms(scores: np.ndarray, windows: list[dict[str, str]], thresholds) -> dict:

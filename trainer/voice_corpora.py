@@ -15,7 +15,6 @@ or neutral when none passes; a clip's scores are the mean of its windows' scores
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -92,18 +91,24 @@ def read_clip(path: str) -> np.ndarray:
     return soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32) if rate != SAMPLE_RATE else samples
 
 
-def live_windows(clips: list[dict[str, str]], work: Path, seed: int = SEED) -> list[dict[str, str]]:
-    """Every clip's live windows (as emodb.live_windows cuts EmoDB's), their wavs under work/live_clips;
-    one row per window (the clip's row with `path`, `start`, `end`, `clip_start`, `window_end`)."""
+def live_windows(
+    clips: list[dict[str, str]], work: Path, seed: int = SEED, clean: bool = False
+) -> list[dict[str, str]]:
+    """Every clip's live windows (as emodb.live_windows cuts EmoDB's), their wavs under work/live_clips
+    (`clean`: the clips as recorded, in silence, under work/clean_clips); one row per window (the clip's row
+    with `path`, `start`, `end`, `clip_start`, `window_end`)."""
+    folder = work / ("clean_clips" if clean else "live_clips")
     windows = []
     for clip in clips:
         stem = Path(clip["file"]).stem
-        written = all((work / "live_clips" / f"{stem}_{after:.1f}.wav").is_file() for after in LIVE_ENDS)
+        written = all((folder / f"{stem}_{after:.1f}.wav").is_file() for after in LIVE_ENDS)
         # the recording is made only for windows not written yet (it costs a webcam channel's codec)
-        recording, clip_start = (None, live_clip_start(clip["file"], seed)) if written else live_clip(
-            read_clip(clip["path"]), clip["file"], seed
+        recording, clip_start = (
+            (None, live_clip_start(clip["file"], seed))
+            if written
+            else live_clip(read_clip(clip["path"]), clip["file"], seed, clean)
         )
-        cuts = cut_live_windows(recording, clip_start + float(clip["speech_at"]), stem, work / "live_clips")
+        cuts = cut_live_windows(recording, clip_start + float(clip["speech_at"]), stem, folder)
         windows += [{**clip, **cut} for cut in cuts]
     return windows
 
@@ -126,21 +131,23 @@ def noise_windows(work: Path, count: int = NOISE_CLIPS, seed: int = SEED) -> lis
 
 
 def prepared_voice(corpora=CORPORA, work: Path = ROOT / "build" / "voice", *, with_noise: bool = True,
-                   workers: int = 2):  # fmt: skip
+                   workers: int = 2, clean: bool = False):  # fmt: skip
     """The voice-only dataset of the corpora's live windows (and the noise-only windows), prepared once
-    under `work` with `main.py prepare`'s code, and one row per window in the dataset's order."""
+    under `work` with `main.py prepare`'s code, and one row per window in the dataset's order (windows
+    without speech are not in it). `clean`: the clips as recorded, in silence, without noise windows."""
     from .emodb import voice_only_dataset
 
     work = Path(work)
-    windows = live_windows(corpus_clips(corpora), work)
+    with_noise = with_noise and not clean
+    windows = live_windows(corpus_clips(corpora), work, clean=clean)
     if with_noise:
         windows += noise_windows(work)
-    name = "voice_" + "_".join(corpora) + ("_noise" if with_noise else "")
+    name = "voice_" + "_".join(corpora) + ("_noise" if with_noise else "") + ("_clean" if clean else "")
     csv_path = work / f"{name}.csv"
     write_windows_csv(windows, csv_path, lambda w: w["labels"])
     recipe = {**voice_recipe(), "corpora": list(corpora), "noise": [NOISE_CLIPS, NOISE_DBFS] if with_noise else None,
-              "ravdess_speech": RAVDESS_SPEECH_S}  # fmt: skip
-    return voice_only_dataset(csv_path, work / name, len(windows), recipe, workers=workers), windows
+              "ravdess_speech": RAVDESS_SPEECH_S, **({"clean": True} if clean else {})}  # fmt: skip
+    return voice_only_dataset(csv_path, work / name, windows, recipe, workers=workers)
 
 
 def decide(scores: np.ndarray, labels: tuple[str, ...], thresholds) -> np.ndarray:
@@ -188,33 +195,32 @@ def split_dataset(dataset, windows, train, valid, test):
     return fold_dataset(dataset, np.array([w["speaker"] for w in windows]), train, valid, test)
 
 
-def train_voice(dataset, run_dir: Path, epochs: int, valid_windows: list[dict[str, str]], work: Path):
+def fit_voice(dataset, run_dir: Path, epochs: int, work: Path):
     """CARAT fitted on the dataset's train split (with the calm synthetic voices; windows with under a
-    second of voice dropped), the epoch chosen on its valid split by the loop, one threshold for every label
-    chosen on the valid clips' seven-class UAR. Returns (model with thresholds set, threshold, epoch)."""
+    second of voice dropped), the epoch chosen on its valid split by the loop (micro-F1). A run that
+    finished before is read back instead. Returns (the chosen epoch's model, that epoch)."""
+    import json
+
     import torch
 
     from carat_model import load_checkpoint
 
-    from .emodb import clip_scores, voice_config, voice_settings, with_calm_voices, with_enough_voice
-    from .loop import fit, predict_scores
+    from .emodb import voice_config, voice_settings, with_calm_voices, with_enough_voice
+    from .loop import fit
 
-    torch.set_num_threads(1)  # two threads on two busy shared cores ran up to 10x slower (measured)
-    trained = with_enough_voice(with_calm_voices(dataset, work))
-    result = fit(trained, voice_config(dataset.feature_dims()), voice_settings(epochs), run_dir)
-    model, _ = load_checkpoint(result.checkpoint)
-    scores, _ = clip_scores(predict_scores(model, dataset.split("valid"), absent=("text", "visual")), valid_windows)
-    threshold = best_threshold(scores, model.config.labels, clip_classes(valid_windows))
-    model.set_label_thresholds([threshold] * len(model.config.labels))
-    print(f"voice: {run_dir.name}: epoch {result.best_epoch}, threshold {threshold:.3f}", file=sys.stderr, flush=True)
-    return model, threshold, result.best_epoch
+    finished = Path(run_dir) / "result.json"
+    if not finished.is_file():
+        torch.set_num_threads(1)  # two threads on two busy shared cores ran up to 10x slower (measured)
+        trained = with_enough_voice(with_calm_voices(dataset, work))
+        fit(trained, voice_config(dataset.feature_dims()), voice_settings(epochs), run_dir)
+    model, _ = load_checkpoint(Path(run_dir) / "model.safetensors")
+    return model, int(json.loads(finished.read_text(encoding="utf-8"))["epoch"])
 
 
-def clip_predictions(model, split, windows: list[dict[str, str]]) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """(each clip's class as the model decides it, the clips' files, their mean scores) for a split whose
+def clip_scores_of(model, split, windows: list[dict[str, str]]) -> tuple[np.ndarray, list[str]]:
+    """Each clip's mean scores over its windows that voted, and the clips' files, for a split whose
     windows' rows are `windows`."""
     from .emodb import clip_scores
     from .loop import predict_scores
 
-    scores, files = clip_scores(predict_scores(model, split, absent=("text", "visual")), windows)
-    return decide(scores, model.config.labels, np.asarray(model.config.thresholds())), files, scores
+    return clip_scores(predict_scores(model, split, absent=("text", "visual")), windows)

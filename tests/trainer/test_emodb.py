@@ -88,11 +88,11 @@ def test_a_live_window_holds_the_rows_a_live_engine_has_heard_by_its_end(small_e
         if window["file"] != "08a01Wa.wav":
             continue
         samples, rate = soundfile.read(window["path"], dtype="float32")
-        assert rate == SAMPLE_RATE and not samples[: SAMPLE_RATE // 10].any(), "a silent room"
+        assert rate == SAMPLE_RATE
         start, end = float(window["start"]), float(window["end"])
         assert end - start == pytest.approx(WINDOW_S) and end == pytest.approx(len(samples) / SAMPLE_RATE, abs=1e-4)
         rows = voice.extract(samples).between(start, end)
-        assert rows.times[:, 1].max() <= end + 1e-4, "no row summarises audio after the window's end"
+        assert (rows.times[:, 1] <= end + 1e-4).all(), "no row summarises audio after the window's end"
         after = float(window["window_end"]) - float(window["clip_start"])
         counts[round(after, 1)] = len(rows)
     # Half a second into the clip a window holds few rows; with the whole clip and room, about 2 s of them
@@ -113,7 +113,8 @@ def test_the_split_function_keeps_speakers_apart_and_prepares_every_window(small
     angry = splits["test"].labels[[r["file"] == "10a01Wa.wav" for r in rows["test"]]]
     assert angry.any() and (angry == angry[0]).all(), "every window of a clip carries the clip's labels"
     neutral = splits["test"].labels[[r["file"] == "10a01Nb.wav" for r in rows["test"]]]
-    assert len(neutral) == len(LIVE_ENDS) and not neutral.any(), "a neutral clip's windows carry no label"
+    # a window without speech in it (the first, half a second into the clip) holds no voice row: not prepared
+    assert 0 < len(neutral) <= len(LIVE_ENDS) and not neutral.any(), "a neutral clip's windows carry no label"
     with pytest.raises(ValueError, match="both test and valid"):
         emodb_voice_splits(("10",), ("10",), emodb=small_emodb, work=tmp_path)
     with pytest.raises(ValueError, match="no speakers"):

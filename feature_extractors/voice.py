@@ -10,9 +10,10 @@ numbers; less than `SPAN_S` at a stream's start, never less than `MIN_SPAN_S`). 
 60 rows, which fills the model's 64 voice steps (its soft aligner mixes every step, padding included,
 so a sparse stream drowns in padding), at the cost of one encoder pass per hop.
 
-Why these: on EmoDB, speaker-independent (leave one speaker out), a linear classifier scores higher
-on these states than on openSMILE's eGeMAPS low-level descriptors or functionals; the study is
-`benchmarks/voice_features.py` (it prints its figures), and `benchmarks/voice_accuracy.py` measures the result.
+Why these: speaker-independent on EmoDB and RAVDESS, a linear classifier scores higher on these states than
+on openSMILE's eGeMAPS functionals, and higher than on Whisper base's (which costs twice as much); the study
+is `benchmarks/voice_features.py` (it prints its figures), and `benchmarks/voice_accuracy.py` measures the
+result.
 
 Speech only: a row exists only where someone speaks. Each pass also runs the Silero voice-activity model
 that faster-whisper ships (`silero_vad_v6.onnx`, the one the recogniser's VAD uses; 2-3 ms a pass) over

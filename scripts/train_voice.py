@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -181,6 +180,31 @@ Time on 2 CPU cores (one torch thread a process, {bench["jobs"]} trainings at on
     )
 
 
+def final_model(work: Path, ravdess: bool, epochs: int, valid: list[str]):
+    """The shipped recipe trained on every speaker for `epochs` epochs, its last epoch kept (a finished run
+    in work/final is read back, an interrupted one resumes); returns (model, minutes of training)."""
+    import csv
+
+    from trainer.datasets import FeatureDataset
+    from trainer.emodb import voice_config, voice_settings, with_calm_voices, with_enough_voice
+    from trainer.loop import fit
+    from trainer.voice_corpora import prepared_voice, split_dataset
+
+    dataset, windows = prepared_voice(work=work)
+    speakers = sorted({w["speaker"] for w in windows if ravdess or w["corpus"] != "ravdess"})
+    # Validation is only the loop's bookkeeping here (a few speakers, to keep it quick; they are trained on
+    # too): the epoch count and threshold come from the benchmark, and the last epoch is kept.
+    split = split_dataset(dataset, windows, speakers, valid, [])
+    full = FeatureDataset("voice", split.labels, split.aligned, {"train": split.split("train"),
+                          "valid": split.split("valid")}, split.feature_spec, split.source)  # fmt: skip
+    run_dir = work / ("final" if ravdess else "final_no_ravdess")
+    model = fit(with_enough_voice(with_calm_voices(full, work)), voice_config(dataset.feature_dims()),
+                voice_settings(epochs), run_dir).model.eval()  # fmt: skip
+    with (run_dir / "metrics.csv").open(newline="", encoding="utf-8") as handle:
+        seconds = sum(float(row["seconds"]) for row in csv.DictReader(handle))
+    return model, round(seconds / 60, 1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "voice")
@@ -193,13 +217,9 @@ def main() -> int:
         return 2
     import torch
 
-    from trainer.datasets import FeatureDataset
-    from trainer.emodb import voice_config, voice_settings, with_calm_voices, with_enough_voice
-    from trainer.loop import fit
-    from trainer.voice_corpora import prepared_voice, split_dataset
+    from trainer.voice_corpora import prepared_voice
 
     torch.set_num_threads(1)  # two threads on two busy shared cores ran up to 10x slower (measured)
-    began = time.time()
     ravdess = not args.no_ravdess
     benchmark = json.loads(figures_path.read_text(encoding="utf-8"))
     chosen = [t for t in benchmark["tasks"] if t["name"].startswith("fold")] if ravdess else [
@@ -211,26 +231,19 @@ def main() -> int:
         held_out = next(t for t in benchmark["tasks"] if t["name"].startswith("fold") and HELD_OUT_EMODB in t["test"])
         save_held_out(held_out, args.work, args.out, dataset.feature_spec)
     speakers = sorted({w["speaker"] for w in windows if ravdess or w["corpus"] != "ravdess"})
-    # Validation is only the loop's bookkeeping here (a few speakers, to keep it quick; they are trained on
-    # too): the epoch count and threshold come from the benchmark, and the last epoch is kept.
-    split = split_dataset(dataset, windows, speakers, chosen[0]["valid"], [])
-    full = FeatureDataset("voice", split.labels, split.aligned, {"train": split.split("train"),
-                          "valid": split.split("valid")}, split.feature_spec, split.source)  # fmt: skip
-    run_dir = args.work / ("final" if ravdess else "final_no_ravdess")
-    model = fit(with_enough_voice(with_calm_voices(full, args.work)), voice_config(dataset.feature_dims()),
-                voice_settings(epochs), run_dir).model.eval()  # fmt: skip
+    model, minutes = final_model(args.work, ravdess, epochs, chosen[0]["valid"])
     model.set_label_thresholds([threshold] * len(model.config.labels))
     save_fp16(model, args.out / "carat_voice.safetensors", dataset.feature_spec,
               {**common(ravdess), "speakers": [s for s in speakers if s != "noise"], "epochs": epochs,
                "threshold": threshold})  # fmt: skip
-    figures = {"epochs": epochs, "threshold": threshold, "ravdess": ravdess, "minutes": round((time.time() - began) / 60, 1),
+    figures = {"epochs": epochs, "threshold": threshold, "ravdess": ravdess, "minutes": minutes,
                "benchmark": benchmark}  # fmt: skip
     if ravdess:
         figures["held_out"] = {"emodb": held_out["test"][:1], "ravdess": held_out["test"][1:], "task": held_out["name"]}
     (args.out / "voice_metrics.json").write_text(json.dumps(figures, indent=1), encoding="utf-8")
     write_card(figures, args.out / "VOICE_MODEL_CARD.md")
-    print(f"wrote {args.out / 'carat_voice.safetensors'} ({epochs} epochs, threshold {threshold:.3f}) in "
-          f"{figures['minutes']} min")  # fmt: skip
+    print(f"wrote {args.out / 'carat_voice.safetensors'} ({epochs} epochs, threshold {threshold:.3f}; "
+          f"trained in {minutes} min)")  # fmt: skip
     return 0
 
 

@@ -32,8 +32,6 @@ import numpy as np
 from feature_extractors.acoustic import SAMPLE_RATE
 from feature_extractors.windows import LIVE_WINDOW_S
 
-from .metrics import THRESHOLD_GRID
-
 CREDIT = (
     "Burkhardt, F., Paeschke, A., Rolfes, M., Sendlmeier, W. and Weiss, B. (2005). A Database of German "
     "Emotional Speech. Interspeech 2005. CC0 1.0 (audEERING's packaging)."
@@ -41,7 +39,6 @@ CREDIT = (
 LETTER_LABEL = {"F": "happy", "T": "sad", "W": "angry", "A": "fear", "E": "disgust", "N": "", "L": ""}
 CLASSES = ("happy", "sad", "angry", "fear", "disgust", "neutral")
 SEED = 0
-FOLDS = 4
 
 WINDOW_S = LIVE_WINDOW_S  # the live engine's window
 LEAD_S = (2.5, 3.0)  # room before a clip: at least a window, so every window starts inside the recording
@@ -361,18 +358,6 @@ def voiceless_windows(out: Path, csv_path: Path) -> set[tuple[str, float, float]
     return skipped
 
 
-def folds(speakers: list[str], count: int = FOLDS, seed: int = SEED) -> list[tuple[list[str], str, list[str]]]:
-    """(test speakers, validation speaker, training speakers) for each fold."""
-    order = [speakers[i] for i in np.random.default_rng(seed).permutation(len(speakers))]
-    size = len(order) // count
-    result = []
-    for k in range(count):
-        test = order[k * size : (k + 1) * size]
-        rest = order[(k + 1) * size :] + order[: k * size]
-        result.append((test, rest[0], rest[1:]))
-    return result
-
-
 def fold_dataset(dataset, speaker_of: np.ndarray, train, valid, test):
     """The dataset with train/valid/test splits holding the windows of those speakers (`speaker_of`: each
     window's speaker, as `prepared_emodb`'s rows give them)."""
@@ -412,46 +397,3 @@ def emodb_voice_splits(
     rows = {name: [w for w in windows if w["speaker"] in group]
             for name, group in (("train", train), ("valid", valid), ("test", test))}  # fmt: skip
     return {name: fold.split(name) for name in ("train", "valid", "test")}, rows
-
-
-def best_threshold(scores: np.ndarray, labels: tuple[str, ...], truth: np.ndarray) -> float:
-    """One threshold for every label: the grid value with the best six-class UAR (ties: the lowest)."""
-    found = [uar(truth, six_class(scores, labels, np.full(len(labels), t))) for t in THRESHOLD_GRID]
-    return float(THRESHOLD_GRID[int(np.argmax(found))])
-
-
-def refit_voice_carat(dataset, run_dir: Path, epochs: int, threshold: float):
-    """CARAT fitted on the dataset's train split for a fixed number of epochs, chosen beforehand on a
-    validation speaker (train_voice_carat), its last epoch kept, with `threshold` for every label. The
-    dataset's valid split is only the loop's bookkeeping here: nothing is chosen on it."""
-    import torch
-
-    from .loop import fit
-
-    torch.set_num_threads(1)  # two threads on two busy shared cores ran up to 10x slower (measured)
-    trained = with_enough_voice(dataset)
-    model = fit(trained, voice_config(dataset.feature_dims()), voice_settings(epochs), run_dir).model.eval()
-    model.set_label_thresholds([threshold] * len(model.config.labels))
-    return model
-
-
-def train_voice_carat(dataset, run_dir: Path, epochs: int, valid_windows: list[dict[str, str]]):
-    """Fit CARAT on the dataset's train split (the epoch chosen on its valid split, whose windows' labels
-    rows are `valid_windows`; the threshold on those clips' mean scores); returns the model with its
-    threshold set, the threshold and the epoch."""
-    import torch
-
-    from carat_model import load_checkpoint
-
-    from .loop import fit, predict_scores
-
-    torch.set_num_threads(1)  # two threads on two busy shared cores ran up to 10x slower (measured)
-    result = fit(with_enough_voice(dataset), voice_config(dataset.feature_dims()), voice_settings(epochs), run_dir)
-    model, _ = load_checkpoint(result.checkpoint)
-    valid_scores, _ = clip_scores(
-        predict_scores(model, dataset.split("valid"), absent=("text", "visual")), valid_windows
-    )
-    valid_truth = np.array([class_of_letter(letter) for letter in clip_letters(valid_windows)])
-    threshold = best_threshold(valid_scores, model.config.labels, valid_truth)
-    model.set_label_thresholds([threshold] * len(model.config.labels))
-    return model, threshold, result.best_epoch

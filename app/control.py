@@ -17,6 +17,7 @@ from feature_extractors.utterances import UTTERANCE_PAUSE_S
 from feature_extractors.windows import LIVE_WINDOW_S
 
 from .events import EmotionEvent, StreamHealth, TimedWord
+from .words_in_view import FADE_S, HOLD_S
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,35 @@ class EngineControl(Protocol):
     def set_speed(self, factor: float) -> None:
         """Replay only, real-time mode: 1.0 = as recorded."""
 
+    def calibrate(self, seconds: float, profile: str | None = None) -> None:
+        """Record the person at rest from now for `seconds`, then read scores relative to it (saved under
+        the profile name `profile`, when given; app/calibration.py)."""
+
+    def set_lsl(self, lsl: LslSettings | None) -> None:
+        """Publish events as Lab Streaming Layer streams from now on (None: stop publishing)."""
+
+
+@dataclass(frozen=True)
+class LslSettings:
+    """Lab Streaming Layer outlets (app/lsl_output.py): the event stream's name; its markers stream is
+    named '<name> Markers'."""
+
+    name: str = "CARAT Live"
+    # Replay: wait up to this long, before the media starts, for a consumer (LabRecorder) of both streams,
+    # so that it receives the first event too.
+    wait_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class CalibrationSettings:
+    """Per-person calibration (app/calibration.py). `seconds` > 0: record the person at rest for that long
+    when the run starts, then save the baseline under `profile` (when named). `seconds` 0 with a profile:
+    read scores relative to that saved profile from the start."""
+
+    seconds: float = 0.0
+    profile: str | None = None
+    keep_in: str | None = None  # folder for the run's calibration.json (default: the recording's folder)
+
 
 @dataclass
 class EngineSettings:
@@ -75,6 +105,8 @@ class EngineSettings:
     checkpoint: str | None = None  # None = the bundled default
     record_to: str | None = None  # session folder to record into
     exact: bool = False  # replay: every frame, as fast as possible, deterministic
+    lsl: LslSettings | None = None  # publish to Lab Streaming Layer
+    calibration: CalibrationSettings | None = None  # None: a session folder's own calibration, if any
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -84,9 +116,11 @@ class EngineOptions:
 
     window_s: float = LIVE_WINDOW_S  # how much of each stream one prediction sees (3 s)
     # The words stream scores the current utterance (a sentence, or the words since a pause this long),
-    # whole, as text models are trained: never a fragment, never two sentences mixed. It stays in view
-    # until `text_window_s` after its last word. utterance_pause_s 0: every word of the last text_window_s.
-    text_window_s: float = 8.0
+    # whole, as text models are trained: never a fragment, never two sentences mixed. It votes at full
+    # strength until `text_window_s` after it is known, then fades out over `text_fade_s`
+    # (app/words_in_view.py says why). utterance_pause_s 0: every word of that time, as one utterance.
+    text_window_s: float = HOLD_S
+    text_fade_s: float = FADE_S
     utterance_pause_s: float = UTTERANCE_PAUSE_S
     hop_s: float = 0.25  # a prediction every hop (4 a second)
     video_size: tuple[int, int] = (640, 480)
@@ -110,7 +144,8 @@ class EngineOptions:
         for label, value, low, high, example in (
             ("window", self.window_s, 0.1, 600.0, 3.0),
             ("hop", self.hop_s, 0.01, 60.0, 0.25),
-            ("text window", self.text_window_s, 0.1, 600.0, 8.0),
+            ("text window", self.text_window_s, 0.0, 600.0, HOLD_S),
+            ("text fade", self.text_fade_s, 0.0, 600.0, FADE_S),
             ("utterance pause", self.utterance_pause_s, 0.0, 600.0, 1.0),
             ("smoothing", self.smoothing_s, 0.0, 600.0, 1.0),
             ("speech pause", self.asr_pause_s, 0.05, MAX_UTTERANCE_S / 2, 0.3),

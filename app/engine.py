@@ -33,6 +33,7 @@ from .clock import SessionClock
 from .control import EngineCallbacks, EngineOptions, EngineSettings
 from .events import StreamHealth, TimedWord
 from .inbox import Inbox, Restart, StreamBuffer
+from .lab_outputs import LabOutputs
 from .media_source import MediaFileSource
 from .microphone import MicrophoneSource
 from .packets import AudioPacket, VideoPacket
@@ -42,10 +43,11 @@ from .source_thread import Source
 from .stream_stats import EngineStats
 from .supervisor import Supervisor
 from .window_loop import WindowLoop
+from .words_in_view import SentenceTurns
 from .workers import Extractors, FaceWorker, SpeechWorker, VoiceWorker, Worker
 
 
-class Engine(WindowLoop):
+class Engine(WindowLoop, LabOutputs):
     """Implements EngineControl for live capture and replay. See the module docstring."""
 
     def __init__(
@@ -76,6 +78,9 @@ class Engine(WindowLoop):
         self._words_lock = threading.Lock()
         self._fresh_words = threading.Event()  # live: words just out of speech recognition, not yet scored
         self._encoded: tuple[tuple[TimedWord, ...], Any] | None = None  # (utterance, its word vectors)
+        self.sentence_turns = SentenceTurns(
+            self.options.utterance_pause_s, hold_s=self.options.text_window_s, fade_s=self.options.text_fade_s
+        )
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._progress = threading.Condition()
@@ -91,6 +96,7 @@ class Engine(WindowLoop):
         self._stopping = threading.Lock()  # one stop() at a time; a second one waits for the first
         self.supervisor = Supervisor(self._stream_failed)  # every thread the engine starts runs under it
         self.error: str | None = None
+        self._init_lab()  # calibration (a bad profile is refused here) and LSL
 
     # -- EngineControl ------------------------------------------------------------------------------
     @property
@@ -134,6 +140,7 @@ class Engine(WindowLoop):
         for worker in self._workers:
             if isinstance(worker, FaceWorker) and not worker.thread.is_alive():
                 worker.close()
+        self._end_lab()  # after the window loop: every event it made is pushed
         writer, self.writer = self.writer, None
         if writer is not None:
             writer.close()
@@ -187,6 +194,7 @@ class Engine(WindowLoop):
     def forget_words(self) -> None:
         with self._words_lock:
             self._words.clear()
+            self.sentence_turns.reset()
 
     def set_speed(self, factor: float) -> None:
         with self._lifecycle:
@@ -197,6 +205,7 @@ class Engine(WindowLoop):
     def alive_threads(self) -> list[threading.Thread]:
         threads = list(self._threads) + [w.thread for w in self._workers]
         threads += [s._thread for s in self.sources if s._thread is not None]
+        threads += [self._lsl_thread] if self._lsl_thread is not None else []
         return [t for t in threads if t.is_alive() and t is not threading.current_thread()]
 
     def report_health(self, health: StreamHealth) -> None:
@@ -276,19 +285,25 @@ class Engine(WindowLoop):
             self._build_workers()
             if self.settings.record_to:
                 self.writer = self._open_writer()
+            self._start_calibration()
         except Exception as error:  # noqa: BLE001 - told to the front end, which decides
             self.error = f"the engine could not start: {error}"
             self.callbacks.on_error(self.error)
             self._stop.set()
             self._report_finished()
             return
+        lsl = self.settings.lsl
+        if lsl is not None and self._open_lsl(lsl, session_now=0.0) and lsl.wait_s > 0:
+            self.lsl.wait_for_consumers(lsl.wait_s, self._stop)  # session time 0 follows at once
         with self._lifecycle:
             if self._stop.is_set():  # stopped while the models loaded
                 if self.writer is not None:
                     self.writer.close()
                     self.writer = None
+                self._close_lsl()
                 return
             self.clock.jump_to(0.0)  # session time 0: the moment capture (or replay) begins
+            self._start_lsl_thread()
             for worker in self._workers:
                 worker.thread.start()
             window_thread = self.supervisor.thread("windows", self._window_loop)

@@ -19,6 +19,10 @@ shows it in that same window, and holds while the sentence (and so its raw score
 smoothing only keeps a decision a moment after its cause has gone. The first window, or one after a gap
 longer than 5 tau (a pause or seek), starts afresh from its raw scores. Decisions (`decided`) compare the
 smoothed score with each label's threshold.
+
+With a person's baseline (app/calibration.py), each raw score is first read relative to the person's rest
+(that module's rule), and the calibrated scores are what is smoothed and decided; `raw_scores` stay the
+model's own.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from carat_model import (
 from carat_model.config import MODALITIES, SOFT_ALIGNED, feature_dim_fields
 from carat_model.model import SoftAlignment
 
+from .calibration import Baseline
 from .defaults import default_checkpoint
 
 DEFAULT_CHECKPOINT = default_checkpoint()
@@ -55,12 +60,13 @@ class PredictorError(RuntimeError):
 
 @dataclass(frozen=True)
 class Prediction:
-    raw_scores: tuple[float, ...]
-    scores: tuple[float, ...]  # smoothed
+    raw_scores: tuple[float, ...]  # the model's, this window alone
+    scores: tuple[float, ...]  # smoothed (calibrated first, with a baseline)
     decided: tuple[bool, ...]
     deciding_modality: tuple[str | None, ...]
     present: dict[str, bool]
     scored: dict[str, bool]
+    rest: tuple[float, ...] | None = None  # with a baseline: the resting level applied to each label
 
 
 class ScoreSmoother:
@@ -233,26 +239,48 @@ class Predictor:
         self._previous = (model_input, output)
         return output
 
-    def predict(self, window: dict[str, np.ndarray], time: float) -> Prediction:
-        """Score one window ending at `time` (session seconds) and smooth it with the ones before."""
+    def predict(
+        self,
+        window: dict[str, np.ndarray],
+        time: float,
+        *,
+        words_weight: float = 1.0,
+        without_words: dict[str, np.ndarray] | None = None,
+        baseline: Baseline | None = None,
+    ) -> Prediction:
+        """Score one window ending at `time` (session seconds) and smooth it with the ones before. A fading
+        utterance (app/words_in_view.py) passes `words_weight` < 1 and the same window without its words:
+        the raw scores are then the two windows' scores mixed by that weight, each label decided by the
+        stream of the side that gives it more. With a person's `baseline`, the raw scores are read relative
+        to the person's rest before smoothing (app/calibration.py)."""
         try:
             output = self._forward(window)
+            raw = output.scores[0].float().cpu().numpy().astype(np.float64)
+            deciding = output.deciding_modality[0].cpu().tolist()
+            if without_words is not None and words_weight < 1.0:
+                other = self._forward(without_words)
+                other_raw = other.scores[0].float().cpu().numpy().astype(np.float64)
+                other_deciding = other.deciding_modality[0].cpu().tolist()
+                with_words, rest = words_weight * raw, (1.0 - words_weight) * other_raw
+                deciding = [d if w >= r else o for d, o, w, r in zip(deciding, other_deciding, with_words, rest)]
+                raw = with_words + rest
         except PredictorError:
             raise
         except Exception as error:
             raise PredictorError(f"the model failed on the window ending at {time:.2f} s: {error}") from error
-        raw = output.scores[0].float().cpu().numpy().astype(np.float64)
-        smoothed = self.smoother.update(raw, time)
-        deciding = output.deciding_modality[0].cpu().tolist()
+        deciding_names = tuple(None if d == NO_MODALITY else MODALITIES[d] for d in deciding)
+        levels = baseline.levels(deciding_names) if baseline is not None else None
+        smoothed = self.smoother.update(raw if baseline is None else baseline.apply(raw, levels), time)
         present = output.present[0].cpu().tolist()
         real_present = {m: bool(window[f"{m}_mask"].any()) for m in MODALITIES}
         return Prediction(
             raw_scores=tuple(float(s) for s in raw),
             scores=tuple(float(s) for s in smoothed),
             decided=tuple(bool(s > t) for s, t in zip(smoothed, self.thresholds)),
-            deciding_modality=tuple(None if d == NO_MODALITY else MODALITIES[d] for d in deciding),
+            deciding_modality=deciding_names,
             present=real_present,
             scored={m: bool(present[i]) for i, m in enumerate(MODALITIES)},
+            rest=levels,
         )
 
 

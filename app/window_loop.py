@@ -8,6 +8,8 @@ import math
 import time
 from typing import Any
 
+import numpy as np
+
 from .events import EmotionEvent, StreamHealth, TimedWord
 from .media_source import MediaFileSource
 from .predictor import PredictorError
@@ -88,25 +90,21 @@ class WindowLoop:
             step += 1
 
     def _emit(self, end: float, available_by: float) -> None:
-        from feature_extractors.utterances import current_utterance
         from feature_extractors.windows import TimedRows, build_window
 
         predictor = self.predictor
         start = end - self.options.window_s
         with self._words_lock:
-            heard = [w for w, available in self._words if available <= available_by]
-        words = tuple(
-            current_utterance(
-                heard, end, pause_s=self.options.utterance_pause_s, max_words=predictor.lengths[0],
-                view_s=self.options.text_window_s,
-            )
-        )  # fmt: skip
-        text_start = words[0].start if words else end - self.options.text_window_s
+            heard = [(w, available) for w, available in self._words if available <= available_by]
+            in_view = self.sentence_turns.choose(heard, end, max_words=predictor.lengths[0])
+        words = in_view.words
+        text_start = words[0].start if words else start
         oldest = min(start, text_start)  # the earliest time any stream still needs
         # Aligned inputs average face and voice over each word's span, so they follow the words' window.
         stream_start = text_start if predictor.aligned else start
         rows = {m: TimedRows(*self.buffers[m].rows(stream_start, end, available_by)) for m in ("visual", "audio")}
         rows["text"] = self._utterance_rows(words)
+        baseline = self._baseline_for(end)  # the person's rest, once calibrated (app/lab_outputs.py)
         began = time.perf_counter()
         try:
             window = build_window(
@@ -120,13 +118,20 @@ class WindowLoop:
                     aligned=False, lengths=predictor.lengths,
                 )
                 window["text"], window["text_mask"] = words_only["text"], words_only["text_mask"]
-            prediction = predictor.predict(window, end)
+            without_words = None
+            if words and in_view.weight < 1.0:  # a fading utterance: also the window as if unsaid
+                without_words = {**window, "text": np.zeros_like(window["text"]),
+                                 "text_mask": np.zeros_like(window["text_mask"])}  # fmt: skip
+            prediction = predictor.predict(
+                window, end, words_weight=in_view.weight, without_words=without_words, baseline=baseline
+            )
         except (PredictorError, ValueError) as error:
             self._model_failing = True
             message = f"no prediction for the window ending at {end:.2f} s: {error}"
             self.report_health(StreamHealth("model", "retrying", message=message))
             return
         self.stats.predict_s.append(time.perf_counter() - began)
+        self._observe_rest(end, prediction)
         if self._model_failing:
             self._model_failing = False
             self.report_health(StreamHealth("model", "running", details={"device": str(predictor.device)}))
@@ -140,7 +145,8 @@ class WindowLoop:
             if newest_visual is not None:
                 self.stats.visual_latency_s.append(created - float(newest_visual))
         with self._words_lock:
-            while self._words and self._words[0][0].end < oldest - self.options.window_s:
+            # Words leave once heard and long out of view; words still in recognition are kept however old.
+            while self._words and self._words[0][1] <= available_by and self._words[0][0].end < oldest - self.options.window_s:
                 self._words.popleft()
         event = EmotionEvent(
             window_start=start,
@@ -156,10 +162,12 @@ class WindowLoop:
             words=words,
             latency_s=latency,
             created_at=created,
+            rest=prediction.rest,
         )
         self.stats.events += 1
         if self.writer is not None:
             self.writer.write_event(event)
+        self._publish(event)  # to LSL: hands over, never waits
         self.callbacks.on_event(event)
         for buffer in self.buffers.values():
             buffer.prune(oldest - self.options.window_s)

@@ -44,6 +44,25 @@ def _continues_sentence(text: str) -> bool:
     return first.islower()
 
 
+def split_utterances(words: Sequence[W], pause_s: float) -> list[list[W]]:
+    """Words said (any order) -> their utterances in time order, each its words in time order (the
+    module docstring's rules). `pause_s` <= 0 turns utterances off: one utterance of every word."""
+    said = sorted(words, key=lambda w: w.start)
+    if pause_s <= 0:
+        return [said] if said else []
+    utterances: list[list[W]] = []
+    spoken_until = -math.inf  # the latest end so far: a long word overlapping the next leaves no gap
+    for i, word in enumerate(said):
+        if not i or (
+            word.start - spoken_until >= pause_s
+            or (ends_sentence(said[i - 1].text) and not _continues_sentence(word.text))
+        ):
+            utterances.append([])
+        utterances[-1].append(word)
+        spoken_until = max(spoken_until, word.end)
+    return utterances
+
+
 def current_utterance(
     words: Sequence[W], at: float, *, pause_s: float, max_words: int, view_s: float = math.inf
 ) -> list[W]:
@@ -54,19 +73,10 @@ def current_utterance(
     """
     if max_words < 1:
         raise ValueError(f"max_words must be at least 1, got {max_words}")
-    said = sorted((w for w in words if w.start < at), key=lambda w: w.start)
+    said = [w for w in words if w.start < at]
     if pause_s <= 0:
-        return [w for w in said if w.end > at - view_s][-max_words:]
-    first = 0
-    spoken_until = -math.inf  # the latest end so far: a long word overlapping the next leaves no gap
-    for i, word in enumerate(said):
-        if i and (
-            word.start - spoken_until >= pause_s
-            or (ends_sentence(said[i - 1].text) and not _continues_sentence(word.text))
-        ):
-            first = i
-        spoken_until = max(spoken_until, word.end)
-    utterance = said[first:]
-    if not utterance or spoken_until <= at - view_s:
+        return [w for w in sorted(said, key=lambda w: w.start) if w.end > at - view_s][-max_words:]
+    utterances = split_utterances(said, pause_s)
+    if not utterances or max(w.end for w in said) <= at - view_s:
         return []  # nothing said yet, or the last utterance has left the view
-    return utterance[-max_words:]
+    return utterances[-1][-max_words:]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app.control import EngineOptions
 
-from .common import Flag, add_settings_arguments, settings_from_arguments
+from .common import Flag, add_lab_arguments, add_settings_arguments, lab_settings, settings_from_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: replay/ inside a session folder, else next to the file)",
     )
     add_settings_arguments(parser.add_argument_group("engine"), EngineOptions, ENGINE_FLAGS)
+    add_lab_arguments(parser, replay=True)
 
 
 # How EngineOptions' fields appear as options (the rest: --field-name without _s, type and default from
@@ -42,9 +43,10 @@ ENGINE_FLAGS = {
     "hop_s": Flag("--hop", help="seconds between predictions"),
     "utterance_pause_s": Flag(
         help="words each prediction sees: the current sentence, whole (sentences end at . ! ? and at pauses "
-        "this long, in seconds); 0 keeps every word of the last --text-window seconds",
+        "this long, in seconds); 0 scores every word of the last --text-window + --text-fade seconds as one",
     ),
-    "text_window_s": Flag(help="seconds a sentence stays in view after its last word"),
+    "text_window_s": Flag(help="seconds a sentence votes at full strength after it is recognised"),
+    "text_fade_s": Flag(help="seconds over which a sentence's vote then fades out"),
     "video_size": Flag(metavar=("WIDTH", "HEIGHT"), help="size video frames are scaled to"),
     "fps": Flag(help="camera frame rate asked for"),
     "smoothing_s": Flag(help="seconds of score smoothing"),
@@ -74,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         out = path.with_name(f"{path.stem}_replay")
     try:  # every argument is checked before any model loads
         options = settings_from_arguments(EngineOptions, args)
+        lsl, calibration = lab_settings(args)
         files = EventFiles(out)
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         previous = {number: signal.signal(number, interrupt) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         result = replay(path, checkpoint=args.checkpoint, exact=args.exact, options=options, progress=True,
-                        out=files, stop=stop)  # fmt: skip
+                        out=files, stop=stop, lsl=lsl, calibration=calibration)  # fmt: skip
     except (MediaError, ValueError, RuntimeError, OSError) as error:
         files.discard()
         print(f"error: {error}", file=sys.stderr)

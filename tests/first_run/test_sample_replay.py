@@ -88,11 +88,14 @@ def test_the_face_keeps_happy_and_each_sentence_raises_its_own_emotion(replayed)
     assert not by_voice, by_voice
 
 
-def test_replay_command_with_utterance_pause_0_keeps_every_word_of_the_last_8_s(tmp_path, cli) -> None:
-    """The replay command's switch back to the plain 8 s of words: the last window then holds the sad
-    sentence's end with the angry sentence (its export's words column shows what each window scored)."""
+def test_replay_command_with_utterance_pause_0_keeps_every_word_of_the_text_window(tmp_path, cli) -> None:
+    """The replay command's switch back to plain words in time: with an 8 s text window, the last window
+    holds the sad sentence's end with the angry sentence (its export's words column shows what each
+    window scored)."""
     out = tmp_path / "out"
-    code, _, err = cli(["replay", str(sample_clip()), "--out", str(out), "--utterance-pause", "0"])
+    code, _, err = cli(
+        ["replay", str(sample_clip()), "--out", str(out), "--utterance-pause", "0", "--text-window", "8"]
+    )
     assert code == 0, err
     with open(out / "events.csv", encoding="utf-8") as handle:
         last_words = list(csv.DictReader(handle))[-1]["words"].lower()

@@ -41,12 +41,12 @@ sys.path.insert(0, str(ROOT))
 
 from feature_extractors.expression_cnn import ExpressionCnn, ExpressionResNet, standardise
 from trainer.face_augment import augment_crops, head_pose
-from trainer.face_images import SEVEN_CLASSES, held_out_halves, majority_class, usable_faces
+from trainer.face_images import LABEL_VOTE, SEVEN_CLASSES, VOTE_NAMES, held_out_halves, majority_class, usable_faces
 
 EMOTION_VOTES = 8  # neutral ... contempt (FER+'s order); unknown and NF are not targets
 ARCHITECTURES = {"small": ExpressionCnn, "resnet": ExpressionResNet}
-# FER+ vote columns in SEVEN_CLASSES order (neutral, happy, sad, angry, fear, disgust, surprise)
-SEVEN_VOTE_COLUMNS = [0, 1, 3, 4, 6, 5, 2]
+# FER+ vote columns in SEVEN_CLASSES order
+SEVEN_VOTE_COLUMNS = [VOTE_NAMES.index("neutral")] + [VOTE_NAMES.index(LABEL_VOTE[c]) for c in SEVEN_CLASSES[1:]]
 
 
 def basic_augment(x: torch.Tensor, generator: torch.Generator, rng: np.random.Generator) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Where the files shipped with the app live: the default checkpoint, its model card, the sample clip.
+"""Where the app's files live: those shipped with it (the default checkpoint, its model card, the sample
+clip) and the user's own (`user_data_folder`: calibration profiles).
 
 They sit in the top-level folders `models/` and `samples/`, beside the `app` package both in a checkout
 and in an installed wheel (which ships them as data packages of those names); where they are not beside
@@ -45,3 +46,11 @@ def words_model_card() -> Path:
 def sample_clip() -> Path:
     """A 19 s clip with a face and speech (happy, sad, angry sentences) for machines with no camera."""
     return shipped("samples", "sample_clip.mp4")
+
+
+def user_data_folder() -> Path:
+    """The user's CARAT Live data (calibration profiles): the platform's per-user data folder (XDG_DATA_HOME
+    or ~/.local/share/carat-live on Linux, Application Support on macOS, AppData on Windows)."""
+    import platformdirs
+
+    return platformdirs.user_data_path("carat-live", appauthor=False)

@@ -292,9 +292,7 @@ class Engine(WindowLoop, LabOutputs):
             self._stop.set()
             self._report_finished()
             return
-        lsl = self.settings.lsl
-        if lsl is not None and self._open_lsl(lsl, session_now=0.0) and lsl.wait_s > 0:
-            self.lsl.wait_for_consumers(lsl.wait_s, self._stop)  # session time 0 follows at once
+        self._open_lsl_at_start()  # session time 0 follows at once
         with self._lifecycle:
             if self._stop.is_set():  # stopped while the models loaded
                 if self.writer is not None:
@@ -303,7 +301,7 @@ class Engine(WindowLoop, LabOutputs):
                 self._close_lsl()
                 return
             self.clock.jump_to(0.0)  # session time 0: the moment capture (or replay) begins
-            self._start_lsl_thread()
+            self._start_lsl()
             for worker in self._workers:
                 worker.thread.start()
             window_thread = self.supervisor.thread("windows", self._window_loop)

@@ -42,6 +42,9 @@ class EmotionEvent:
     words: tuple[TimedWord, ...] = ()
     latency_s: float | None = None  # newest capture in the window -> event, seconds
     created_at: float = 0.0  # session clock when the event was made
+    # Calibrated runs (app/calibration.py): the person's resting level each label's score was read from;
+    # `scores` are then relative to it, `raw_scores` stay the model's. None: not calibrated.
+    rest: tuple[float, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,6 +55,8 @@ class EmotionEvent:
         data["words"] = tuple(TimedWord(**w) for w in data.get("words", ()))
         for key in ("labels", "scores", "raw_scores", "decided", "thresholds", "deciding_modality"):
             data[key] = tuple(data[key])
+        if data.get("rest") is not None:
+            data["rest"] = tuple(data["rest"])
         return cls(**data)
 
 

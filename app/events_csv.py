@@ -1,6 +1,7 @@
 """Events to CSV, the one writer (replay's events.csv and the dashboard's export): one row per
 EmotionEvent; window times, when it was made and its latency; per label its smoothed score, raw score,
-decision, threshold and deciding modality; which modalities were present and scored; the words."""
+decision, threshold, deciding modality and the person's resting level (calibrated runs; empty otherwise);
+which modalities were present and scored; the words."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ def event_columns(labels: tuple[str, ...]) -> list[str]:
     """The header; `labels` () gives the header of a file with no events."""
     columns = ["window_start", "window_end", "created_at", "latency_s"]
     for label in labels:
-        columns += [f"{label}_score", f"{label}_raw", f"{label}_decided", f"{label}_threshold", f"{label}_modality"]
+        columns += [f"{label}_score", f"{label}_raw", f"{label}_decided", f"{label}_threshold", f"{label}_modality",
+                    f"{label}_rest"]  # fmt: skip
     columns += [f"{m}_present" for m in MODALITY_NAMES] + [f"{m}_scored" for m in MODALITY_NAMES]
     return columns + ["words"]
 
@@ -30,6 +32,7 @@ def event_row(event: EmotionEvent) -> list[object]:
             int(event.decided[i]),
             event.thresholds[i],
             event.deciding_modality[i] or "",
+            "" if event.rest is None else event.rest[i],
         ]
     row += [int(event.present.get(m, False)) for m in MODALITY_NAMES]
     row += [int(event.scored.get(m, False)) for m in MODALITY_NAMES]

@@ -11,13 +11,14 @@ import csv
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from carat_model.atomic import replace_atomically, write_atomically
 from feature_extractors.media import MediaError, probe_media
 
-from .control import EngineCallbacks, EngineOptions, EngineSettings
+from .control import CalibrationSettings, EngineCallbacks, EngineOptions, EngineSettings, LslSettings
 from .engine import Engine, media_path
 from .events import MODALITY_NAMES, MODALITY_WORDS, EmotionEvent, StreamHealth, TimedWord
 from .events_csv import event_columns, event_row
@@ -47,10 +48,16 @@ def replay(
     timeout_s: float | None = None,
     out: EventFiles | None = None,
     stop: threading.Event | None = None,
+    lsl: LslSettings | None = None,
+    calibration: CalibrationSettings | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> ReplayResult:
     """Run the whole file through the engine and return its events (in window order). With `out`, each
     event is also appended to its files as it is made; setting `stop` (a signal handler does) ends the
-    replay within a second, keeping the events so far."""
+    replay within a second, keeping the events so far. `lsl`: publish the events as LSL streams;
+    `calibration`: calibrate to the person (None: a session folder's own calibration applies, if it has
+    one); the baseline in use is kept as calibration.json beside the `out` files. `on_note(text)` hears
+    what LSL and calibration say as they go (waiting for a consumer, calibrated)."""
     source_path = media_path(path)
     info = probe_media(source_path)  # a clear MediaError before any model loads
     events: list[EmotionEvent] = []
@@ -68,6 +75,11 @@ def replay(
     def on_health(health: StreamHealth) -> None:
         if health.name == "media" and health.state == "stopped" and health.message:
             warnings.append(health.message)
+        if health.name in ("lsl", "calibration") and health.message:
+            if health.state == "stopped":
+                warnings.append(f"{health.name}: {health.message}")
+            elif on_note is not None:
+                on_note(f"{health.name}: {health.message}")
         if health.state == "retrying" and health.message:
             warnings.append(f"{health.name}: {health.message}")
 
@@ -84,9 +96,12 @@ def replay(
         on_health=on_health,
         on_finished=done.set,
     )
+    if out is not None:
+        calibration = replace(calibration or CalibrationSettings(), keep_in=str(out.folder))
     settings = EngineSettings(
-        camera=None, microphone=None, media=str(path), checkpoint=checkpoint, exact=exact
-    )
+        camera=None, microphone=None, media=str(path), checkpoint=checkpoint, exact=exact, lsl=lsl,
+        calibration=calibration,
+    )  # fmt: skip
     engine = Engine(settings, callbacks, options=options, predictor=predictor, extractors=extractors)
     bar = _progress_bar(info.duration) if progress else None  # after the checkpoint loaded (or was refused)
     engine.start()

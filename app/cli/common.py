@@ -33,9 +33,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_dataset(args: argparse.Namespace) -> FeatureDataset:
-    return load_dataset(
-        args.data, args.dataset, labels_from=args.labels_from, authors_masks=args.authors_masks
-    )
+    return load_dataset(args.data, args.dataset, labels_from=args.labels_from, authors_masks=args.authors_masks)
 
 
 def print_table(rows: list[tuple[str, ...]]) -> None:
@@ -154,3 +152,70 @@ def _option_type(settings_class: type, name: str, hint: object) -> tuple[type, i
     if typing.get_origin(hint) in (typing.Union, types.UnionType) and str in arguments:
         return str, None  # a device: an index or a name, read as text and parsed by the command
     raise TypeError(f"{settings_class.__name__}.{name} ({hint}) has no command-line form: add a Flag or skip it")
+
+
+# -- lab options: LSL outlets and per-person calibration (live and replay) -----------------------------------
+
+
+def add_lab_arguments(parser: argparse.ArgumentParser, *, replay: bool) -> None:
+    from app.control import LslSettings
+
+    lab = parser.add_argument_group("lab")
+    lab.add_argument(
+        "--lsl",
+        action="store_true",
+        help="publish events as Lab Streaming Layer streams (scores, and markers; see README 'Lab integration')",
+    )
+    lab.add_argument(
+        "--lsl-name",
+        metavar="NAME",
+        help=f"name of the LSL event stream (implies --lsl; default: {LslSettings.name!r}, "
+        "its markers stream: NAME Markers)",
+    )
+    if replay:
+        lab.add_argument(
+            "--lsl-wait",
+            type=float,
+            default=0.0,
+            metavar="SECONDS",
+            help="wait up to this long for a consumer (e.g. LabRecorder) of both streams before the replay "
+            "starts, so that it receives the first event too (default: 0)",
+        )
+    lab.add_argument(
+        "--calibrate",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="first record the person at rest for this long (a relaxed face towards the camera, a neutral "
+        "sentence), then report scores relative to that rest (README 'Calibration')",
+    )
+    lab.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="calibration profile kept in your data folder: with --calibrate, the new baseline is saved under "
+        "NAME; without, NAME's baseline is used from the start (a path to a calibration.json works too)",
+    )
+
+
+def lab_settings(args: argparse.Namespace):
+    """(LslSettings or None, CalibrationSettings or None) from `add_lab_arguments`' options; ValueError
+    for a value that means nothing."""
+    from app.calibration import load, profile_path
+    from app.control import CalibrationSettings, LslSettings
+
+    lsl = None
+    if args.lsl or args.lsl_name:
+        wait = getattr(args, "lsl_wait", 0.0)
+        if not 0 <= wait <= 3600:
+            raise ValueError(f"--lsl-wait takes from 0 to 3600 seconds, got {wait:g}")
+        lsl = LslSettings(name=args.lsl_name or LslSettings.name, wait_s=wait)
+    if not 0 <= args.calibrate <= 600:
+        raise ValueError(f"--calibrate takes from 0 to 600 seconds (e.g. 10), got {args.calibrate:g}")
+    calibration = None
+    if args.calibrate or args.profile:
+        if args.profile and not args.calibrate:
+            load(profile_path(args.profile))  # a missing or damaged profile is refused before any model loads
+        elif args.profile:
+            profile_path(args.profile)  # so is a name that is no name
+        calibration = CalibrationSettings(seconds=args.calibrate, profile=args.profile)
+    return lsl, calibration

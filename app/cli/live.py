@@ -14,19 +14,23 @@ from dataclasses import replace
 from app.control import EngineCallbacks, EngineSettings
 from app.events import EmotionEvent, StreamHealth, TimedWord
 
-from .common import Flag, add_settings_arguments, settings_from_arguments
+from .common import Flag, add_lab_arguments, add_settings_arguments, lab_settings, settings_from_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--headless", action="store_true", help="no window: print events to the terminal")
-    add_settings_arguments(parser, EngineSettings, SETTINGS_FLAGS, skip=("media", "exact", "extra"))
+    add_settings_arguments(
+        parser, EngineSettings, SETTINGS_FLAGS, skip=("media", "exact", "extra", "lsl", "calibration")
+    )
     parser.add_argument("--seconds", type=float, default=None, help="headless: stop after this many seconds")
     parser.add_argument("--loop", action="store_true", help="loop a file given as camera or microphone")
     parser.add_argument("--json", action="store_true", help="headless: print each event as one JSON line")
+    add_lab_arguments(parser, replay=False)
 
 
-# How EngineSettings' fields appear as options (media and exact are replay's; extra holds --loop). Devices
-# stay text here: settings_from reads them ("none", an index, a name).
+# How EngineSettings' fields appear as options (media and exact are replay's; extra holds --loop; lsl and
+# calibration come from the lab options). Devices stay text here: settings_from reads them ("none", an
+# index, a name).
 SETTINGS_FLAGS = {
     "camera": Flag(
         default=None,
@@ -46,11 +50,14 @@ def settings_from(args: argparse.Namespace) -> EngineSettings:
             return None
         return int(value) if value.isdigit() else value
 
+    lsl, calibration = lab_settings(args)
     return settings_from_arguments(
         EngineSettings,
         args,
         camera=device(args.camera if args.camera is not None else "0"),
         microphone=device(args.microphone),
+        lsl=lsl,
+        calibration=calibration,
         extra={"loop": args.loop},
     )
 
@@ -76,7 +83,11 @@ def first_run_settings(args: argparse.Namespace, settings: EngineSettings) -> En
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = first_run_settings(args, settings_from(args))
+    try:
+        settings = first_run_settings(args, settings_from(args))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if not args.headless and not has_display():
         print(
             "no display found (DISPLAY/WAYLAND_DISPLAY unset), so the dashboard cannot open; running headless. "

@@ -62,6 +62,13 @@ ENGINE_FLAGS = {
 }
 
 
+def note(text: str) -> None:
+    """A line of news from LSL or calibration, above the progress bar."""
+    from tqdm import tqdm
+
+    tqdm.write(text, file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from app.replay import EventFiles, replay
     from app.session import is_session_folder
@@ -92,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         previous = {number: signal.signal(number, interrupt) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         result = replay(path, checkpoint=args.checkpoint, exact=args.exact, options=options, progress=True,
-                        out=files, stop=stop, lsl=lsl, calibration=calibration)  # fmt: skip
+                        out=files, stop=stop, lsl=lsl, calibration=calibration, on_note=note)  # fmt: skip
     except (MediaError, ValueError, RuntimeError, OSError) as error:
         files.discard()
         print(f"error: {error}", file=sys.stderr)

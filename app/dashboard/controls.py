@@ -100,3 +100,40 @@ class ReplayBar(QWidget):
 def clock(seconds: float) -> str:
     minutes, rest = divmod(int(max(0.0, seconds)), 60)
     return f"{minutes:02d}:{rest:02d}"
+
+
+class LabBar(QWidget):
+    """Lab integration: stream to Lab Streaming Layer, and calibrate to the person (a profile to use from
+    Start, or to save the next calibration under)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 0, 6, 2)
+        self.lsl = QPushButton(
+            "LSL", checkable=True, toolTip="Stream scores and markers to Lab Streaming Layer (e.g. LabRecorder)"
+        )
+        self.profile = QComboBox(
+            editable=True,
+            minimumWidth=170,
+            toolTip="Calibration profile: used from Start when saved; Calibrate saves under this name",
+        )
+        self.profile.lineEdit().setPlaceholderText("no profile")
+        self.calibrate = QPushButton(
+            "Calibrate",
+            toolTip="Record you at rest (a relaxed face, a neutral sentence), then show scores relative to it",
+        )
+        self.calibration = QLabel("not calibrated")
+        layout.addWidget(QLabel("Lab"))
+        layout.addWidget(self.lsl)
+        layout.addSpacing(8)
+        layout.addWidget(QLabel("Profile"))
+        layout.addWidget(self.profile)
+        layout.addWidget(self.calibrate)
+        layout.addWidget(self.calibration, 1)
+
+    def set_profiles(self, names: list[str]) -> None:
+        current = self.profile.currentText()
+        self.profile.clear()
+        self.profile.addItems([""] + names)
+        self.profile.setEditText(current)

@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QObject, QSignalBlocker, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QCloseEvent, QKeySequence
 from PyQt6.QtWidgets import (
     QFileDialog,
@@ -28,13 +28,14 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from app.control import EngineSettings, PreviewFrame
+from app import calibration
+from app.control import CalibrationSettings, EngineSettings, LslSettings, PreviewFrame
 from app.events import EmotionEvent, StreamHealth, TimedWord
 from app.events_csv import write_events_csv
 
 from .bars import EmotionBars
 from .checkpoints import describe_checkpoint
-from .controls import SPEEDS, ReplayBar, SourceBar
+from .controls import SPEEDS, LabBar, ReplayBar, SourceBar
 from .devices import DeviceScan, scan_devices
 from .health import HealthTable
 from .modalities import ModalityPanel
@@ -44,6 +45,8 @@ from .transcript import TranscriptView
 from .video import VideoView
 
 SEEK_STEP_S = 5.0
+CALIBRATION_S = 10.0  # the Calibrate button records this long at rest
+LAB_STREAMS = ("calibration", "lsl")  # their news (running, stopped) is shown in the banner
 _LEVEL_STYLE = {
     "error": "background:#fdecea;color:#611a15;border:1px solid #f5c2bd",
     "warning": "background:#fff4e5;color:#663c00;border:1px solid #ffd8a8",
@@ -149,6 +152,10 @@ class MainWindow(QMainWindow):
         else:
             self._show_checkpoint(None)
         self.source_bar.record.setChecked(settings.record_to is not None)
+        with QSignalBlocker(self.lab_bar.lsl):  # the command line's --lsl, without "opens with Start" advice
+            self.lab_bar.lsl.setChecked(settings.lsl is not None)
+        if settings.calibration is not None and settings.calibration.profile:
+            self.lab_bar.profile.setEditText(settings.calibration.profile)
         self._scanner = _DeviceScanner(self)
         self._scanner.done.connect(self._devices_found)
         if scan is not None:
@@ -164,6 +171,8 @@ class MainWindow(QMainWindow):
 
     def _build_widgets(self) -> None:
         self.source_bar = SourceBar()
+        self.lab_bar = LabBar()
+        self.lab_bar.set_profiles(saved_profiles())
         self.replay_bar = ReplayBar()
         self.banner = MessageBanner()
         self.video = VideoView()
@@ -209,6 +218,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.source_bar)
+        layout.addWidget(self.lab_bar)
         banner_row = QHBoxLayout()
         banner_row.setContentsMargins(6, 0, 6, 2)
         banner_row.addWidget(self.banner)
@@ -231,7 +241,9 @@ class MainWindow(QMainWindow):
             return item
 
         bar = self.menuBar()
-        file_menu, engine_menu, replay_menu, help_menu = (bar.addMenu(n) for n in ("&File", "&Engine", "&Replay", "&Help"))
+        file_menu, engine_menu, replay_menu, help_menu = (
+            bar.addMenu(n) for n in ("&File", "&Engine", "&Replay", "&Help")
+        )
         action("Open video…", "Ctrl+O", self.ask_open_file, file_menu)
         action("Open session folder…", "Ctrl+Shift+O", self.ask_open_session, file_menu)
         action("Choose checkpoint…", "Ctrl+M", self.ask_checkpoint, file_menu)
@@ -272,6 +284,8 @@ class MainWindow(QMainWindow):
         replay.slider.sliderReleased.connect(lambda: self.seek_to(replay.slider.value() / 10))
         replay.speed.currentIndexChanged.connect(lambda _i: self.set_speed(replay.speed.currentData()))
         replay.export.clicked.connect(self.ask_export)
+        self.lab_bar.lsl.toggled.connect(self._lsl_toggled)
+        self.lab_bar.calibrate.clicked.connect(lambda: self.calibrate(CALIBRATION_S))
 
     # -- commands -------------------------------------------------------------------------------
 
@@ -288,7 +302,23 @@ class MainWindow(QMainWindow):
             checkpoint=bar.checkpoint.currentData(),
             media=self.media,
             record_to=record_to,
+            lsl=self._lsl_settings() if self.lab_bar.lsl.isChecked() else None,
+            calibration=self._chosen_profile(),
         )
+
+    def _chosen_profile(self) -> CalibrationSettings | None:
+        """The profile picked, when it is saved (a new name only names the next calibration's profile)."""
+        name = self.lab_bar.profile.currentText().strip()
+        given = self.settings.calibration
+        if given is not None and given.profile == name:
+            return given  # the command line's (--calibrate SECONDS --profile NAME records anew)
+        try:
+            saved = bool(name) and calibration.profile_path(name).is_file()
+        except calibration.CalibrationError:
+            saved = False
+        if saved:
+            return CalibrationSettings(profile=name)
+        return given if given is not None and not given.profile else None  # --calibrate SECONDS alone stays
 
     def start(self) -> None:
         """Start the engine with what the pickers show: replay when a file is open, else live."""
@@ -377,6 +407,31 @@ class MainWindow(QMainWindow):
         self.show_message(f"Saved {count} events to {path}", "info")
         return count
 
+    def calibrate(self, seconds: float) -> None:
+        """Record the person at rest, then show scores relative to it (saved under the profile named)."""
+        engine = self.runner.engine
+        if engine is None:
+            self.show_message("Start live analysis first: calibration records you at rest, then uses it.", "warning")
+            return
+        profile = self.lab_bar.profile.currentText().strip() or None
+        try:
+            engine.calibrate(seconds, profile)
+        except ValueError as error:
+            self.show_message(f"calibration: {error}", "error")
+            return
+        self.lab_bar.calibration.setText(f"calibrating ({seconds:g} s)…")
+        self.show_message(f"calibration: for the next {seconds:g} s, {calibration.REST_INSTRUCTIONS}", "info")
+
+    def _lsl_settings(self) -> LslSettings:
+        return self.settings.lsl or LslSettings()  # the command line's --lsl-name, if it gave one
+
+    def _lsl_toggled(self, on: bool) -> None:
+        engine = self.runner.engine
+        if engine is not None:
+            engine.set_lsl(self._lsl_settings() if on else None)
+        elif on:
+            self.show_message(f"LSL: the streams '{self._lsl_settings().name}' open with the next Start.", "info")
+
     def refresh_devices(self) -> None:
         self.statusBar().showMessage("Looking for cameras and microphones…", 3000)
         self._scanner.scan()
@@ -433,8 +488,12 @@ class MainWindow(QMainWindow):
     def show_health(self, health: StreamHealth) -> None:
         self.health.show_health(health)
         about_this_stream = self.banner.text().startswith(f"{health.name}: ")
+        if health.name == "calibration":
+            self._show_calibration_state(health.state)
         if health.state == "failed" and health.message:
             self.show_message(f"{health.name}: {health.message}", "error")
+        elif health.name in LAB_STREAMS and health.state in ("starting", "running", "stopped") and health.message:
+            self.show_message(f"{health.name}: {health.message}", "warning" if health.state == "stopped" else "info")
         elif health.state == "retrying" and health.message and (about_this_stream or not self.banner.text()):
             self.show_message(f"{health.name}: {health.message}", "warning")
         elif health.state == "running" and about_this_stream:
@@ -510,6 +569,16 @@ class MainWindow(QMainWindow):
         if not usable:
             self.show_message(text, "error")
 
+    def _show_calibration_state(self, state: str) -> None:
+        label = self.lab_bar.calibration
+        if state == "running":
+            label.setText("calibrated")
+            self.lab_bar.set_profiles(saved_profiles())  # a new profile may have been saved
+        elif state == "starting":
+            label.setText("calibrating…")
+        elif label.text().startswith("calibrating"):  # stopped while recording: no new baseline
+            label.setText("not calibrated")
+
     def _record_toggled(self, on: bool) -> None:
         if self.runner.state in (STARTING, RUNNING) and self.media is None:
             self.show_message(
@@ -520,6 +589,7 @@ class MainWindow(QMainWindow):
 
     def _clear_panels(self) -> None:
         self.events.clear()
+        self.lab_bar.calibration.setText("not calibrated")
         self.bars.clear()
         self.timeline.clear_history()
         self.transcript.clear_words()
@@ -535,3 +605,8 @@ class MainWindow(QMainWindow):
         self.runner.stop(wait=True)
         event.accept()
 
+
+def saved_profiles() -> list[str]:
+    """The calibration profiles saved in the user's data folder, by name."""
+    folder = calibration.profiles_folder()
+    return sorted(path.stem for path in folder.glob("*.json")) if folder.is_dir() else []

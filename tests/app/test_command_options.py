@@ -25,7 +25,7 @@ def parser_of(command) -> argparse.ArgumentParser:
     [
         (train, TrainSettings, ["--data", "d.pt", "--out", "run"], set()),
         (replay, EngineOptions, ["clip.mp4"], set()),
-        (live, EngineSettings, [], {"media", "exact", "extra"}),
+        (live, EngineSettings, [], {"media", "exact", "extra", "lsl", "calibration"}),  # lsl, calibration: lab options
     ],
 )
 def test_every_settings_field_is_an_option_with_its_default(command, settings_class, required, skipped):

@@ -41,6 +41,12 @@ class FakeEngine:
     def set_speed(self, factor: float) -> None:
         self.calls.append(("set_speed", factor))
 
+    def calibrate(self, seconds: float, profile: str | None = None) -> None:
+        self.calls.append(("calibrate", seconds, profile))
+
+    def set_lsl(self, lsl) -> None:
+        self.calls.append(("set_lsl", lsl))
+
     def from_thread(self, function, *args) -> None:
         """Call a callback on a separate thread, as the engine's workers do."""
         thread = threading.Thread(target=function, args=args)

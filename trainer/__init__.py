@@ -4,6 +4,10 @@
 - settings.py        TrainSettings (what a run is asked) and TrainResult (what it gives back)
 - batching.py        split arrays -> model inputs (`make_batch`); modalities hidden or dropped
 - evaluation.py      scores on a split, validation, the end of a run (thresholds tuned, model.safetensors)
+- finetune.py        training a checkpoint further on a user's data (`--from`): its start, frozen streams
+- data_checks.py     a user's data before training: streams, samples per label, whether a checkpoint reads it
+- model_card.py      a trained checkpoint's card (beside the one it started from) and the refusal of a
+                     model that predicts every label or none
 - resume.py          the training state `--resume` continues from
 - run_logs.py        metrics.jsonl / metrics.csv, TensorBoard scalars, learning curves
 - metrics.py         multi-label metrics (scikit-learn) and threshold tuning

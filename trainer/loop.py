@@ -1,9 +1,11 @@
 """Training and evaluation of CARAT on a FeatureDataset.
 
-`fit` trains with the CARAT objective, keeps the epoch with the best validation micro-F1, tunes one
-threshold per label on validation, scores the test split with them and writes, into the run folder:
+`fit` trains with the CARAT objective, keeps the epoch with the best validation micro-F1 (a fine-tune's
+starting weights count as epoch 0: an epoch must beat them), tunes one threshold per label on validation,
+scores the test split with them and writes, into the run folder:
 
-    model.safetensors      the chosen epoch, tuned thresholds, metrics and training facts in its header
+    model.safetensors      the chosen epoch, tuned thresholds, metrics and training facts in its header,
+                           with its card (model_card.py) also beside it: model_card.md, model_card.json
     best.safetensors       the best epoch so far at the config's threshold (updated while training)
     training_state.pt      everything `--resume` needs: weights and buffers, optimiser, schedule,
                            RNG states (torch, numpy, python, our generators), epoch, history
@@ -37,6 +39,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from carat_model import (
+    MODALITIES,
     Carat,
     CaratConfig,
     CaratOutput,
@@ -44,14 +47,16 @@ from carat_model import (
     save_checkpoint,
 )
 from carat_model.config import feature_dim_fields
-from carat_model.model import SoftAlignment
+from carat_model.model import CaratInputs, SoftAlignment
 
 from .balancing import ClassBalancedSampler
 from .batching import Batch, SplitDataset, drop_random_modalities, hide_modalities
-from .datasets import FeatureDataset
+from .datasets import FeatureDataset, FeatureSplit
 from .distributed import DistributedContext, start_distributed, update_shared_training_state
 from .evaluation import BEST_FILE, finish_run, per_source_micro_f1, predict_scores, score_split, validate
+from .finetune import FrozenStreams
 from .mixing import MixedSplit, SourceShareSampler
+from .model_card import Baseline
 from .optim import make_optimizer, make_schedule
 from .resume import STATE_FILE, load_training_state, restore_rng, save_training_state
 from .run_logs import MetricsLogger, plot_learning_curves
@@ -116,14 +121,25 @@ def fit(
     *,
     resume: bool = False,
     initial_weights: dict[str, torch.Tensor] | None = None,
+    compare_with: Baseline | None = None,
+    extra: dict[str, Any] | None = None,
+    refuse_degenerate: bool = False,
 ) -> TrainResult:
     """Train CARAT on `dataset`. `initial_weights` (a state dict of a model of this config) starts a
-    fine-tune from them instead of fresh weights; a resumed run continues from its own saved state."""
+    fine-tune from them instead of fresh weights (trainer/finetune.py): labels with too few validation
+    samples then keep the config's thresholds; a resumed run continues from its own saved state.
+    `compare_with`: the checkpoint the result's card scores it against (model_card.py); `extra`: facts
+    for the checkpoint's header and card. `refuse_degenerate`: raise DegenerateModelError instead of
+    saving a model whose thresholds predict every label or none (`main.py train` asks for it; smoke runs
+    of the plumbing on a few samples do not)."""
     run_dir = Path(run_dir)
     device = resolve_device(settings.device)
     context = start_distributed(device.type)
+    ending = {"compare_with": compare_with, "extra": extra, "refuse_degenerate": refuse_degenerate}
+    if initial_weights is not None:
+        ending["start_thresholds"] = config.thresholds()
     try:
-        return _fit(dataset, config, settings, run_dir, resume, device, context, initial_weights)
+        return _fit(dataset, config, settings, run_dir, resume, device, context, initial_weights, ending)
     finally:
         context.close()
 
@@ -136,7 +152,8 @@ def _fit(
     resume: bool,
     device: torch.device,
     context: DistributedContext,
-    initial_weights: dict[str, torch.Tensor] | None = None,
+    initial_weights: dict[str, torch.Tensor] | None,
+    ending: dict[str, Any],
 ) -> TrainResult:
     if context.active and device.type == "cuda":
         device = torch.device("cuda", context.local_rank)
@@ -146,6 +163,7 @@ def _fit(
     if initial_weights is not None:
         model.load_state_dict({name: value.float() for name, value in initial_weights.items()})
     model = model.to(device)
+    frozen = FrozenStreams(model, settings.frozen_modalities)  # before the optimiser: it skips what is frozen
     optimizer = make_optimizer(model, settings.recipe, settings.lr, settings.weight_decay)
 
     alignment = SoftAlignment.of(config)
@@ -206,6 +224,17 @@ def _fit(
         history = json.loads(saved["history"])
     if context.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        if initial_weights is not None and start_epoch == 1:
+            # The starting weights are "epoch 0" of the choice: an epoch must beat them on validation, so a
+            # fine-tune that cannot improve on its start (a small validation split, data the start knows)
+            # gives back its start rather than something worse.
+            best_f1, valid_figures = _epoch_choice(model, valid_split, settings, device)
+            save_checkpoint(
+                run_dir / BEST_FILE,
+                model,
+                feature_spec=dataset.feature_spec,
+                extra={"epoch": 0, "valid_micro_f1": valid_figures["valid_micro_f1"]},
+            )
 
     network: torch.nn.Module = model
     if context.active:
@@ -215,9 +244,7 @@ def _fit(
     logger = MetricsLogger(run_dir) if context.is_main else None
 
     last_epoch = (
-        settings.epochs
-        if settings.stop_after_epoch is None
-        else min(settings.epochs, settings.stop_after_epoch)
+        settings.epochs if settings.stop_after_epoch is None else min(settings.epochs, settings.stop_after_epoch)
     )
     for epoch in range(start_epoch, last_epoch + 1):
         sampler.set_epoch(epoch)
@@ -244,6 +271,7 @@ def _fit(
                 dropout_generator,
                 context,
             )
+            frozen.restore()
             for name, value in parts.items():
                 totals[name] = totals.get(name, 0.0) + value
             bar.set_postfix(loss=f"{parts['total']:.4f}")
@@ -257,20 +285,15 @@ def _fit(
             **{f"train_{name}": value / steps_per_epoch for name, value in totals.items()},
         }
         if context.is_main:
-            valid = validate(model, valid_split, settings, device)
-            record.update({f"valid_{k}": v for k, v in valid.as_dict().items() if k != "per_label_f1"})
-            choice = valid.micro_f1
-            if isinstance(valid_split, MixedSplit):  # each source counts the same, whatever its size
-                per_source = per_source_micro_f1(model, valid_split, settings, device)
-                record.update({f"valid_{name}_micro_f1": f1 for name, f1 in per_source.items()})
-                choice = record["valid_choice"] = float(np.mean(list(per_source.values())))
+            choice, valid_figures = _epoch_choice(model, valid_split, settings, device)
+            record.update(valid_figures)
             if choice > best_f1:
                 best_epoch, best_f1 = epoch, choice
                 save_checkpoint(
                     run_dir / BEST_FILE,
                     model,
                     feature_spec=dataset.feature_spec,
-                    extra={"epoch": epoch, "valid_micro_f1": valid.micro_f1},
+                    extra={"epoch": epoch, "valid_micro_f1": valid_figures["valid_micro_f1"]},
                 )
             history.append(record)
             logger.write(history)
@@ -304,9 +327,24 @@ def _fit(
         logger.close()
         plot_learning_curves(history, run_dir / "learning_curves.png")
         if finished:
-            finish_run(result, dataset, settings, device)
+            finish_run(result, dataset, settings, device, **ending)
     context.barrier()
     return result
+
+
+def _epoch_choice(
+    model: Carat, valid_split: FeatureSplit | MixedSplit, settings: TrainSettings, device: torch.device
+) -> tuple[float, dict[str, float]]:
+    """What the epoch choice maximises (validation micro-F1 at the config's thresholds; for mixed sources
+    the mean of theirs, each source counting the same whatever its size) and the figures logged with it."""
+    valid = validate(model, valid_split, settings, device)
+    figures = {f"valid_{k}": v for k, v in valid.as_dict().items() if k != "per_label_f1"}
+    choice = valid.micro_f1
+    if isinstance(valid_split, MixedSplit):
+        per_source = per_source_micro_f1(model, valid_split, settings, device)
+        figures.update({f"valid_{name}_micro_f1": f1 for name, f1 in per_source.items()})
+        choice = figures["valid_choice"] = float(np.mean(list(per_source.values())))
+    return choice, figures
 
 
 def train_step(
@@ -339,9 +377,10 @@ def train_step(
         output = _float_output(output)
         loss = carat_objective(model, output, labels, shuffle_generator)
         if not torch.isfinite(loss.total):
+            parts_now = {k: round(v.item(), 4) for k, v in loss.parts.items()}
             raise FloatingPointError(
-                f"the training loss became {loss.total.item()} ({ {k: round(v.item(), 4) for k, v in loss.parts.items()} }); "
-                "lower --lr or check the data for extreme values"
+                f"the training loss became {loss.total.item()} ({parts_now}): "
+                + nonfinite_loss_cause(inputs, labels, settings.lr)
             )
         share = len(labels) / samples
         scaled = loss.total * share
@@ -362,6 +401,41 @@ def train_step(
     for output, labels, loss in done:  # queues and prototypes move after the step, as for one batch
         update_shared_training_state(model, output, labels, loss, context)
     return parts
+
+
+def nonfinite_loss_cause(inputs: CaratInputs, labels: torch.Tensor, lr: float) -> str:
+    """What in a batch makes the loss NaN or infinite, in the user's words, with what to do; a too high
+    learning rate only when the batch itself looks sound."""
+    names = {"text": "words", "visual": "face", "audio": "voice"}
+    present = torch.stack([inputs.mask(m).bool().any(dim=1) for m in MODALITIES], dim=1).cpu()  # [B, 3]
+    empty = int((~present.any(dim=1)).sum())
+    if empty:
+        padding = [names[m] for m, has in zip(MODALITIES, present.any(dim=0).tolist()) if not has]
+        everywhere = " and ".join(filter(None, [", ".join(padding[:-1]), padding[-1]])) if padding else ""
+        return (
+            f"{empty} of the batch's {len(present)} samples have no stream at all: their words, face and voice "
+            "are all padding"
+            + (
+                f" ({everywhere} {'is' if len(padding) == 1 else 'are'} padding in every sample of the batch)"
+                if padding
+                else ""
+            )
+            + ", and a sample with nothing to read has nothing to learn from. Windows of the wrong shape do this: "
+            "an aligned window (one step per word) of a face photo or a voice with no words holds nothing. "
+            "Prepare the data again in the model's shape (main.py prepare, without --aligned)"
+        )
+    for m in MODALITIES:
+        values = inputs.features(m)[inputs.mask(m).bool()]
+        if values.numel() and not torch.isfinite(values).all():
+            return f"the {names[m]} features hold NaN or infinite values; prepare the data again"
+        if values.numel() and values.abs().max() > 1e4:
+            return (
+                f"the {names[m]} features reach {values.abs().max().item():.3g}, far outside what the extractors give; "
+                "check the data for extreme values"
+            )
+    if not torch.isfinite(labels).all() or (labels < 0).any() or (labels > 1).any():
+        return "the labels hold values outside 0..1; labels are 0/1 or shares of votes"
+    return f"the batch looks sound, so the learning rate ({lr:g}) is likely too high: lower --lr"
 
 
 def mixed_precision(device: torch.device, enabled: bool) -> tuple[Any, torch.amp.GradScaler | None]:

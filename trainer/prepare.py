@@ -57,7 +57,7 @@ from .datasets import (
     write_prepared_dataset,
 )
 from .sample_lists import Item, PrepareError, read_items, split_of
-from .sample_windows import DEFAULT_WINDOW, STILL_FACE_SECONDS, Extractors, SampleError, WindowShape, prepare_window
+from .sample_windows import STILL_FACE_SECONDS, Extractors, SampleError, WindowShape, prepare_window
 
 PARTS_DIR = "parts"
 SETTINGS_FILE = "prepare.json"
@@ -111,17 +111,13 @@ def _run_chunk(job: _ChunkJob) -> tuple[int, int, list[dict[str, str]]]:
             continue
         for name, value in window.items():
             arrays.setdefault(name, []).append(value)
-        arrays.setdefault("labels", []).append(
-            np.array([label in item.labels for label in job.labels], np.float32)
-        )
+        arrays.setdefault("labels", []).append(np.array([label in item.labels for label in job.labels], np.float32))
         kept_splits.append(split)
     part = Path(job.parts_dir) / f"part-{job.number:06d}"
     if kept_splits:
         stacked = compact_absent_modalities({k: np.stack(v) for k, v in arrays.items()})
         save_file(stacked, f"{part}.safetensors")
-    write_json_atomically(
-        Path(f"{part}.json"), {"chunk": job.number, "splits": kept_splits, "failures": failures}
-    )
+    write_json_atomically(Path(f"{part}.json"), {"chunk": job.number, "splits": kept_splits, "failures": failures})
     return job.number, len(kept_splits), failures
 
 
@@ -129,7 +125,7 @@ def prepare_dataset(
     source: str | Path,
     out: str | Path,
     *,
-    shape: WindowShape = DEFAULT_WINDOW,
+    shape: WindowShape,
     labels: tuple[str, ...] = MOSEI_LABELS,
     seed: int = 0,
     valid_fraction: float = 0.1,
@@ -147,6 +143,12 @@ def prepare_dataset(
 
     if Path(source).suffix.lower() == ".npz":  # a face-image set with votes (trainer/face_images.py)
         from .face_images import prepare_face_set
+
+        if shape.aligned:
+            raise PrepareError(
+                f"{source} holds face photos, which have no words: an aligned window (one step per word) "
+                "cannot hold them; prepare them unaligned"
+            )
 
         samples = prepare_face_set(
             Path(source), Path(out), shape=shape, labels=labels, window_s=STILL_FACE_SECONDS, seed=seed,
@@ -178,9 +180,7 @@ def prepare_dataset(
         "feature_spec": default_feature_spec().to_dict(),
     }
     _check_or_write_settings(out / SETTINGS_FILE, settings)
-    splits = [
-        only_split or item.split or split_of(item.key, seed, valid_fraction, test_fraction) for item in items
-    ]
+    splits = [only_split or item.split or split_of(item.key, seed, valid_fraction, test_fraction) for item in items]
     chunks = range((len(items) + chunk_size - 1) // chunk_size)
     done = {n for n in chunks if (parts_dir / f"part-{n:06d}.json").is_file()}
     jobs = [
@@ -197,9 +197,7 @@ def prepare_dataset(
         if n % count == index and n not in done
     ]
     failures: list[dict[str, str]] = []
-    bar = tqdm(
-        total=sum(len(j.items) for j in jobs), desc="prepare", unit="sample", disable=not progress
-    )
+    bar = tqdm(total=sum(len(j.items) for j in jobs), desc="prepare", unit="sample", disable=not progress)
     try:
         for _, written, chunk_failures in _map_jobs(jobs, workers):
             for failure in chunk_failures:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from carat_model.config import MODALITIES
+from carat_model.config import MODALITIES, CaratConfig
 from feature_extractors.windows import LIVE_WINDOW_S
 
 from .sample_lists import Item
@@ -36,9 +36,14 @@ class WindowShape:
             return (self.text_steps,) * 3
         return (self.text_steps, self.media_steps, self.media_steps)
 
-
-# The shape of the shipped default checkpoint's windows (scripts/train_default.py trains with it).
-DEFAULT_WINDOW = WindowShape(aligned=True, text_steps=32)
+    @classmethod
+    def for_model(cls, config: CaratConfig) -> WindowShape:
+        """The windows a model of this config reads, as the live predictor feeds it (app/predictor.py
+        `lengths`): aligned, one step per word up to `text_max_len`; unaligned, `text_max_len` words and
+        `unaligned_steps` face and voice rows. Data prepared in this shape trains and scores that model."""
+        if config.aligned:
+            return cls(aligned=True, text_steps=config.text_max_len)
+        return cls(aligned=False, text_steps=config.text_max_len, media_steps=config.unaligned_steps)
 
 
 class SampleError(ValueError):
@@ -118,6 +123,11 @@ def prepare_window(item: Item, extractors: Extractors, shape: WindowShape) -> di
 
     visual, audio = _empty_rows("visual"), _empty_rows("audio")
     if item.path is not None and Path(item.path).suffix.lower() in IMAGE_SUFFIXES:
+        if shape.aligned:  # such a window would hold nothing at all, and train to a NaN loss
+            raise SampleError(
+                "a face photo has no words, and an aligned window has one step per word; prepare photos "
+                "unaligned (main.py prepare's default, the shipped checkpoints' windows)"
+            )
         return _still_face_window(item, extractors, shape)
     if item.text is not None or Path(item.path).suffix.lower() in TEXT_SUFFIXES:
         if item.text is not None:

@@ -26,6 +26,9 @@ class TrainSettings:
     modality_dropout: float = 0.0
     # Modalities treated as missing everywhere (training and evaluation): a model that ignores them.
     absent_modalities: tuple[str, ...] = ()
+    # Streams whose branches keep their weights (trainer/finetune.py FrozenStreams): a fine-tune on data
+    # without them leaves what the model learnt of them as it was.
+    frozen_modalities: tuple[str, ...] = ()
     device: str = "auto"
     amp: bool = True  # mixed precision on CUDA (bfloat16 where supported); the CPU always runs float32
     eval_batch_size: int = 256
@@ -37,12 +40,15 @@ class TrainSettings:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        unknown = set(self.absent_modalities) - set(MODALITIES)
+        unknown = (set(self.absent_modalities) | set(self.frozen_modalities)) - set(MODALITIES)
         if unknown:
             raise ValueError(f"unknown modalities {sorted(unknown)}; choose from {list(MODALITIES)}")
         if len(self.absent_modalities) == len(MODALITIES):
             raise ValueError("cannot train with every modality absent")
+        if len(self.frozen_modalities) == len(MODALITIES):
+            raise ValueError("cannot train with every stream frozen")
         object.__setattr__(self, "absent_modalities", tuple(self.absent_modalities))
+        object.__setattr__(self, "frozen_modalities", tuple(self.frozen_modalities))
 
 
 @dataclass
@@ -58,3 +64,4 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     checkpoint: Path | None = None
     model: Carat | None = None  # this process's model after the last epoch trained (not the chosen one)
+    card: dict[str, Any] | None = None  # the checkpoint's card (trainer/model_card.py)

@@ -1,5 +1,7 @@
 """What the checkpoint picker shows about a checkpoint: its labels, thresholds, the FeatureSpec it
-was trained on and the modalities it scores, read from the header alone (no weights loaded)."""
+was trained on and the modalities it scores, and for a checkpoint trained with `main.py train` its card (the
+data, what it started from, its figures on the user's test split beside that start's; trainer/model_card.py),
+read from the header alone (no weights loaded)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ class CheckpointSummary:
     thresholds: tuple[float, ...]
     feature_spec: dict | None
     trained_modalities: tuple[str, ...] | None  # from `extra`, when the trainer recorded it
+    card: dict | None  # from `extra`, for checkpoints trained by main.py train
     text: str  # the whole description, for the Model tab
 
 
@@ -26,8 +29,10 @@ def summarize_checkpoint(path: str | Path) -> CheckpointSummary:
     config = info.config
     trained = info.extra.get("trained_modalities") or info.extra.get("modalities")
     trained_modalities = tuple(trained) if isinstance(trained, (list, tuple)) else None
+    card = info.extra.get("card") if isinstance(info.extra.get("card"), dict) else None
     lines = [
         f"Checkpoint: {path}",
+        *(card_lines(card) if card else []),
         "Labels and thresholds: "
         + ", ".join(f"{label} {threshold:.2f}" for label, threshold in zip(config.labels, config.thresholds())),
         f"Inputs: words {config.text_dim}-d, face {config.visual_dim}-d, voice {config.audio_dim}-d, "
@@ -40,7 +45,7 @@ def summarize_checkpoint(path: str | Path) -> CheckpointSummary:
         lines += [f"  {key}: {_compact(value)}" for key, value in info.feature_spec.items()]
     else:
         lines.append("FeatureSpec: none recorded (made before FeatureSpecs, e.g. imported from the authors)")
-    other = {k: v for k, v in info.extra.items() if k not in ("trained_modalities", "modalities")}
+    other = {k: v for k, v in info.extra.items() if k not in ("trained_modalities", "modalities", "card")}
     if other:
         lines.append("Extra: " + _compact(other))
     return CheckpointSummary(
@@ -49,8 +54,42 @@ def summarize_checkpoint(path: str | Path) -> CheckpointSummary:
         thresholds=tuple(config.thresholds()),
         feature_spec=info.feature_spec,
         trained_modalities=trained_modalities,
+        card=card,
         text="\n".join(lines),
     )
+
+
+def card_lines(card: dict) -> list[str]:
+    """The card of a trained checkpoint in a few lines: the verdict, the data, the start, the figures."""
+    data = card.get("data") or {}
+    samples = ", ".join(f"{split} {count}" for split, count in (data.get("samples") or {}).items())
+    started = (card.get("started_from") or {}).get("path") or "fresh weights"
+    lines = [
+        f"Card: {card.get('verdict', '')}",
+        f"  Trained on: {data.get('source')} ({samples}; streams: {data.get('streams')})",
+        f"  Started from: {started}",
+    ]
+    new, other = card.get("new") or {}, card.get("other")
+    if new:
+        compared = (card.get("compared_with") or {}).get("path")
+        against = f" (vs {compared}: {other['macro_f1']:.3f})" if other and compared else ""
+        lines.append(
+            f"  On the {card.get('split')} split ({card.get('samples')} samples): macro-F1 {new['macro_f1']:.3f}{against}"
+        )
+        per_label = new.get("per_label_f1") or {}
+        theirs = (other or {}).get("per_label_f1") or {}
+        lines.append(
+            "  F1: "
+            + ", ".join(
+                f"{label} {f1:.2f}" + (f" (vs {theirs[label]:.2f})" if label in theirs else "")
+                for label, f1 in per_label.items()
+            )
+        )
+        seven, their_seven = new.get("seven_class"), (other or {}).get("seven_class")
+        if seven:
+            against = f" (vs {their_seven['accuracy']:.3f} / {their_seven['uar']:.3f})" if their_seven else ""
+            lines.append(f"  7-class accuracy / UAR: {seven['accuracy']:.3f} / {seven['uar']:.3f}{against}")
+    return lines
 
 
 def describe_checkpoint(path: str | Path | None) -> tuple[str, bool]:

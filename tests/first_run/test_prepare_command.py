@@ -14,7 +14,9 @@ from app.defaults import default_checkpoint
 from carat_model import MODALITIES, read_checkpoint_info
 from feature_extractors.spec import default_feature_spec
 from trainer.datasets import load_prepared_dataset
-from trainer.sample_windows import DEFAULT_WINDOW, WORD_SECONDS
+from trainer.sample_windows import WORD_SECONDS, WindowShape
+
+ALIGNED = WindowShape(aligned=True, text_steps=32)  # `--aligned`: one step per word, for media with speech
 
 
 def test_the_default_checkpoint_takes_the_stream_window(default_predictor) -> None:
@@ -25,7 +27,9 @@ def test_the_default_checkpoint_takes_the_stream_window(default_predictor) -> No
     assert default_predictor.lengths == STREAMS_WINDOW.lengths
 
 
-def test_text_corpus_becomes_text_only_live_windows(xed_lines, tmp_path: Path, cli) -> None:
+def test_text_corpus_becomes_text_only_live_windows_in_the_default_checkpoints_shape(
+    xed_lines, tmp_path: Path, cli
+) -> None:
     from feature_extractors.spec import default_feature_spec
     from feature_extractors.text import TextEncoder
     from feature_extractors.windows import TimedRows, build_window
@@ -35,12 +39,14 @@ def test_text_corpus_becomes_text_only_live_windows(xed_lines, tmp_path: Path, c
     code, out, err = cli(["prepare", str(corpus), "--out", str(tmp_path / "ds"), "--quiet"])
     assert code == 0, err
     dataset = load_prepared_dataset(tmp_path / "ds")
-    assert dataset.aligned and dataset.feature_spec == default_feature_spec().to_dict()
+    shape = WindowShape.for_model(read_checkpoint_info(default_checkpoint()).config)
+    assert "the shape of" in out and str(default_checkpoint()) in out, "prepare says whose windows it writes"
+    assert dataset.aligned is shape.aligned is False and dataset.feature_spec == default_feature_spec().to_dict()
     total = sum(len(s) for s in dataset.splits.values())
     assert total == len(xed_lines)
     assert len(dataset.split("train")) > len(xed_lines) // 2
     for split in dataset.splits.values():
-        assert split.text.shape[1:] == (DEFAULT_WINDOW.text_steps, 384)
+        assert split.text.shape[1:] == (shape.text_steps, 384)
         assert not split.visual_mask.any() and not split.visual.any(), "text-only: no face"
         assert not split.audio_mask.any() and not split.audio.any(), "text-only: no voice"
     # Each line's labels and word count survive; one window equals what the live functions make.
@@ -55,8 +61,8 @@ def test_text_corpus_becomes_text_only_live_windows(xed_lines, tmp_path: Path, c
         TimedRows.empty(dims["audio"]),
         0.0,
         len(vectors) * WORD_SECONDS,
-        aligned=True,
-        lengths=DEFAULT_WINDOW.lengths,
+        aligned=False,
+        lengths=shape.lengths,
     )
     all_splits = np.concatenate([s.text for s in dataset.splits.values()])
     all_labels = np.concatenate([s.labels for s in dataset.splits.values()])
@@ -93,9 +99,7 @@ def test_bad_files_are_reported_and_skipped(tmp_path: Path, cli) -> None:
         "path,start,end,labels\nbroken.mp4,,,sad\nwords.txt,,,happy;surprise\nmissing.wav,,,angry\n",
         encoding="utf-8",
     )
-    code, out, err = cli(
-        ["prepare", tmp_path / "list.csv", "--out", tmp_path / "ds", "--split", "train", "--quiet"]
-    )
+    code, out, err = cli(["prepare", tmp_path / "list.csv", "--out", tmp_path / "ds", "--split", "train", "--quiet"])
     assert code == 0, err
     assert "2 samples skipped" in out
     assert "broken.mp4" in out and "missing.wav" in out and "does not exist" in out
@@ -118,7 +122,7 @@ def media_dataset(media_corpus: Path, tmp_path_factory: pytest.TempPathFactory):
     import main
 
     out = tmp_path_factory.mktemp("media_ds") / "ds"
-    assert main.main(["prepare", str(media_corpus), "--out", str(out), "--quiet"]) == 0
+    assert main.main(["prepare", str(media_corpus), "--out", str(out), "--aligned", "--quiet"]) == 0
     return load_prepared_dataset(out)
 
 
@@ -152,22 +156,24 @@ def test_a_few_training_steps_give_checkpoints_the_predictor_loads(
     from trainer.loop import TrainSettings, config_for_dataset, default_small_config, fit
 
     base = default_small_config().replace(
-        text_max_len=DEFAULT_WINDOW.text_steps, visual_max_len=32, audio_max_len=32, queue_size=8
+        text_max_len=ALIGNED.text_steps, visual_max_len=32, audio_max_len=32, queue_size=8
     )
     settings = TrainSettings(epochs=2, batch_size=2, lr=1e-3, progress=False, eval_batch_size=4)
     media_run = fit(media_dataset, config_for_dataset(media_dataset, base), settings, tmp_path / "media")
     corpus = tmp_path / "xed.tsv"
     corpus.write_text("\n".join(xed_lines) + "\n", encoding="utf-8")
-    assert cli(["prepare", str(corpus), "--out", str(tmp_path / "text"), "--quiet"])[0] == 0
+    assert cli(["prepare", str(corpus), "--out", str(tmp_path / "text"), "--aligned", "--quiet"])[0] == 0
     text_dataset = load_prepared_dataset(tmp_path / "text")
     text_settings = dataclasses.replace(settings, batch_size=8, absent_modalities=("visual", "audio"))
     text_run = fit(text_dataset, config_for_dataset(text_dataset, base), text_settings, tmp_path / "text_run")
 
-    window = {k: getattr(media_dataset.split("train"), k)[0] for k in
-              [f"{m}{suffix}" for m in MODALITIES for suffix in ("", "_mask")]}
+    window = {
+        k: getattr(media_dataset.split("train"), k)[0]
+        for k in [f"{m}{suffix}" for m in MODALITIES for suffix in ("", "_mask")]
+    }
     media_predictor = Predictor(media_run.checkpoint, smoothing_s=0)
     assert media_predictor.trained == {"text": True, "visual": True, "audio": True}
-    assert media_predictor.lengths == DEFAULT_WINDOW.lengths
+    assert media_predictor.lengths == ALIGNED.lengths
     scored = media_predictor.predict(window, 4.0)
     assert all(0 <= s <= 1 for s in scored.scores) and all(scored.scored.values())
 
@@ -183,7 +189,7 @@ def test_folders_named_by_label(tmp_path: Path, cli) -> None:
     for folder, text in (("happy", "We won, this is the best day ever"), ("neutral", "The bus leaves at nine")):
         (root / folder).mkdir(parents=True)
         (root / folder / "line.txt").write_text(text, encoding="utf-8")
-    code, out, err = cli(["prepare", root, "--out", tmp_path / "ds", "--split", "train", "--quiet"])
+    code, _, err = cli(["prepare", root, "--out", tmp_path / "ds", "--split", "train", "--quiet"])
     assert code == 0, err
     dataset = load_prepared_dataset(tmp_path / "ds")
     train = dataset.split("train")
@@ -242,3 +248,16 @@ def test_an_unknown_modality_is_refused_naming_the_known_ones(tmp_path: Path, cl
     listing.write_text("path,labels,modalities\nclip.wav,angry,voice\n", encoding="utf-8")
     code, out, err = cli(["prepare", listing, "--out", tmp_path / "ds", "--quiet"])
     assert code != 0 and "unknown modalities ['voice']" in out + err and "'audio'" in out + err
+
+
+def test_window_options_override_the_checkpoints_shape(xed_lines, tmp_path: Path, cli) -> None:
+    corpus = tmp_path / "xed.tsv"
+    corpus.write_text("\n".join(xed_lines[:8]) + "\n", encoding="utf-8")
+    base = ["prepare", corpus, "--split", "train", "--quiet", "--checkpoint", default_checkpoint()]
+    code, out, err = cli([*base, "--out", tmp_path / "aligned", "--aligned", "--text-steps", "16"])
+    assert code == 0, err
+    assert "changed by the options given" in out
+    aligned = load_prepared_dataset(tmp_path / "aligned")
+    assert aligned.aligned and aligned.split("train").text.shape[1] == 16
+    code, _, err = cli(["prepare", corpus, "--out", tmp_path / "x", "--checkpoint", tmp_path / "missing.safetensors"])
+    assert code == 2 and "no checkpoint at" in err

@@ -55,3 +55,17 @@ def test_tuned_thresholds_pick_the_best_f1_per_label():
     # label 0 separates between 0.4 and 0.6; label 1's positive (0.35) is the highest score
     thresholds = tune_thresholds(targets, scores, grid=np.array([0.05, 0.25, 0.5, 0.7]))
     assert thresholds == [0.5, 0.25]
+
+
+def test_a_fine_tunes_thresholds_move_only_with_enough_samples_and_ties_stay_near_its_start():
+    from trainer.metrics import MIN_POSITIVES_TO_TUNE
+
+    rng = np.random.default_rng(0)
+    targets = np.zeros((40, 2))
+    targets[:MIN_POSITIVES_TO_TUNE, 0] = 1  # label 0: enough positives to tune; label 1: three
+    targets[:3, 1] = 1
+    scores = np.where(targets == 1, 0.8, 0.2) + rng.uniform(-0.05, 0.05, targets.shape)
+    # Every threshold between the two score groups separates label 0 perfectly: the tie goes to the start's.
+    assert tune_thresholds(targets, scores) == [0.25, 0.25]
+    assert tune_thresholds(targets, scores, start=[0.6, 0.9]) == [0.6, 0.9]
+    assert tune_thresholds(targets, scores, start=[0.1, 0.9])[0] == 0.25, "0.1 misses: the nearest that ties"

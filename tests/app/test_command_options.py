@@ -23,7 +23,9 @@ def parser_of(command) -> argparse.ArgumentParser:
 @pytest.mark.parametrize(
     ("command", "settings_class", "required", "skipped"),
     [
-        (train, TrainSettings, ["--data", "d.pt", "--out", "run"], set()),
+        # train: frozen_modalities follows --from; its options are left unset (None) so that a fine-tune's
+        # defaults or a fresh run's fill what the user did not give
+        (train, TrainSettings, ["--data", "d.pt", "--out", "run"], {"frozen_modalities"}),
         (replay, EngineOptions, ["clip.mp4"], set()),
         (live, EngineSettings, [], {"media", "exact", "extra", "lsl", "calibration"}),  # lsl, calibration: lab options
     ],
@@ -34,8 +36,11 @@ def test_every_settings_field_is_an_option_with_its_default(command, settings_cl
         if field.name in skipped or (command is live and field.name == "camera"):  # live: None = find one
             continue
         assert hasattr(args, field.name), f"{settings_class.__name__}.{field.name} is not on the command line"
-        assert getattr(args, field.name) == getattr(settings_class(), field.name)
-    if command is not live:
+        expected = None if command is train else getattr(settings_class(), field.name)
+        assert getattr(args, field.name) == expected
+    if command is train:
+        assert settings_from_arguments(settings_class, args, base=settings_class()) == settings_class()
+    elif command is not live:
         assert settings_from_arguments(settings_class, args) == settings_class()
 
 
@@ -48,7 +53,8 @@ def test_the_existing_option_names_still_fill_the_settings():
     assert (settings.clip_norm, settings.amp, settings.progress, settings.stop_after_epoch) == (0.5, False, False, 3)
     assert settings.absent_modalities == ("audio",) and settings.batch_size == 8 and settings.empty_match == 1.0
     options = settings_from_arguments(
-        EngineOptions, parser_of(replay).parse_args(["c.mp4", "--window", "2", "--hop", "0.5", "--video-size", "320", "240"])
+        EngineOptions,
+        parser_of(replay).parse_args(["c.mp4", "--window", "2", "--hop", "0.5", "--video-size", "320", "240"]),
     )
     assert (options.window_s, options.hop_s, options.video_size) == (2.0, 0.5, (320, 240))
 

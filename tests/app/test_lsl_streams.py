@@ -145,9 +145,11 @@ def test_an_inlet_that_stops_reading_for_10_s_slows_nothing_and_the_files_lose_n
     lsl_on_this_machine, long_clip: Path, predictor, extractors, tmp_path: Path, monkeypatch
 ) -> None:
     """Durations: first event to last, as the engine hands them to its own files, in the same test run. On
-    this 2-core machine with other work on it, one plain replay varies by a few percent from the next, so the
-    LSL run is compared with the mean of a plain run before it and one after it; and, as the measure noise
-    does not touch, the engine's own hand-over of each event to LSL is timed where it happens."""
+    this 2-core machine with other work on it, one plain replay varies from the next by up to a third (8.2 s
+    then 6.0 s in one run), so the LSL run is held to within 5% of the slower of a plain run before it and
+    one after it: an engine that waited for the stalled inlet would take its 10 s stall, far beyond that.
+    And, as the measure noise does not touch, the engine's own hand-over of each event to LSL is timed
+    where it happens."""
     pylsl = lsl_on_this_machine
     handovers: list[float] = []
     hand_over = LslPublisher.put
@@ -182,7 +184,7 @@ def test_an_inlet_that_stops_reading_for_10_s_slows_nothing_and_the_files_lose_n
     assert plain.error is None and result.error is None
     print(f"first event to last: plain {plain_s:.2f} s and {second_s:.2f} s, with a stalled LSL inlet {lsl_s:.2f} s;"
           f" hand-over to LSL {np.median(handovers) * 1e6:.0f} us typically, {sum(handovers) * 1e3:.2f} ms in all")  # fmt: skip
-    assert lsl_s <= 1.05 * (plain_s + second_s) / 2, (plain_s, second_s, lsl_s)
+    assert lsl_s <= 1.05 * max(plain_s, second_s), (plain_s, second_s, lsl_s)
     # The typical hand-over: any one call may also wait a GIL switch (5 ms) for the engine's other threads.
     assert len(handovers) == len(received) and np.median(handovers) < 0.001
     written = (tmp_path / "lsl" / "events.jsonl").read_text().splitlines()

@@ -145,6 +145,10 @@ class SpeechRecognizer:
                 word_timestamps=True,
                 vad_filter=True,
                 condition_on_previous_text=False,
+                # Greedy/beam decoding only: faster-whisper's default falls back to *sampling* at higher
+                # temperatures when a pass looks poor, unseeded, so one file gave other words from one exact
+                # replay to the next (1243 vs 1241 words over the fusion benchmark's video).
+                temperature=0.0,
             )
             words = []
             for segment in segments:  # a generator: the passes run here, so inside the try

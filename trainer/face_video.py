@@ -104,33 +104,66 @@ def write_face_video(path: Path, faces: Sequence[np.ndarray], settings: FaceVide
     returns the segments, in order."""
     import av
 
-    frames_each, (width, height), fps = settings.frames_each, settings.size, settings.fps
+    frames_each = settings.frames_each
     rng = np.random.default_rng(settings.seed)
-    background = _wall(width, height)
-    noise_bank = rng.normal(0.0, settings.noise, (16, height, width)).astype(np.float32)
+    scene = Scene.draw(rng, settings)
     segments = []
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.codec_context.time_base = Fraction(1, fps)
-        stream.options = {"crf": str(settings.crf), "preset": "veryfast"}
+        stream = add_video_stream(container, settings)
         for index, face in enumerate(faces):
             segment = Segment(index * frames_each, frames_each, settings.face_widths[index % len(settings.face_widths)],
                               index)  # fmt: skip
-            motion = _HeadMotion.draw(rng, settings)
-            image = np.asarray(face, np.float32)
-            mask = _feathered_mask(image.shape)
-            for k in range(frames_each):
-                affine = motion.affine(k / fps, image.shape, segment.face_width, settings.size)
-                frame = background + noise_bank[(segment.start_frame + k) % len(noise_bank)]
-                _paste(frame, image, mask, affine)
-                video_frame = av.VideoFrame.from_ndarray(np.clip(frame, 0, 255).astype(np.uint8), format="gray")
-                video_frame.pts = segment.start_frame + k
+            for video_frame in scene.face_frames(face, segment.start_frame, segment.face_width, rng):
                 container.mux(stream.encode(video_frame))
             segments.append(segment)
         container.mux(stream.encode())
     return segments
+
+
+def add_video_stream(container, settings: FaceVideoSettings):
+    """The H.264 stream of the module docstring (CRF, yuv420p, one tick a frame) added to an open container."""
+    stream = container.add_stream("libx264", rate=settings.fps)
+    stream.width, stream.height = settings.size
+    stream.pix_fmt = "yuv420p"
+    stream.codec_context.time_base = Fraction(1, settings.fps)
+    stream.options = {"crf": str(settings.crf), "preset": "veryfast"}
+    return stream
+
+
+@dataclass(frozen=True)
+class Scene:
+    """The wall and the sensor noise every face is shown on (module docstring)."""
+
+    settings: FaceVideoSettings
+    background: np.ndarray
+    noise_bank: np.ndarray
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, settings: FaceVideoSettings) -> Scene:
+        width, height = settings.size
+        noise_bank = rng.normal(0.0, settings.noise, (16, height, width)).astype(np.float32)
+        return cls(settings, _wall(width, height), noise_bank)
+
+    def face_frames(self, face: np.ndarray, start_frame: int, face_width: int, rng: np.random.Generator):
+        """One segment's video frames (grey, pts = frame number): `face` at `face_width` px with its head
+        motion, drawn from `rng` now, before the first frame."""
+        import av
+
+        settings = self.settings
+        motion = _HeadMotion.draw(rng, settings)
+        image = np.asarray(face, np.float32)
+        mask = _feathered_mask(image.shape)
+        return (self._frame(motion, image, mask, start_frame, k, face_width, av) for k in range(settings.frames_each))
+
+    def _frame(self, motion, image, mask, start_frame: int, k: int, face_width: int, av):
+        settings = self.settings
+        affine = motion.affine(k / settings.fps, image.shape, face_width, settings.size)
+        frame = self.background + self.noise_bank[(start_frame + k) % len(self.noise_bank)]
+        _paste(frame, image, mask, affine)
+        video_frame = av.VideoFrame.from_ndarray(np.clip(frame, 0, 255).astype(np.uint8), format="gray")
+        video_frame.pts = start_frame + k
+        return video_frame
 
 
 @dataclass(frozen=True)

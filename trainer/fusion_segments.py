@@ -77,7 +77,6 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +85,7 @@ from carat_model.config import MOSEI_LABELS
 from feature_extractors.acoustic import SAMPLE_RATE
 
 from .face_images import SEVEN_CLASSES, held_out_halves, majority_class, read_face_set
-from .face_video import EDGE, FaceVideoSettings, _feathered_mask, _HeadMotion, _paste, _wall
+from .face_video import EDGE, FaceVideoSettings, Scene, add_video_stream
 
 DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"
 SCENARIOS = {
@@ -435,10 +434,9 @@ def write_fusion_video(
     returns the segments, in order."""
     import av
 
-    frames_each, (width, height), fps = settings.frames_each, settings.size, settings.fps
+    frames_each, fps = settings.frames_each, settings.fps
     rng = np.random.default_rng(settings.seed)  # drawn in write_face_video's order: the wall's noise, then motion
-    background = _wall(width, height)
-    noise_bank = rng.normal(0.0, settings.noise, (16, height, width)).astype(np.float32)
+    scene = Scene.draw(rng, settings)
     track = np.zeros(round(len(plans) * frames_each / fps * SAMPLE_RATE), np.float32)
     segments = []
     for index, plan in enumerate(plans):
@@ -451,22 +449,13 @@ def write_fusion_video(
         segments.append(FusionSegment(plan, start_frame, frames_each, width_px, *speech_s))
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:
-        video = container.add_stream("libx264", rate=fps)
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        video.codec_context.time_base = Fraction(1, fps)
-        video.options = {"crf": str(settings.crf), "preset": "veryfast"}
+        video = add_video_stream(container, settings)
         audio = container.add_stream("aac", rate=SAMPLE_RATE, layout="mono")
         written = 0
         for segment in segments:
-            motion = _HeadMotion.draw(rng, settings)
-            image = np.asarray(material.images[segment.plan.face_index], np.float32)
-            mask = _feathered_mask(image.shape)
-            for k in range(frames_each):
-                affine = motion.affine(k / fps, image.shape, segment.face_width, settings.size)
-                frame = background + noise_bank[(segment.start_frame + k) % len(noise_bank)]
-                _paste(frame, image, mask, affine)
-                video_frame = av.VideoFrame.from_ndarray(np.clip(frame, 0, 255).astype(np.uint8), format="gray")
-                video_frame.pts = segment.start_frame + k
+            face = material.images[segment.plan.face_index]
+            frames = scene.face_frames(face, segment.start_frame, segment.face_width, rng)
+            for k, video_frame in enumerate(frames):
                 container.mux(video.encode(video_frame))
                 until = min(len(track), round((segment.start_frame + k + 1) / fps * SAMPLE_RATE))
                 written = _write_audio(container, audio, track, written, until)

@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -62,6 +61,7 @@ from trainer.face_video import (
     Segment,
     balanced_faces,
     decision_frames,
+    replay_events,
     segment_classes,
     seven_class,
     write_face_video,
@@ -177,12 +177,7 @@ def by_face_width(truth: np.ndarray, predicted: np.ndarray, segments: list[Segme
 def replay_classes(video: Path, checkpoint: Path, out: Path, segments: list[Segment], fps: int) -> np.ndarray:
     """`main.py replay VIDEO --exact` in its own process, as a user runs it; each segment's class from the
     events it wrote."""
-    command = [sys.executable, str(ROOT / "main.py"), "replay", str(video), "--exact", "--checkpoint",
-               str(checkpoint), "--out", str(out), "--fps", str(fps)]  # fmt: skip
-    done = subprocess.run(command, cwd=ROOT, stdout=sys.stderr, check=False)  # its progress bar: ours
-    if done.returncode != 0:
-        raise SystemExit(f"replay of {video} failed with exit code {done.returncode} (its messages are above)")
-    events = [json.loads(line) for line in (out / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+    events = replay_events(video, checkpoint, out, "--fps", str(fps))
     return segment_classes(events, segments, fps)
 
 

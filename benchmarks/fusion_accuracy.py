@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -68,6 +67,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from carat_model.config import MOSEI_LABELS
+from trainer.face_video import replay_events
 from trainer.fusion_segments import (
     CARRIER,
     SCENARIOS,
@@ -89,16 +89,6 @@ SINGLE = {
 CARRIER_CHECKPOINT = {"A": "face", "B": "voice", "C": "words"}
 FLOORS = {"right_given_carrier": 0.9, "right": 0.80, "nothing": 0.90, "deciding": 0.85, "linger": 0.9}
 LINGER_S = 2.0
-
-
-def replay_events(video: Path, checkpoint: Path, out: Path) -> list[dict]:
-    """`main.py replay VIDEO --exact` in its own process, as a user runs it; the events it wrote."""
-    command = [sys.executable, str(ROOT / "main.py"), "replay", str(video), "--exact", "--checkpoint",
-               str(checkpoint), "--out", str(out)]  # fmt: skip
-    done = subprocess.run(command, cwd=ROOT, stdout=sys.stderr, check=False)  # its progress bar: ours
-    if done.returncode != 0:
-        raise SystemExit(f"replay of {video} with {checkpoint} failed with exit code {done.returncode} (see above)")
-    return [json.loads(line) for line in (out / "events.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
 def heard(events: Sequence[dict], segment: FusionSegment, fps: float) -> str:

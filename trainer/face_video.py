@@ -268,6 +268,22 @@ def windows_inside(events: Iterable[dict], segment: Segment, fps: float) -> list
     return [e for e in events if e["window_start"] >= start - EDGE and e["window_end"] <= end + EDGE]
 
 
+def replay_events(video: Path, checkpoint: Path, out: Path, *options: str) -> list[dict]:
+    """`main.py replay VIDEO --exact` in its own process, as a user runs it (its progress on our stderr);
+    the events it wrote (events.jsonl records). A failed replay ends the caller with its exit code."""
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, str(root / "main.py"), "replay", str(video), "--exact", "--checkpoint",
+               str(checkpoint), "--out", str(out), *options]  # fmt: skip
+    done = subprocess.run(command, cwd=root, stdout=sys.stderr, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"replay of {video} with {checkpoint} failed with exit code {done.returncode} (see above)")
+    return [json.loads(line) for line in (out / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
 def segment_classes(events: Sequence[dict], segments: Sequence[Segment], fps: float) -> np.ndarray:
     """Each segment's class (module docstring's rule), or NO_FACE. Events are replay's JSONL records."""
     classes = []

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "devices": "app.cli.devices",
     "extract": "app.cli.extract",
     "prepare": "app.cli.prepare",
+    "batch": "app.cli.batch",
 }
 
 DESCRIPTION = (

@@ -35,8 +35,10 @@ import hashlib
 import json
 import os
 import queue
+import signal
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -237,6 +239,8 @@ def replay_recording(
         folder.mkdir(parents=True, exist_ok=True)
         for marker in (DONE_NAME, FAILED_NAME):  # first: a crash below must not leave an old marker standing
             (folder / marker).unlink(missing_ok=True)
+        for stray in folder.glob(".*.tmp*"):  # a temporary file of an atomic write a kill cut short
+            stray.unlink(missing_ok=True)
         duration = probe_media(media_path(recording.path)).duration
         result.duration_s = duration
         with MODEL_SETS.borrow(checkpoint, options) as (predictor, extractors):
@@ -304,15 +308,15 @@ def window_shares(events: Sequence[EmotionEvent]) -> dict[str, float]:
 def batch_settings(checkpoint: str | os.PathLike | None, options: EngineOptions) -> tuple[str, dict[str, Any]]:
     """(the checkpoint's path, the settings a DONE marker must match to count): the checkpoint's content
     and every engine option, so that results made otherwise are redone rather than mixed in."""
-    from carat_model import read_checkpoint_info
-
-    from .predictor import resolve_checkpoint
+    from .predictor import Predictor, resolve_checkpoint
     from .session import file_sha256
 
     path = resolve_checkpoint(checkpoint).resolve()
     if not path.is_file():
         raise BatchError(f"no checkpoint at {path}; check --checkpoint")
-    read_checkpoint_info(path)  # a file that is no checkpoint is refused here, not by every worker
+    # A checkpoint the workers would refuse (not a checkpoint, made for other extractors) is refused here
+    # with the same message, once, instead of failing every recording.
+    Predictor(path, warm_up=False)
     settings = {"checkpoint_sha256": file_sha256(path), "options": dataclasses.asdict(options)}
     return str(path), json.loads(json.dumps(settings))  # as read back from JSON (tuples become lists)
 
@@ -382,6 +386,7 @@ def run_batch(
             duration = probe_media(media_path(recording.path)).duration or 0.0
         except MediaError as error:
             results[recording.name] = _failed(recording, out, settings, f"MediaError: {error}")
+            note(f"failed: {recording.path}: {results[recording.name].error}")
             continue
         pending.append((recording, duration))
     skipped = len(results) - sum(r.status == "failed" for r in results.values())
@@ -391,15 +396,20 @@ def run_batch(
         note(f"{redo} recordings were done with another checkpoint or other options: redoing them")
 
     report = BatchReport([], skipped)
+    client, local = connect(cluster, note) if pending else (None, None)  # BatchError: nothing written yet
     try:
         if pending:
-            report.interrupted = _run_tasks(pending, out, checkpoint_path, options, settings, cluster, results,
-                                            progress, note)  # fmt: skip
+            report.interrupted = _run_tasks(client, pending, out, checkpoint_path, options, settings, results,
+                                            progress)  # fmt: skip
     finally:
-        for recording in recordings:
-            results.setdefault(
-                recording.name, RecordingResult(recording.name, recording.path, "pending", "not run: interrupted")
-            )
+        _close(client, local)
+        for recording in recordings:  # interrupted: some may have been finished since they were last heard of
+            if recording.name not in results:
+                marker = read_marker(out / recording.name)
+                done = marker is not None and marker.get("settings") == settings
+                results[recording.name] = _result_of(marker) if done else RecordingResult(
+                    recording.name, recording.path, "pending", "not run: the batch was interrupted first"
+                )
         report.results = [results[r.name] for r in recordings]
         report.summary_paths = write_summary(out, recordings, report.results)
     return report
@@ -415,15 +425,14 @@ def _failed(recording: Recording, out: Path, settings: dict[str, Any], error: st
 
 
 def _run_tasks(
+    client,
     pending: list[tuple[Recording, float]],
     out: Path,
     checkpoint: str,
     options: EngineOptions,
     settings: dict[str, Any],
-    cluster: ClusterSettings,
     results: dict[str, RecordingResult],
     progress: bool,
-    note,
 ) -> bool:
     """Submit the pending recordings, longest first, and gather their results; True when interrupted."""
     from distributed import as_completed
@@ -432,19 +441,17 @@ def _run_tasks(
     pending = sorted(pending, key=lambda item: -item[1])  # a long one starts early instead of ending last
     hours = {recording.name: duration / 3600 for recording, duration in pending}
     bar = tqdm(
-        total=round(sum(hours.values()), 4), unit="media h", disable=not progress, desc="batch", dynamic_ncols=True,
+        total=sum(hours.values()), unit="media h", disable=not progress, desc="batch", dynamic_ncols=True,
         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.3f}/{total:.3f} media h [{elapsed}<{remaining}]{postfix}",
     )  # fmt: skip
     failed = done = 0
     bar.set_postfix_str(f" 0/{len(pending)} recordings")
-    client, local = None, None
     futures = []
     try:
-        client, local = connect(cluster, note)
         for recording, _ in pending:
             future = client.submit(
                 replay_recording, recording, str(out), checkpoint, options, settings,
-                key=f"replay-{recording.name}-{settings['checkpoint_sha256'][:8]}", pure=False,
+                key=f"replay-{recording.name}-{uuid.uuid4().hex[:8]}",  # its name on the dashboard; unique per run
             )  # fmt: skip
             futures.append(future)
         by_key = {future.key: recording for future, (recording, _) in zip(futures, pending)}
@@ -466,12 +473,11 @@ def _run_tasks(
             bar.set_postfix_str(f" {done + failed}/{len(pending)} recordings" + (f", {failed} failed" if failed else ""))
         return False
     except KeyboardInterrupt:
-        if client is not None and futures:
+        if futures:
             client.cancel(futures, force=True)
         return True
     finally:
         bar.close()
-        _close(client, local)
 
 
 def connect(cluster: ClusterSettings, note=lambda text: None):
@@ -494,16 +500,24 @@ def connect(cluster: ClusterSettings, note=lambda text: None):
             note(f"dashboard: {client.dashboard_link}")
         return client, None
     workers = cluster.workers or default_workers()
+    # Ctrl-C in a terminal reaches the whole process group; the worker processes ignore it (they inherit the
+    # ignored signal) so that this process alone decides: cancel, close the cluster, keep what is done.
+    ignoring = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if ignoring else None
     # One retry on a worker's death (a crash in native code can be chance); the same death twice fails it.
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.worker.daemon": False}):
-        local = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=cluster.threads_per_worker,
-            processes=True,  # the engine runs native code with threads of its own: a process per worker
-            host="127.0.0.1",  # loopback only: nothing of a local batch is reachable from the network
-            dashboard_address="127.0.0.1:0" if cluster.dashboard else None,
-            silence_logs=40,  # logging.ERROR: the progress bar and our notes are what the user reads
-        )
+    try:
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+            local = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=cluster.threads_per_worker,
+                processes=True,  # the engine runs native code with threads of its own: a process per worker
+                host="127.0.0.1",  # loopback only: nothing of a local batch is reachable from the network
+                dashboard_address="127.0.0.1:0" if cluster.dashboard else None,
+                silence_logs=40,  # logging.ERROR: the progress bar and our notes are what the user reads
+            )
+    finally:
+        if ignoring:
+            signal.signal(signal.SIGINT, previous)
     client = Client(local, set_as_default=False)
     if cluster.dashboard:
         note(f"dashboard: {client.dashboard_link}")

@@ -86,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
     except (BatchError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # while the cluster was starting: nothing had run yet
+        print("interrupted before any recording started", file=sys.stderr)
+        return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
     done, failed, pending = (report.count(status) for status in ("done", "failed", "pending"))

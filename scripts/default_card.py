@@ -77,7 +77,13 @@ def _batch_text(sampling: dict) -> str:
         return f"{sum(shares.values())} windows: {single}"
     paired = ", ".join(f"{count} {name}" for name, count in pairs.items())
     return (f"{sum(shares.values()) + sum(pairs.values())} windows: {single} single-stream windows, and the "
-            f"two-stream windows of `trainer/mixing.py` ({paired})")
+            f"co-present windows of `trainer/mixing.py` ({paired})")
+
+
+def co_present_flags(pairs: dict) -> str:
+    """The train_default.py options that give these co-present windows: two-stream pairs, three-stream chains."""
+    streams = [len(name.replace("&", "+").split("+")) for name in pairs]
+    return (" --co-present" if 2 in streams else "") + (" --three-stream" if 3 in streams else "")
 
 
 def validation_objective(figures: dict) -> float:
@@ -196,7 +202,7 @@ sentences would reach the voice branch in one batch of three while the shared pa
 {figures["sampling"]["steps_per_epoch"]} steps an epoch, {epochs_text(figures)} at a peak learning rate of
 {figures.get("lr", 1e-3):g} (warm-up, then linear decay), the epoch
 ({figures["best_epoch"]}) chosen by the mean of the sources' validation micro-F1. Seed {figures["seed"]}.
-`scripts/train_default.py --seed {figures["seed"]} --lr {figures.get("lr", 1e-3):g} --epochs {figures["epochs"]} --voice-min-rows {figures["config"].get("audio_min_rows", 1)}{" --co-present" if figures["sampling"].get("co_present_per_batch") else ""}` reproduces it
+`scripts/train_default.py --seed {figures["seed"]} --lr {figures.get("lr", 1e-3):g} --epochs {figures["epochs"]} --voice-min-rows {figures["config"].get("audio_min_rows", 1)}{co_present_flags(figures["sampling"].get("co_present_per_batch") or {})}` reproduces it
 from `../shared/data` in {figures["minutes"]} min
 ({figures["cpu_minutes"]} CPU min, {figures["threads"]} thread) once the stream features are prepared
 (words by `scripts/train_words.py`'s preparation, faces by `scripts/train_face.py`'s, voices by

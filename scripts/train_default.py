@@ -57,6 +57,12 @@ SHARES = {"words": 28, "face": 26, "voice": 10, "calm_voice": 4}
 # pairs alone kept every stream's floor, but a smiling face held sad words' sad at 0.23 (the sample clip).
 PAIRS = {"voice+face": 4, "words+face": 4, "face+words": 4, "voice+words": 2, "words+voice": 2,
          "words&face": 4, "voice&face": 2, "words&voice": 2, "words+calm_voice": 2, "calm_voice+face": 2}  # fmt: skip
+# --three-stream: windows of all three streams (trainer/mixing.py chains), what the live path gives nearly
+# always (issue 39): the carrying stream's sample beside a neutral sample of each other stream, with its
+# labels, and nothing beside nothing. With pairs alone, the fusion benchmark's default lost a third of the
+# faces the face checkpoint reads right once a neutral voice and neutral words came with them (A: 10 of 15).
+THREE_STREAM = {"face+words+calm_voice": 3, "voice+face+words": 3, "words+face+calm_voice": 3,
+                "calm_voice+face+words": 2}  # fmt: skip
 STEPS_PER_EPOCH = 600
 EPOCHS = 10
 # Peak learning rate (warm-up, then linear decay). 1e-3 collapsed one seed of two after epoch 3 (words and
@@ -352,6 +358,9 @@ def main() -> int:
         help="voice rows a window needs before the voice votes (CaratConfig.audio_min_rows)",
     )
     parser.add_argument("--co-present", action="store_true", help=f"add two-stream windows to each batch: {PAIRS}")
+    parser.add_argument(
+        "--three-stream", action="store_true", help=f"add three-stream windows to each batch: {THREE_STREAM}"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "models")
     parser.add_argument("--no-ship", action="store_true", help="train and measure, but leave models/ alone")
     parser.add_argument("--card-only", action="store_true", help="rewrite MODEL_CARD.md from default_metrics.json")
@@ -382,6 +391,7 @@ def main() -> int:
     if args.ship_from:
         return ship(args.ship_from, args.work, args.out)
     torch.set_num_threads(1)  # two threads on two busy shared cores ran up to 10x slower (measured)
+    pairs = {**(PAIRS if args.co_present else {}), **(THREE_STREAM if args.three_stream else {})}
     began, cpu_began = time.perf_counter(), time.process_time()
     model, info, best_epoch, sources, corpora, truths, valid_merit = train(
         args.work,
@@ -391,12 +401,12 @@ def main() -> int:
         args.lr,
         args.stopped,
         args.voice_min_rows,
-        PAIRS if args.co_present else None,
+        pairs,
     )
     run_dir = run_folder(args.work, args.seed)
     sampling = {
         "shares_per_batch": SHARES,
-        "co_present_per_batch": PAIRS if args.co_present else {},
+        "co_present_per_batch": pairs,
         "steps_per_epoch": args.steps_per_epoch,
     }
     target = args.out / "carat_default.safetensors" if not args.no_ship else run_dir / "default_fp16.safetensors"

@@ -27,10 +27,15 @@ A joint window "words&face" puts a sentence beside any face, emotional or not, w
 (each emotion at the higher of its two targets): emotions are independent labels, so a stream that shows
 one raises it whatever the other shows (a smiling face with sad words is happy and sad), where pairs alone
 would let the model learn that a second stream may only ever agree or say nothing.
+Live, most windows hold all three streams (words always come with a voice, and a face is on screen), so
+a window may chain more partners, one stream each: "words+face+calm_voice" is a sentence beside a neutral
+face and a calm voice, with the sentence's labels (issue 39: two-stream pairs alone never showed the
+model the three-stream windows the live path gives it).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,7 +55,8 @@ class SourceSampling:
     shares: dict[str, float]
     steps_per_epoch: int
     # "primary+partner" -> share: a primary sample with a neutral partner sample, the primary's labels;
-    # "primary&partner" -> share: a primary sample with any partner sample, the labels of both
+    # "primary&partner" -> share: a primary sample with any partner sample, the labels of both;
+    # chained for more streams: "words+face+calm_voice" (pair_sources)
     pairs: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -68,14 +74,18 @@ class SourceSampling:
         return {**self.shares, **self.pairs}
 
 
-def pair_sources(pair: str) -> tuple[str, str, bool]:
-    """(primary, partner, joint) of a pair's name: "primary+partner" (a neutral partner, the primary's
-    labels) or "primary&partner" (any partner, the labels of both)."""
-    joint = "&" in pair
-    primary, _, partner = pair.partition("&" if joint else "+")
-    if not primary or not partner or primary == partner or {"+", "&"} & set(primary + partner):
-        raise ValueError(f"a pair is named 'primary+partner' or 'primary&partner' of two sources, got {pair!r}")
-    return primary, partner, joint
+def pair_sources(pair: str) -> tuple[str, tuple[tuple[str, bool], ...]]:
+    """(primary, ((partner, joint), ...)) of a co-present window's name: "primary+partner" (a neutral
+    partner, the primary's labels) or "primary&partner" (any partner, the labels of both), chained for a
+    window of three streams ("words+face+calm_voice")."""
+    parts = re.split(r"([+&])", pair)
+    names, joins = parts[0::2], parts[1::2]
+    if len(names) < 2 or not all(names) or len(set(names)) != len(names):
+        raise ValueError(
+            "a co-present window is named 'primary+partner' or 'primary&partner' of distinct sources (chained "
+            f"for more streams: 'words+face+calm_voice'), got {pair!r}"
+        )
+    return names[0], tuple((name, join == "&") for name, join in zip(names[1:], joins))
 
 
 @dataclass
@@ -121,29 +131,41 @@ class MixedSplit:
         """The samples at `indices` as one batch per source (in source order), each only as long as its
         own streams: a training step runs them one after the other and adds their gradients (`train_step`),
         which costs what the sources cost alone, where one padded batch costs every stream for every sample.
-        A (primary, partner) tuple is a co-present window with the primary's labels, a (primary, partner,
-        1) tuple one with the labels of both (`SourceSampling.pairs`); each kind of pair is one more batch."""
+        A tuple (name, primary, partner, ...) is a co-present window of `SourceSampling.pairs`' kind `name`;
+        each kind is one more batch, in the order of its sources."""
         singles = np.asarray([i for i in indices if not isinstance(i, tuple)], np.int64)
         source = np.searchsorted(self.offsets, singles, side="right") - 1
         batches = [
             make_batch(self.parts[number], singles[source == number] - self.offsets[number], alignment)
             for number in np.unique(source)
         ]
-        pairs = np.asarray([(*i, 0)[:3] for i in indices if isinstance(i, tuple)], np.int64).reshape(-1, 3)
-        kinds = np.column_stack([np.searchsorted(self.offsets, pairs[:, :2], side="right") - 1, pairs[:, 2]])
-        for kind in np.unique(kinds, axis=0):
-            chosen = pairs[(kinds == kind).all(axis=1)]
-            batches.append(self._pair_batch(kind, chosen, alignment))
+        windows: dict[str, list[tuple[int, ...]]] = {}
+        for index in indices:
+            if isinstance(index, tuple):
+                windows.setdefault(index[0], []).append(index[1:])
+        for name in sorted(windows, key=self._kind_order):
+            batches.append(self._co_present_batch(name, np.asarray(windows[name], np.int64), alignment))
         return batches
 
-    def _pair_batch(self, kind: np.ndarray, pairs: np.ndarray, alignment: SoftAlignment | None) -> Batch:
-        primary, partner, joint = (int(number) for number in kind)
-        own = make_batch(self.parts[primary], pairs[:, 0] - self.offsets[primary], alignment)
-        beside = make_batch(self.parts[partner], pairs[:, 1] - self.offsets[partner], alignment)
-        stream = self.stream(self.names[partner])
+    def _kind_order(self, name: str) -> tuple[int, ...]:
+        """Co-present kinds ordered by their primary's source, then each partner's and whether it is joint."""
+        primary, partners = pair_sources(name)
+        return (self.names.index(primary),) + sum(((self.names.index(p), int(j)) for p, j in partners), ())
+
+    def _co_present_batch(self, name: str, windows: np.ndarray, alignment: SoftAlignment | None) -> Batch:
+        """Rows of (primary, partner, ...) sample indices -> one batch: the primary's sample with each
+        partner's stream in place, the primary's labels raised by each joint partner's."""
+        primary, partners = pair_sources(name)
+        number = self.names.index(primary)
+        own = make_batch(self.parts[number], windows[:, 0] - self.offsets[number], alignment)
         tensors = {key: getattr(own.inputs, key) for key in list(MODALITIES) + [f"{m}_mask" for m in MODALITIES]}
-        tensors[stream], tensors[f"{stream}_mask"] = beside.inputs.features(stream), beside.inputs.mask(stream)
-        labels = torch.maximum(own.labels, beside.labels) if joint else own.labels
+        labels = own.labels
+        for column, (partner, joint) in enumerate(partners, 1):
+            number = self.names.index(partner)
+            beside = make_batch(self.parts[number], windows[:, column] - self.offsets[number], alignment)
+            stream = self.stream(partner)
+            tensors[stream], tensors[f"{stream}_mask"] = beside.inputs.features(stream), beside.inputs.mask(stream)
+            labels = torch.maximum(labels, beside.labels) if joint else labels
         return Batch(CaratInputs(**tensors), labels)
 
     def batch(self, indices: list[int] | np.ndarray, alignment: SoftAlignment | None = None) -> Batch:
@@ -181,17 +203,24 @@ class SourceShareSampler:
         self.split, self.seed, self.epoch = split, seed, 0
         pairs = tuple(split.sampling.pairs)
         self.pair_sources = {pair: pair_sources(pair) for pair in pairs}
-        unknown = sorted({n for p in self.pair_sources.values() for n in p[:2]} - set(split.names))
+        named = {n for primary, partners in self.pair_sources.values() for n in [primary, *(p for p, _ in partners)]}
+        unknown = sorted(named - set(split.names))
         if unknown:
             raise ValueError(f"pairs name unknown sources {unknown}; the sources are {list(split.names)}")
         self.counts = share_counts(split.sampling.all_shares, split.names + pairs, batch_size)
         self.pools = {name: split.source_indices(name) for name in split.names}
-        for pair, (_, partner, joint) in self.pair_sources.items():
-            split.stream(partner)  # a partner source must carry one stream
-            self.pools[pair] = split.source_indices(partner) if joint else split.neutral_indices(partner)
-        empty = [name for name, count in self.counts.items() if count and not len(self.pools[name])]
-        empty += [pair for pair, (primary, _, _) in self.pair_sources.items()
-                  if self.counts[pair] and not len(self.pools[primary])]  # fmt: skip
+        for pair, (primary, partners) in self.pair_sources.items():
+            streams = [split.stream(name) for name in [primary, *(p for p, _ in partners)]]  # one stream each
+            if len(set(streams)) != len(streams):
+                raise ValueError(f"{pair} puts two samples of one stream in a window ({streams})")
+            for column, (partner, joint) in enumerate(partners):
+                pool = split.source_indices(partner) if joint else split.neutral_indices(partner)
+                self.pools[_partner_queue(pair, column)] = pool
+        empty = [name for name in split.names if self.counts[name] and not len(self.pools[name])]
+        for pair, (primary, partners) in self.pair_sources.items():
+            queues = [primary] + [_partner_queue(pair, column) for column in range(len(partners))]
+            if self.counts[pair] and not all(len(self.pools[queue]) for queue in queues):
+                empty.append(pair)
         if empty:
             raise DatasetError(
                 f"{empty} have a share of each batch but no training samples (a pair's partner needs samples "
@@ -218,14 +247,22 @@ class SourceShareSampler:
         for _ in range(len(self)):
             batch: list = []
             for name, count in self.counts.items():
-                if name in self.pair_sources:  # the primary's own queue, the partner's pool
-                    primary, _, joint = self.pair_sources[name]
-                    own = take(f"{name}:own", self.pools[primary], count)
-                    partners = take(name, self.pools[name], count)
-                    batch.extend((a, b, 1) if joint else (a, b) for a, b in zip(own, partners))
+                if name in self.pair_sources:  # the primary's own queue, then each partner's pool
+                    primary, partners = self.pair_sources[name]
+                    columns = [take(f"{name}:own", self.pools[primary], count)]
+                    for column in range(len(partners)):
+                        queue = _partner_queue(name, column)
+                        columns.append(take(queue, self.pools[queue], count))
+                    batch.extend((name, *window) for window in zip(*columns))
                 else:
                     batch.extend(take(name, self.pools[name], count))
             yield batch
+
+
+def _partner_queue(pair: str, column: int) -> str:
+    """The sampler's queue of a co-present window's partner (the first keeps the pair's own name, so a
+    two-stream pair draws what it drew before chains existed)."""
+    return pair if column == 0 else f"{pair}:{column}"
 
 
 def share_counts(shares: dict[str, float], names: tuple[str, ...], batch_size: int) -> dict[str, int]:

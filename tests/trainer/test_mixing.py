@@ -125,11 +125,11 @@ def test_a_pair_puts_a_neutral_partner_beside_the_primary_and_keeps_the_primary_
     for batch in SourceShareSampler(mixed, batch_size=8, seed=3):
         pairs = [i for i in batch if isinstance(i, tuple)]
         assert len(pairs) == 2 and len(batch) == 8
-        assert all(own < first_face and partner in neutral for own, partner in pairs)
-    pairs = [(0, min(neutral)), (4, max(neutral))]
+        assert all(name == "words+faces" and own < first_face and partner in neutral for name, own, partner in pairs)
+    pairs = [("words+faces", 0, min(neutral)), ("words+faces", 4, max(neutral))]
     (piece,) = mixed.pieces(pairs)
     words = make_batch(mixed.part("words"), [0, 4])
-    faces = make_batch(mixed.part("faces"), [p - first_face for _, p in pairs])
+    faces = make_batch(mixed.part("faces"), [p - first_face for _, _, p in pairs])
     assert torch.equal(piece.inputs.text, words.inputs.text)
     assert torch.equal(piece.inputs.visual, faces.inputs.visual) and piece.inputs.visual_mask.all(dim=1).any()
     assert torch.equal(piece.labels, words.labels)
@@ -144,17 +144,19 @@ def test_a_joint_window_takes_any_partner_and_the_labels_of_both(sources):
     partners = set()
     for batch in SourceShareSampler(mixed, batch_size=8, seed=3):
         joint = [i for i in batch if isinstance(i, tuple)]
-        assert len(joint) == 2 and all(len(i) == 3 and i[0] < first_face <= i[1] for i in joint)
-        partners |= {i[1] for i in joint}
+        assert len(joint) == 2 and all(
+            len(i) == 3 and i[0] == "words&faces" and i[1] < first_face <= i[2] for i in joint
+        )
+        partners |= {i[2] for i in joint}
     assert partners - set(mixed.neutral_indices("faces").tolist()), "emotional faces are partners too"
     emotional = max(partners, key=lambda i: mixed.labels[i].sum())
-    (piece,) = mixed.pieces([(0, emotional, 1), (4, emotional, 1)])
+    (piece,) = mixed.pieces([("words&faces", 0, emotional), ("words&faces", 4, emotional)])
     words = make_batch(mixed.part("words"), [0, 4])
     face = make_batch(mixed.part("faces"), [emotional - first_face] * 2)
     assert torch.equal(piece.inputs.text, words.inputs.text) and torch.equal(piece.inputs.visual, face.inputs.visual)
     assert torch.equal(piece.labels, torch.maximum(words.labels, face.labels))
     assert not torch.equal(piece.labels, words.labels), "the face's labels count"
-    (primary_only,) = mixed.pieces([(0, emotional), (4, emotional)])
+    (primary_only,) = mixed.pieces([("words+faces", 0, emotional), ("words+faces", 4, emotional)])
     assert torch.equal(primary_only.labels, words.labels), "a '+' pair keeps the primary's labels"
 
 
@@ -162,7 +164,7 @@ def test_a_pair_of_an_unknown_source_or_of_a_source_with_no_neutral_sample_is_re
     with pytest.raises(ValueError, match="primary\\+partner"):
         SourceSampling({"words": 1}, steps_per_epoch=1, pairs={"words": 1})
     with pytest.raises(ValueError, match="primary&partner"):
-        SourceSampling({"words": 1}, steps_per_epoch=1, pairs={"words&faces+voice": 1})
+        SourceSampling({"words": 1}, steps_per_epoch=1, pairs={"words&faces+words": 1})
     unknown = mix_datasets(sources, SourceSampling({"words": 1}, 1, pairs={"words+voice": 1})).split("train")
     with pytest.raises(ValueError, match="unknown sources \\['voice'\\]"):
         SourceShareSampler(unknown, batch_size=4, seed=0)
@@ -179,3 +181,38 @@ def test_a_pair_of_an_unknown_source_or_of_a_source_with_no_neutral_sample_is_re
     mixed = mix_datasets(emotional, SourceSampling({"words": 1}, 1, pairs={"words+faces": 1})).split("train")
     with pytest.raises(DatasetError, match="every label 0"):
         SourceShareSampler(mixed, batch_size=4, seed=0)
+
+
+def test_a_chained_window_puts_a_neutral_partner_of_each_other_stream_beside_the_primary(sources, tiny_file):
+    """A "words+faces+voices" window: the live path's three-stream window, a sentence with its labels beside a neutral
+    face and a neutral voice; a chain with two samples of one stream is refused."""
+    official = load_dataset(tiny_file)
+    voices = FeatureDataset(
+        "voices",
+        official.labels,
+        official.aligned,
+        {name: only(split, "audio") for name, split in official.splits.items()},
+        feature_spec=None,
+    )
+    three = {**sources, "voices": voices}
+    sampling = SourceSampling({"words": 2, "faces": 1, "voices": 1}, steps_per_epoch=4, pairs={"words+faces+voices": 2})
+    mixed = mix_datasets(three, sampling).split("train")
+    first_face, first_voice = len(mixed.part("words")), len(mixed.part("words")) + len(mixed.part("faces"))
+    neutral = set(mixed.neutral_indices("faces").tolist()) | set(mixed.neutral_indices("voices").tolist())
+    sampler = SourceShareSampler(mixed, batch_size=8, seed=1)
+    windows = [i for batch in sampler for i in batch if isinstance(i, tuple)]
+    assert len(windows) == 4 * sampler.counts["words+faces+voices"] > 0
+    assert all(len(w) == 4 and w[1] < first_face <= w[2] < first_voice <= w[3] for w in windows)
+    assert {w[2] for w in windows} | {w[3] for w in windows} <= neutral
+    (piece,) = mixed.pieces(windows[:3])
+    rows = [w[1] for w in windows[:3]]
+    words = make_batch(mixed.part("words"), rows)
+    face = make_batch(mixed.part("faces"), [w[2] - first_face for w in windows[:3]])
+    voice = make_batch(mixed.part("voices"), [w[3] - first_voice for w in windows[:3]])
+    assert torch.equal(piece.inputs.text, words.inputs.text) and torch.equal(piece.inputs.visual, face.inputs.visual)
+    assert torch.equal(piece.inputs.audio, voice.inputs.audio) and piece.inputs.audio_mask.any()
+    assert torch.equal(piece.labels, words.labels)
+    same_stream = {**three, "faces_too": sources["faces"]}
+    sampling = SourceSampling({"words": 1}, 1, pairs={"words+faces+faces_too": 1})
+    with pytest.raises(ValueError, match="two samples of one stream"):
+        SourceShareSampler(mix_datasets(same_stream, sampling).split("train"), batch_size=4, seed=0)

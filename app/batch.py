@@ -328,7 +328,11 @@ def read_marker(folder: Path, name: str = DONE_NAME) -> dict[str, Any] | None:
         return None  # none, or a marker cut off by a crash: not done
 
 
-def _result_of(marker: dict[str, Any]) -> RecordingResult:
+def done_before(out: Path, recording: Recording, settings: dict[str, Any]) -> RecordingResult | None:
+    """The recording's result when its folder holds a DONE marker made with these settings."""
+    marker = read_marker(out / recording.name)
+    if marker is None or marker.get("settings") != settings:
+        return None
     return RecordingResult(**marker["result"])
 
 
@@ -377,11 +381,11 @@ def run_batch(
     pending: list[tuple[Recording, float]] = []
     redo = 0
     for recording in recordings:
-        marker = read_marker(out / recording.name)
-        if marker is not None and marker.get("settings") == settings:
-            results[recording.name] = _result_of(marker)
+        done = done_before(out, recording, settings)
+        if done is not None:
+            results[recording.name] = done
             continue
-        redo += marker is not None
+        redo += read_marker(out / recording.name) is not None
         try:  # a file that cannot even be opened fails here, without a worker
             duration = probe_media(media_path(recording.path)).duration or 0.0
         except MediaError as error:
@@ -402,14 +406,12 @@ def run_batch(
             report.interrupted = _run_tasks(client, pending, out, checkpoint_path, options, settings, results,
                                             progress)  # fmt: skip
     finally:
-        _close(client, local)
+        close_cluster(client, local)
         for recording in recordings:  # interrupted: some may have been finished since they were last heard of
             if recording.name not in results:
-                marker = read_marker(out / recording.name)
-                done = marker is not None and marker.get("settings") == settings
-                results[recording.name] = _result_of(marker) if done else RecordingResult(
-                    recording.name, recording.path, "pending", "not run: the batch was interrupted first"
-                )
+                why = "not run: the batch was interrupted first"
+                done = done_before(out, recording, settings)
+                results[recording.name] = done or RecordingResult(recording.name, recording.path, "pending", why)
         report.results = [results[r.name] for r in recordings]
         report.summary_paths = write_summary(out, recordings, report.results)
     return report
@@ -470,7 +472,9 @@ def _run_tasks(
             if result.status == "failed":
                 bar.write(f"failed: {recording.path}: {result.error}")
             bar.update(hours[recording.name])
-            bar.set_postfix_str(f" {done + failed}/{len(pending)} recordings" + (f", {failed} failed" if failed else ""))
+            bar.set_postfix_str(
+                f" {done + failed}/{len(pending)} recordings" + (f", {failed} failed" if failed else "")
+            )
         return False
     except KeyboardInterrupt:
         if futures:
@@ -531,7 +535,7 @@ def _quiet_dask_logs() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def _close(client, local) -> None:
+def close_cluster(client, local) -> None:
     if client is not None:
         client.close(timeout=10)
     if local is not None:

@@ -74,9 +74,12 @@ class WindowLoop:
         step = 1
         while not self._stop.is_set():
             due = step * hop
+            # A worker is past a window once it has processed media beyond the window's end (or finished):
+            # at a watermark equal to the end, speech recognition may still flush words available then
+            # (at the end of the media), and the window would take them or not by thread timing.
             with self._progress:
                 while not self._stop.is_set() and (
-                    self._paused.is_set() or not all(w.finished or w.watermark >= due for w in self._workers)
+                    self._paused.is_set() or not all(w.finished or w.watermark > due for w in self._workers)
                 ):
                     self._progress.wait(0.1)
             if self._stop.is_set():

@@ -40,6 +40,26 @@ def test_exact_replay_of_the_same_file_twice_gives_identical_events(
     assert any(e.present["text"] for e in first.events[-8:]), "words reach the windows after the utterance"
 
 
+def test_exact_replay_of_a_file_that_ends_mid_sentence_scores_the_last_words_every_time(
+    tmp_path: Path, predictor, extractors
+) -> None:
+    """The words of a sentence cut off by the end of the file come out of speech recognition's final flush,
+    available at the media's end. The last window (ending there) must take them in every run: it waited
+    only for each worker's watermark to reach its end, so it took them or not by thread timing (3
+    different events files from 5 replays of one such clip, found by the batch tests)."""
+    from app.synthetic_media import write_clip
+
+    path = tmp_path / "cut_mid_sentence.mkv"
+    write_clip(path, duration_s=3.0, speech=[(1.0, "I am so happy to see all of you here with us today")])
+    runs = [replay(path, predictor=predictor, extractors=extractors, exact=True, timeout_s=120) for _ in range(3)]
+    assert all(run.error is None for run in runs)
+    assert runs[0].events[-1].window_end == pytest.approx(3.0)
+    assert runs[0].events[-1].words, "the flushed words reach the window ending at the media's end"
+    assert not any(e.words for e in runs[0].events[:-1]), "no words before the flush: the sentence had no pause"
+    for run in runs[1:]:
+        assert [e.to_json() for e in run.events] == [e.to_json() for e in runs[0].events]
+
+
 def test_replay_with_sockets_blocked_loads_and_runs_offline(clip: Path, predictor, monkeypatch) -> None:
     attempts = []
 

@@ -65,6 +65,9 @@ shown in a segment and not in the next, whether it passed in the window ending a
 from the next segment's start to the end of the first window after it in which the label no longer passes
 (the segment's length when it never stops), and to the end of the last window of the next segment in which it
 passes (0 when none: a label raised late, e.g. by words recognised after their segment ended, shows here).
+Voice onset (`voice_onset_alarms`, issue 39's "a voice that knows when it does not know"): in the segments
+whose voice carries nothing (A, C, D), the windows ending in the first `ONSET_S` seconds after the speech
+starts, and those of them in which a label nobody showed passes with the voice deciding it.
 """
 
 from __future__ import annotations
@@ -560,3 +563,37 @@ def lingering(events: Sequence[dict], segments: Sequence[FusionSegment], fps: fl
             last = max((e["window_end"] for e in inside if e["decided"][at]), default=start)
             found.append(Linger(position, label, passed, round(stopped - start, 6), round(last - start, 6)))
     return found
+
+
+ONSET_S = 2.5  # seconds after a voice starts: issue 39 counted the voice's false labels over this stretch
+
+
+@dataclass(frozen=True)
+class OnsetAlarms:
+    windows: int  # windows ending in the first ONSET_S of a voice that carries nothing
+    alarms: int  # of them: a label nobody showed passes, decided by the voice
+    labels: dict[str, int]  # alarms by label
+
+    @property
+    def rate(self) -> float | None:
+        return self.alarms / self.windows if self.windows else None
+
+
+def voice_onset_alarms(
+    events: Sequence[dict], segments: Sequence[FusionSegment], seconds: float = ONSET_S
+) -> OnsetAlarms:
+    """The module docstring's voice-onset count, over the segments whose voice carries no label."""
+    windows, alarms, labels = 0, 0, Counter()
+    for segment in segments:
+        if segment.plan.speech.voice_label:
+            continue
+        start = segment.speech_start_s
+        for event in events:
+            if not start + EDGE < event["window_end"] <= start + seconds + EDGE:
+                continue
+            windows += 1
+            raised = [label for label, passed, stream in zip(event["labels"], event["decided"], event["deciding_modality"])
+                      if passed and stream == "audio" and label not in segment.plan.targets]  # fmt: skip
+            alarms += bool(raised)
+            labels.update(raised)
+    return OnsetAlarms(windows, alarms, dict(labels))

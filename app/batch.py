@@ -500,6 +500,8 @@ def connect(cluster: ClusterSettings, note=lambda text: None):
                 f"({type(error).__name__}); start one (dask scheduler, dask-jobqueue) or leave out --scheduler "
                 "to run on this machine"
             ) from None
+        if not client.scheduler_info().get("workers"):
+            note(f"the scheduler at {cluster.scheduler} has no workers yet: the recordings wait for them")
         if cluster.dashboard:
             note(f"dashboard: {client.dashboard_link}")
         return client, None
@@ -519,6 +521,8 @@ def connect(cluster: ClusterSettings, note=lambda text: None):
                 dashboard_address="127.0.0.1:0" if cluster.dashboard else None,
                 silence_logs=40,  # logging.ERROR: the progress bar and our notes are what the user reads
             )
+    except (OSError, RuntimeError, TimeoutError) as error:
+        raise BatchError(f"could not start {workers} Dask worker processes on this machine: {error}") from None
     finally:
         if ignoring:
             signal.signal(signal.SIGINT, previous)

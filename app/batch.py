@@ -55,7 +55,8 @@ FAILED_NAME = "FAILED.json"
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"}
 AUDIO_SUFFIXES = {".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".wma"}
 MEDIA_SUFFIXES = VIDEO_SUFFIXES | AUDIO_SUFFIXES
-SUMMARY_COLUMNS = ("path", "name", "status", "error", "duration_s", "windows", "words", "wall_s")
+CUT_OFF_S = 1.0  # events ending this much before the file's stated duration: said in the summary
+SUMMARY_COLUMNS = ("path", "name", "status", "error", "warnings", "duration_s", "windows", "words", "wall_s")
 
 
 class BatchError(ValueError):
@@ -75,6 +76,7 @@ class RecordingResult:
     path: str
     status: str  # "done" | "failed" | "pending" (not run: the batch was interrupted first)
     error: str = ""
+    warnings: str = ""  # what the replay warned of (e.g. a file cut off part-way: the events stop there)
     duration_s: float | None = None
     windows: int | None = None
     words: int | None = None
@@ -259,6 +261,11 @@ def replay_recording(
         if not replayed.events:
             raise RuntimeError("the replay gave no events: the recording holds no usable face, voice or words")
         result.status, result.windows, result.words = "done", len(replayed.events), len(replayed.words)
+        warnings = list(replayed.warnings)
+        last = replayed.events[-1].window_end
+        if duration and last < duration - CUT_OFF_S:  # e.g. a truncated MKV: decoding just ends, no error
+            warnings.append(f"the events end at {last:.1f} s of {duration:.1f} s: the file may be cut off")
+        result.warnings = "; ".join(warnings)
         result.shares = window_shares(replayed.events)
         result.wall_s = round(time.perf_counter() - started, 3)
         write_json_atomically(folder / DONE_NAME, {"settings": settings, "result": result.to_json()})  # last

@@ -3,7 +3,8 @@
 of each clip byte for byte, the corrupt one fails with a clear error and the batch goes on, the summary's
 rows are those the events give, a run killed with SIGKILL is finished by a rerun that redoes nothing
 finished, a rerun of a finished batch does nothing new, Ctrl-C exits 130 keeping what is done, and a
-scheduler that does not answer is one line and exit code 2.
+scheduler that does not answer is one line and exit code 2. The task alone: a file cut off part-way is done
+with a warning.
 
 Everything runs as real processes (`main.py` in its own process group, as a user or a cluster job starts
 it). Bounds are generous for a loaded 2-core machine; the only time asserted is "quickly" for the
@@ -312,6 +313,22 @@ def test_a_scheduler_that_does_not_answer_is_one_line_and_exit_code_2(study, tmp
     assert "leave out --scheduler" in lines[0]
     assert time.monotonic() - started < 60, "refused quickly"
     assert not (tmp_path / "results" / "summary.csv").exists()
+
+
+def test_a_file_cut_off_part_way_is_done_with_a_warning_in_its_summary_row(study, tmp_path: Path) -> None:
+    from app.batch import Recording, batch_settings, read_marker, replay_recording
+    from app.control import EngineOptions
+
+    whole = tmp_path / "whole.mkv"
+    cut_clip(SAMPLE, whole, 3.0, 6.0)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.6)])  # a Matroska file just stops
+    checkpoint, settings = batch_settings(study.checkpoint, EngineOptions())
+    recording = Recording(str(cut), "cut")
+    result = replay_recording(recording, str(tmp_path / "out"), checkpoint, EngineOptions(), settings)  # the task
+    assert result.status == "done" and 0 < result.windows < 20, result
+    assert "the file may be cut off" in result.warnings and "of 6.1 s" in result.warnings, result.warnings
+    assert read_marker(tmp_path / "out" / "cut") == {"settings": settings, "result": result.to_json()}
 
 
 # -- inputs (no replay) ------------------------------------------------------------------------------

@@ -5,8 +5,8 @@ cluster, with nothing lost to a crash, a corrupt file or Ctrl-C.
   folders, CSVs with a `path` column) into `Recording`s, each with its own results folder name.
 - `replay_recording` is the task. It runs in a Dask worker process and replays one recording exactly as
   `main.py replay --exact --out FOLDER` does (the same `replay` and `EventFiles`, so the files are equal
-  byte for byte); the checkpoint and the extractor models are loaded once per worker process (one set per
-  worker thread, `_ModelSets`) and reused by every recording it runs. A recording is done when its folder
+  byte for byte); the checkpoint and the extractor models are loaded once per worker process (a set for each
+  recording it runs at once, `_ModelSets`) and reused by every recording it runs after. A recording is done when its folder
   holds `DONE.json`, written last and atomically, with the settings it was made with and its summary;
   one that fails gets `FAILED.json` with the error instead, and the batch goes on.
 - `run_batch` owns the cluster (a `LocalCluster` of worker processes on loopback, or the scheduler it is
@@ -25,6 +25,11 @@ same file would fail the same way again, so none is retried. A worker process th
 native code, out of memory) makes the scheduler run its task once more elsewhere
 (`distributed.scheduler.allowed-failures` = 1 on the local cluster); a second death fails the recording.
 A rerun redoes every recording not done.
+
+Ctrl-C: on this machine the worker processes ignore SIGINT and this process cancels what is pending and
+closes the cluster, which ends the replays still running (their folders have no DONE marker, so a rerun
+redoes them). On a remote cluster the pending tasks are cancelled; a replay already running there runs to
+its end, and marks itself done if it gets there.
 """
 
 from __future__ import annotations

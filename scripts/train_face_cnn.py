@@ -18,8 +18,10 @@ Weights:
 - shipped (`expression_cnn.safetensors`, the small net, FeatureSpec visual version 3): `--arch small
   --augment basic --class-weight 0 --epochs 8 --lr 3e-3`, then `--init` those weights and 8 more (lr 1.5e-3):
   FER+ validation majority accuracy 0.796 -> 0.805 (expression_cnn.json holds both logs);
-- candidate for issue 38 (`--arch resnet`, the defaults): written to --out and chosen by its validation
-  figures before it replaces the shipped net.
+- issue 38's candidate (`--arch resnet --threads 2 --epochs 16`, the other options at their defaults): best
+  epoch 15, its head 0.800 accuracy / 0.644 UAR (7 classes, validation half) against the shipped net's 0.813 /
+  0.589, but its embedding gives CARAT's features no more (models/FACE_MODEL_CARD.md has the figures): not
+  shipped.
 Writes --out (safetensors) and a .json training log beside it.
 """
 

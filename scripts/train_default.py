@@ -61,6 +61,9 @@ PAIRS = {"voice+face": 4, "words+face": 4, "face+words": 4, "voice+words": 2, "w
 # always (issue 39): the carrying stream's sample beside a neutral sample of each other stream, with its
 # labels, and nothing beside nothing. With pairs alone, the fusion benchmark's default lost a third of the
 # faces the face checkpoint reads right once a neutral voice and neutral words came with them (A: 10 of 15).
+# Tried once at these shares (seed 1, 7 epochs, batch 107; not shipped): the held-out single-stream figures
+# fell (XED macro-F1 0.26 vs the words checkpoint's 0.40, face 0.682 / 0.529 with angry recall 0.01): lower
+# shares, or a fine-tune from the default with them, are untried.
 THREE_STREAM = {"face+words+calm_voice": 3, "voice+face+words": 3, "words+face+calm_voice": 3,
                 "calm_voice+face+words": 2}  # fmt: skip
 STEPS_PER_EPOCH = 600

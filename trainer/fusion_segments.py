@@ -66,7 +66,7 @@ from the next segment's start to the end of the first window after it in which t
 (the segment's length when it never stops), and to the end of the last window of the next segment in which it
 passes (0 when none: a label raised late, e.g. by words recognised after their segment ended, shows here).
 Voice onset (`voice_onset_alarms`, issue 39's "a voice that knows when it does not know"): in the segments
-whose voice carries nothing (A, C, D), the windows ending in the first `ONSET_S` seconds after the speech
+whose voice carries nothing (A, C, D, and E and F where the words carry the label), the windows ending in the first `ONSET_S` seconds after the speech
 starts, and those of them in which a label nobody showed passes with the voice deciding it.
 """
 

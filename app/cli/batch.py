@@ -19,7 +19,7 @@ from pathlib import Path
 from app.control import EngineOptions
 
 from .common import add_settings_arguments, settings_from_arguments
-from .replay import ENGINE_FLAGS
+from .replay import ENGINE_FLAGS, note
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,12 +49,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cluster.add_argument("--connect-timeout", type=float, default=5.0, metavar="SECONDS",
                          help="how long to wait for --scheduler to answer (default: 5)")  # fmt: skip
     add_settings_arguments(parser.add_argument_group("engine"), EngineOptions, ENGINE_FLAGS)
-
-
-def note(text: str) -> None:
-    from tqdm import tqdm
-
-    tqdm.write(text, file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -65,8 +65,14 @@ def test_asr_three_times_slower_than_real_time_skips_and_says_so_while_voice_and
 
     steady = [e for e in events if e.window_end > events[0].window_end + 5.0 and e.present["audio"]]
     assert len(steady) > RUN_S * 2, "voice events all along"
-    lags = [e.latency_s for e in steady]
-    assert max(lags) < 1.0, f"voice lag up to {max(lags):.2f} s"
+    # Voice keeps up: nineteen windows in twenty within a second, none over two, and no growth at the end. Speech
+    # recognition's bursts can starve a 2-core machine for a moment (CI saw one window at 1.02 s among 0.26 s);
+    # a voice that waited behind it would instead lag by the whole transcription, growing window after window.
+    lags = sorted(e.latency_s for e in steady)
+    assert lags[int(0.95 * len(lags))] < 1.0, f"voice lag over 1 s in more than 1 window in 20: {lags[-10:]}"
+    assert lags[-1] < 2.0, f"voice lag up to {lags[-1]:.2f} s"
+    last = [e.latency_s for e in steady[-10:]]
+    assert sum(last) / len(last) < 1.0, f"voice lag grew to {last} by the end"
 
     skipped = max(h.details.get("skipped_s", 0.0) for h in asr)
     assert skipped > 10.0, f"ASR skipped only {skipped} s at 3x slower than real time"

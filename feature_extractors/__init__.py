@@ -3,6 +3,9 @@
 - spec.py      FeatureSpec: each modality's feature names, size, rate and extractor version
 - visual.py    FaceExtractor: video frame -> FaceObservation (geometry, blendshapes, CNN embedding; box, landmarks) or None
 - expression_cnn.py  ExpressionCnn: aligned 48x48 face crop -> 64-d expression embedding (trained on FER+)
+- face_geometry.py   face_features, face_vector: 478 landmarks -> the 17 geometry features; the whole face vector
+- face_crop.py       aligned_face_crop: the 48x48 grey crop, eyes level, that the expression CNN reads
+- landmarker_outputs.py  FastDetect: FaceLandmarker's outputs read straight into numpy
 - acoustic.py  AcousticExtractor / AcousticStream: 16 kHz mono float32 -> eGeMAPS frames at 100 per second
 - speech.py    SpeechRecognizer / StreamingTranscriber: audio -> Words with start and end times
 - text.py      TextEncoder: Words -> one 384-d MiniLM vector per word, times kept

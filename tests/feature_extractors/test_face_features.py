@@ -52,7 +52,7 @@ def test_bgr_and_rgb_input_give_the_same_features(still_face_extractor, astronau
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known gap (issue 12): the expression CNN continued for 8 epochs (visual v3) embeds the same face "
+    reason="known gap: the expression CNN continued for 8 epochs (visual v3) embeds the same face "
     "at 512 and 1024 px up to 0.40 apart in 7 of its 64 dimensions, over this test's tolerance",
 )
 def test_features_do_not_depend_on_the_face_size(still_face_extractor, astronaut_rgb):
@@ -166,8 +166,8 @@ def test_the_frozen_cnn_gives_the_trained_networks_embeddings(still_face_extract
 
 @pytest.mark.parametrize("static_image", [True, False], ids=["still (IMAGE mode)", "tracking (VIDEO mode)"])
 def test_landmarks_read_from_the_graph_output_are_exactly_the_public_detect_results(astronaut_rgb, static_image):
-    """FaceExtractor reads FaceLandmarker's serialised outputs into numpy (visual._FastDetect, about 2 ms of
-    CPU a frame less than building detect's 478 landmark objects); it must give the same numbers as
+    """FaceExtractor reads FaceLandmarker's serialised outputs into numpy (landmarker_outputs.FastDetect, about
+    2 ms of CPU a frame less than building detect's 478 landmark objects); it must give the same numbers as
     `detect` / `detect_for_video`, two faces in a frame included, and the public call stays the fallback."""
     two = two_faces(astronaut_rgb, big=True, small=True)
     frames = [astronaut_rgb, two, cv2.resize(astronaut_rgb, (120, 120)), np.full((240, 320, 3), 90, np.uint8)]
@@ -175,7 +175,7 @@ def test_landmarks_read_from_the_graph_output_are_exactly_the_public_detect_resu
         FaceExtractor(static_image, max_faces=2) as fast,
         FaceExtractor(static_image, max_faces=2) as public,
     ):
-        assert fast._fast_detect is not None, "mediapipe's task runner is not where visual._FastDetect expects"
+        assert fast._fast_detect is not None, "mediapipe's task runner is not where FastDetect expects it"
         public._fast_detect = None
         for frame in frames:
             image = fast._mp_image(image_format=fast._srgb, data=np.ascontiguousarray(frame))

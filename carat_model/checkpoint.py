@@ -215,22 +215,22 @@ def config_from_authors_state_dict(state: dict[str, torch.Tensor], base: CaratCo
 
     labels, hidden = state["text_clf_weight"].shape
     aligned = "v2t_ctc.pred_output_position_inclu_blank.weight_ih_l0" not in state
-    changes: dict[str, Any] = dict(
-        text_dim=state["text.embeddings.word_embeddings.weight"].shape[1],
-        visual_dim=state["visual.embeddings.word_embeddings.weight"].shape[1],
-        audio_dim=state["audio.embeddings.word_embeddings.weight"].shape[1],
-        text_max_len=state["text.embeddings.position_embeddings.weight"].shape[0],
-        visual_max_len=state["visual.embeddings.position_embeddings.weight"].shape[0],
-        audio_max_len=state["audio.embeddings.position_embeddings.weight"].shape[0],
-        text_layers=layers("text"),
-        visual_layers=layers("visual"),
-        audio_layers=layers("audio"),
-        hidden=hidden,
-        intermediate=state["text.encoder.layer.0.intermediate.dense.weight"].shape[0],
-        projection=state["text_pos_protos"].shape[1],
-        queue_size=state["queue"].shape[0],
-        aligned=aligned,
-    )
+    changes: dict[str, Any] = {
+        "text_dim": state["text.embeddings.word_embeddings.weight"].shape[1],
+        "visual_dim": state["visual.embeddings.word_embeddings.weight"].shape[1],
+        "audio_dim": state["audio.embeddings.word_embeddings.weight"].shape[1],
+        "text_max_len": state["text.embeddings.position_embeddings.weight"].shape[0],
+        "visual_max_len": state["visual.embeddings.position_embeddings.weight"].shape[0],
+        "audio_max_len": state["audio.embeddings.position_embeddings.weight"].shape[0],
+        "text_layers": layers("text"),
+        "visual_layers": layers("visual"),
+        "audio_layers": layers("audio"),
+        "hidden": hidden,
+        "intermediate": state["text.encoder.layer.0.intermediate.dense.weight"].shape[0],
+        "projection": state["text_pos_protos"].shape[1],
+        "queue_size": state["queue"].shape[0],
+        "aligned": aligned,
+    }
     if not aligned:
         changes["unaligned_steps"] = state["v2t_ctc.pred_output_position_inclu_blank.weight_hh_l0"].shape[1] - 1
     if labels != base.num_labels:

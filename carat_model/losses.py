@@ -104,7 +104,7 @@ def contrast_latents(model: Carat, output: CaratOutput, labels: Tensor) -> tuple
     aug_latent = model.per_modality(model.project, output.aug)
     beta_latent = model.per_modality(model.project, output.beta)
     latents = torch.cat([output.latent, aug_latent, beta_latent], dim=1)  # [B, 9, C, P]
-    batch, _, num_labels, _ = latents.shape
+    _, _, num_labels, _ = latents.shape
     modality = torch.arange(3, device=latents.device).repeat(3)  # [9]: t, v, a, t, v, a, t, v, a
     label = torch.arange(num_labels, device=latents.device)
     absent = (labels < 0.5).long()[:, None, :]  # [B, 1, C]; a soft target (vote share) counts from 0.5

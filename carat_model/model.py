@@ -18,194 +18,30 @@ Our additions to the authors' model:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import MODALITIES, SOFT_ALIGNED, CaratConfig
+from .inputs import CaratInputs, CaratOutput, SoftAlignment, check_finite, soft_aligned_mask
+from .layers import InputNorm, LabelAttention, ModalityEncoder, SoftAligner, mlp, trim_trailing_padding
+
+# The model's inputs and layers live in inputs.py and layers.py; callers import them from here too.
+__all__ = [
+    "NO_MODALITY",
+    "Carat",
+    "CaratInputs",
+    "CaratOutput",
+    "InputNorm",
+    "SoftAligner",
+    "SoftAlignment",
+    "check_finite",
+    "parameter_count",
+    "soft_aligned_mask",
+    "trim_trailing_padding",
+]
 
 NO_MODALITY = -1  # deciding_modality of a sample with no modality present
-
-
-@dataclass
-class CaratInputs:
-    """One batch: three sequences [B, L, D] with masks [B, L] (1 = real step, 0 = padding)."""
-
-    text: Tensor
-    text_mask: Tensor
-    visual: Tensor
-    visual_mask: Tensor
-    audio: Tensor
-    audio_mask: Tensor
-
-    def features(self, modality: str) -> Tensor:
-        return getattr(self, modality)
-
-    def mask(self, modality: str) -> Tensor:
-        return getattr(self, f"{modality}_mask")
-
-    def to(self, device: torch.device | str, non_blocking: bool = False) -> CaratInputs:
-        return CaratInputs(**{k: v.to(device, non_blocking=non_blocking) for k, v in vars(self).items()})
-
-
-def soft_aligned_mask(mask: np.ndarray, steps: int, min_rows: int = 1) -> np.ndarray:
-    """The mask an unaligned CARAT takes for a face or voice stream (SOFT_ALIGNED): its soft aligner's
-    `steps` steps mix every input row, so a sample with at least `min_rows` real rows has all of them real
-    and one with fewer has all padding (the stream is missing), whatever its rows' padding.
-    mask [..., rows] -> [..., steps] float32."""
-    present = np.asarray(mask).sum(axis=-1, keepdims=True) >= max(1, min_rows)
-    return np.repeat(present, steps, axis=-1).astype(np.float32)
-
-
-@dataclass(frozen=True)
-class SoftAlignment:
-    """How an unaligned CARAT takes its face and voice rows: the soft aligner's output `steps`, and the
-    fewest real rows each stream needs to vote (CaratConfig's `visual_min_rows`, `audio_min_rows`).
-    Training batches (trainer) and live windows (app) both go through `mask`, so they follow one rule."""
-
-    steps: int
-    min_rows: tuple[tuple[str, int], ...] = ()  # (modality, rows); unnamed ones need one row
-
-    @classmethod
-    def of(cls, config: CaratConfig) -> SoftAlignment | None:
-        """None for an aligned model (no soft aligner)."""
-        if config.aligned:
-            return None
-        return cls(config.unaligned_steps, tuple((m, config.min_rows(m)) for m in SOFT_ALIGNED))
-
-    def mask(self, modality: str, mask: np.ndarray, steps: int | None = None) -> np.ndarray:
-        return soft_aligned_mask(mask, self.steps if steps is None else steps, dict(self.min_rows).get(modality, 1))
-
-
-@dataclass
-class CaratOutput:
-    scores: Tensor  # [B, C] probabilities
-    predicted: Tensor  # [B, C] bool, scores above the label thresholds
-    deciding_modality: Tensor  # [B, C] long: argmax behind clf4's max-pool (NO_MODALITY if none)
-    present: Tensor  # [B, 3] bool: which modalities had at least one real step
-    # Internals the training objective needs.
-    lsr: Tensor  # [B, 3, C, H] label-wise representations
-    latent: Tensor  # [B, 3, C, P] latent of lsr (before normalisation)
-    recon: Tensor  # [B, 3, C, H] latent reconstructions
-    aug: Tensor  # [B, 3, C, H] first-level reconstructions
-    beta: Tensor  # [B, 3, C, H] second-level reconstructions
-    clf_lsr: Tensor  # [B, C] logits, max over modalities (clf1)
-    clf_recon: Tensor  # [B, C] (clf2)
-    clf_aug: Tensor  # [B, C] (clf3)
-    clf_beta: Tensor  # [B, C] (clf4)
-    agg_logits: Tensor  # [B, 3, C]
-
-
-class InputNorm(nn.Module):
-    """LayerNorm over the feature dimension, TensorFlow style (eps inside the square root)."""
-
-    def __init__(self, dim: int, eps: float) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(dim))
-        self.bias = nn.Parameter(torch.zeros(dim))
-        self.eps = eps
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.layer_norm(x, x.shape[-1:], self.weight, self.bias, self.eps)
-
-
-class SoftAligner(nn.Module):
-    """Unaligned inputs only: a 2-layer LSTM scores, for each input step, T target steps plus a blank;
-    softmax over them, drop the blank, and mix the input into T steps: [B, L, D] -> [B, T, D]."""
-
-    def __init__(self, dim: int, steps: int) -> None:
-        super().__init__()
-        self.lstm = nn.LSTM(dim, steps + 1, num_layers=2, batch_first=True)
-
-    def forward(self, x: Tensor) -> Tensor:
-        position_scores, _ = self.lstm(x)  # [B, L, T+1]
-        weights = position_scores.softmax(dim=-1)[..., 1:]  # drop the blank: [B, L, T]
-        return weights.transpose(1, 2) @ x  # [B, T, D]
-
-
-class EncoderLayer(nn.Module):
-    """BERT layer, post-LayerNorm: self-attention block, then feed-forward block."""
-
-    def __init__(self, config: CaratConfig) -> None:
-        super().__init__()
-        hidden = config.hidden
-        self.heads = config.heads
-        self.dropout = config.dropout
-        self.qkv = nn.Linear(hidden, 3 * hidden)  # query, key and value in one matrix product
-        self.attention_out = nn.Linear(hidden, hidden)
-        self.attention_norm = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
-        self.ff_in = nn.Linear(hidden, config.intermediate)
-        self.ff_out = nn.Linear(config.intermediate, hidden)
-        self.ff_norm = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
-
-    def forward(self, x: Tensor, additive_mask: Tensor) -> Tensor:
-        batch, steps, hidden = x.shape
-        q, k, v = (
-            self.qkv(x).view(batch, steps, 3, self.heads, hidden // self.heads).permute(2, 0, 3, 1, 4)
-        )  # each [B, heads, L, H/heads]
-        attended = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=additive_mask, dropout_p=self.dropout if self.training else 0.0
-        )
-        attended = attended.transpose(1, 2).reshape(batch, steps, hidden)
-        x = self.attention_norm(x + F.dropout(self.attention_out(attended), self.dropout, self.training))
-        hidden_ff = F.gelu(self.ff_in(x))  # exact (erf) GELU, as BERT
-        return self.ff_norm(x + F.dropout(self.ff_out(hidden_ff), self.dropout, self.training))
-
-
-class ModalityEncoder(nn.Module):
-    """Features [B, L, D] -> contextual states [B, L, H]: linear embedding + learned positions."""
-
-    def __init__(self, config: CaratConfig, dim: int, max_len: int, layers: int) -> None:
-        super().__init__()
-        self.embed = nn.Linear(dim, config.hidden)
-        self.positions = nn.Embedding(max_len, config.hidden)
-        self.embed_norm = nn.LayerNorm(config.hidden, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.dropout)
-        self.layers = nn.ModuleList(EncoderLayer(config) for _ in range(layers))
-
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        steps = x.shape[1]
-        if steps > self.positions.num_embeddings:
-            raise ValueError(
-                f"sequence of {steps} steps is longer than this encoder's {self.positions.num_embeddings}"
-                " positions; cut the input to the model's sequence length"
-            )
-        x = self.embed(x) + self.positions.weight[:steps]
-        x = self.dropout(self.embed_norm(x))
-        # BERT's additive mask, [B, 1, 1, L]: -10000 on padded keys.
-        additive_mask = ((1.0 - mask.to(x.dtype)) * -10000.0)[:, None, None, :]
-        for layer in self.layers:
-            x = layer(x, additive_mask)
-        return x
-
-
-class LabelAttention(nn.Module):
-    """One attention distribution over time per label: [B, L, H] -> [B, C, H]."""
-
-    def __init__(self, config: CaratConfig) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.empty(config.num_labels, config.hidden))
-        nn.init.xavier_uniform_(self.weight)
-
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        scores = (x @ self.weight.T).transpose(1, 2)  # [B, C, L]
-        scores = scores.masked_fill(~mask.bool()[:, None, :], float("-inf"))
-        # A fully padded row is all -inf; its softmax is NaN. Zero it: the caller replaces it.
-        weights = torch.nan_to_num(scores.softmax(dim=-1), nan=0.0)
-        return weights @ x
-
-
-def mlp(sizes: list[int]) -> nn.Sequential:
-    """Linear layers with ReLU between them (none after the last)."""
-    layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        if i:
-            layers.append(nn.ReLU())
-        layers.append(nn.Linear(n_in, n_out))
-    return nn.Sequential(*layers)
 
 
 class Carat(nn.Module):
@@ -413,26 +249,6 @@ class Carat(nn.Module):
         """Per-label decision thresholds (tuned on validation); kept in the config for checkpoints."""
         self.config = self.config.replace(label_thresholds=tuple(float(t) for t in thresholds))
         self.label_thresholds.copy_(torch.tensor(self.config.thresholds()))
-
-
-def trim_trailing_padding(x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-    """Cut the steps after the last real step of any sample (keeping at least one)."""
-    real_steps = mask.bool().any(dim=0).nonzero()
-    length = int(real_steps[-1]) + 1 if len(real_steps) else 1
-    if length == x.shape[1]:
-        return x, mask
-    return x[:, :length], mask[:, :length]
-
-
-def check_finite(inputs: CaratInputs) -> None:
-    for m in MODALITIES:
-        x = inputs.features(m)
-        if not torch.isfinite(x).all():
-            bad = (~torch.isfinite(x)).nonzero()[0].tolist()
-            raise ValueError(
-                f"{m} features contain NaN or inf (first at batch {bad[0]}, step {bad[1]}, feature {bad[2]}); "
-                "clean the input (the benchmark loaders read audio -inf as 0) or mark the step as padding"
-            )
 
 
 def parameter_count(model: nn.Module) -> int:

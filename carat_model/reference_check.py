@@ -37,7 +37,7 @@ class Difference:
 def load_reference(path: str | Path) -> dict:
     try:
         reference = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any failure here means the same thing to the user
+    except Exception as error:  # any failure here means the same thing to the user
         raise ValueError(f"cannot read reference file {path}: {error}") from error
     for key in ("state_dict", "config", "inputs", "eval", "train"):
         if key not in reference:

@@ -17,5 +17,5 @@ The engine, by job:
 - session.py       recording a session folder; replay.py: replaying one to events files
 - lab_outputs.py   the engine's lab half: calibration.py (a person's rest -> relative scores, profiles) and
                    lsl_output.py (events and markers as Lab Streaming Layer streams)
-- defaults.py      where the shipped checkpoint and sample clip are; synthetic_media.py: test media
+- defaults.py      where the shipped checkpoint and sample clip are
 """

@@ -37,13 +37,11 @@ import torch
 
 from carat_model import (
     NO_MODALITY,
-    Carat,
     CaratConfig,
     CaratInputs,
     CheckpointError,
     load_checkpoint,
     read_checkpoint_info,
-    save_checkpoint,
 )
 from carat_model.config import MODALITIES, SOFT_ALIGNED, feature_dim_fields
 from carat_model.model import SoftAlignment
@@ -282,42 +280,3 @@ class Predictor:
             scored={m: bool(present[i]) for i, m in enumerate(MODALITIES)},
             rest=levels,
         )
-
-
-def build_untrained_checkpoint(
-    path: str | os.PathLike,
-    *,
-    size: str = "small",
-    trained_modalities: tuple[str, ...] = MODALITIES,
-    seed: int = 0,
-) -> Path:
-    """A randomly initialised checkpoint with the shipped extractors' FeatureSpec, for tests,
-    benchmarks and trying the app before trained weights exist. Its scores mean nothing.
-
-    "small": 2 layers of 128 per modality; "full": the paper's encoder sizes. Both are unaligned with
-    128 steps per visual/acoustic window, sized for a ~3 s live window.
-    """
-    from feature_extractors.spec import default_feature_spec
-
-    spec = default_feature_spec()
-    dims = spec.dims
-    sizes = dict(text_layers=2, visual_layers=2, audio_layers=2, hidden=128, intermediate=128, heads=4)
-    if size == "full":
-        sizes = {}
-    elif size != "small":
-        raise ValueError(f"size must be 'small' or 'full', got {size!r}")
-    config = CaratConfig(
-        **feature_dim_fields(dims),
-        aligned=False,
-        unaligned_steps=128,
-        text_max_len=32,
-        visual_max_len=128,
-        audio_max_len=128,
-        queue_size=64,
-        **sizes,
-    )
-    torch.manual_seed(seed)
-    model = Carat(config).eval()
-    return save_checkpoint(
-        path, model, feature_spec=spec.to_dict(), extra={"trained_modalities": list(trained_modalities)}
-    )

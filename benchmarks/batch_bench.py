@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.batch import ClusterSettings, close_cluster, connect, preload_models
 from app.control import EngineOptions
-from app.predictor import build_untrained_checkpoint
 from feature_extractors.media import probe_media
+from trainer.untrained import build_untrained_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "sample_clip.mp4"

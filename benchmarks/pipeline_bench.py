@@ -27,11 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.control import EngineCallbacks, EngineOptions, EngineSettings
 from app.engine import Engine
-from app.predictor import Predictor, build_untrained_checkpoint
+from app.predictor import Predictor
 from app.replay import replay
-from app.synthetic_media import write_clip
 from app.workers import Extractors
 from feature_extractors.speech import ENCODER_WINDOW_S, SpeechRecognizer
+from trainer.spoken_media import write_clip
+from trainer.untrained import build_untrained_checkpoint
 
 SENTENCES = [
     "I am so happy to see you today",

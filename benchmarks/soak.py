@@ -16,9 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.control import EngineCallbacks, EngineSettings
 from app.engine import Engine
-from app.predictor import Predictor, build_untrained_checkpoint
-from app.synthetic_media import write_clip
+from app.predictor import Predictor
 from app.workers import Extractors
+from trainer.spoken_media import write_clip
+from trainer.untrained import build_untrained_checkpoint
 
 
 def rss_mib() -> float:

@@ -41,9 +41,9 @@ sys.path.insert(0, str(ROOT))
 
 from app.defaults import default_checkpoint
 from app.replay import read_events_jsonl
-from app.synthetic_media import write_clip
 from feature_extractors.acoustic import SAMPLE_RATE
 from trainer.room_sounds import noise
+from trainer.spoken_media import write_clip
 
 FERPLUS = ROOT.parent / "shared" / "data" / "ferplus" / "ferplus48.npz"
 # (name, kind, level in dBFS RMS): quiet to loud room noise, and the other sounds at one level.

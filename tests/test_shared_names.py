@@ -6,13 +6,13 @@ other package imports one of them rather than writing the names again.
 """
 
 from app.events import MODALITY_NAMES as ENGINE_MODALITIES
-from app.synthetic_media import SAMPLE_RATE as SYNTHETIC_RATE
 from carat_model import MODALITIES
 from feature_extractors import windows
 from feature_extractors.acoustic import SAMPLE_RATE
 from feature_extractors.spec import MODALITY_NAMES
 from trainer import emodb, sample_windows
 from trainer.official_files import MOSEI_LABELS
+from trainer.spoken_media import SAMPLE_RATE as SYNTHETIC_RATE
 
 
 def test_the_model_and_the_extractors_name_the_modalities_in_one_order():

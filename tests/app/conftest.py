@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.synthetic_media import write_clip
+from trainer.spoken_media import write_clip
 
 SPOKEN = "I am so happy to see you today"
 
@@ -44,7 +44,7 @@ def at_once():
 
 @pytest.fixture(scope="session")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from app.predictor import build_untrained_checkpoint
+    from trainer.untrained import build_untrained_checkpoint
 
     return build_untrained_checkpoint(tmp_path_factory.mktemp("checkpoint") / "small.safetensors")
 

@@ -17,7 +17,7 @@ import soundfile
 
 from app.control import EngineCallbacks, EngineSettings
 from app.engine import Engine
-from app.synthetic_media import speak
+from trainer.spoken_media import speak
 
 RUN_S = 60.0
 

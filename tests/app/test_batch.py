@@ -90,7 +90,7 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
         writer.writerow(["participant", "path", "condition"])
         for index, clip in enumerate([*clips, corrupt]):
             writer.writerow([f"P{index}", f"media/{clip.name}", "calm" if index % 2 else "stress"])
-    from app.predictor import build_untrained_checkpoint
+    from trainer.untrained import build_untrained_checkpoint
 
     checkpoint = build_untrained_checkpoint(folder / "model.safetensors")
     return SimpleNamespace(folder=folder, clips=clips, corrupt=corrupt, table=table, checkpoint=checkpoint)

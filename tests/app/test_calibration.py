@@ -22,9 +22,9 @@ from app.defaults import default_checkpoint
 from app.engine import Engine
 from app.predictor import Predictor
 from app.replay import read_events_jsonl, replay
-from app.synthetic_media import still_frame
 from app.workers import Extractors
 from trainer.face_images import VOTE_NAMES, held_out_halves, read_face_set
+from trainer.spoken_media import still_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 FERPLUS = ROOT.parent / "shared" / "data" / "ferplus" / "ferplus48.npz"

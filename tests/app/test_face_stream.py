@@ -12,11 +12,11 @@ import pytest
 
 import main
 from app.predictor import Predictor
-from app.synthetic_media import still_frame
 from carat_model import CheckpointError
 from feature_extractors import spec as feature_spec
 from feature_extractors.spec import FeatureSpecMismatch
 from trainer.face_images import VOTE_NAMES, held_out_halves, read_face_set
+from trainer.spoken_media import still_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 FERPLUS = ROOT.parent / "shared" / "data" / "ferplus" / "ferplus48.npz"

@@ -17,7 +17,7 @@ from app.engine import Engine
 from app.inbox import Inbox
 from app.media_source import MediaFileSource
 from app.source_thread import SourceError
-from app.synthetic_media import speak
+from trainer.spoken_media import speak
 
 
 class Recorder:

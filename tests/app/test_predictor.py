@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from app.predictor import Predictor, PredictorError, ScoreSmoother, build_untrained_checkpoint
+from app.predictor import Predictor, PredictorError, ScoreSmoother
 from carat_model import Carat, CheckpointError, load_checkpoint, save_checkpoint
 from feature_extractors.spec import FeatureSpecMismatch, default_feature_spec
+from trainer.untrained import build_untrained_checkpoint
 
 
 def window_for(

@@ -47,7 +47,7 @@ def test_exact_replay_of_a_file_that_ends_mid_sentence_scores_the_last_words_eve
     available at the media's end. The last window (ending there) must take them in every run: it waited
     only for each worker's watermark to reach its end, so it took them or not by thread timing (3
     different events files from 5 replays of one such clip, found by the batch tests)."""
-    from app.synthetic_media import write_clip
+    from trainer.spoken_media import write_clip
 
     path = tmp_path / "cut_mid_sentence.mkv"
     write_clip(path, duration_s=3.0, speech=[(1.0, "I am so happy to see all of you here with us today")])
@@ -184,7 +184,7 @@ def test_replay_of_audio_with_nan_and_inf_samples_silences_them_and_says_how_man
     import numpy as np
     import soundfile
 
-    from app.synthetic_media import speak
+    from trainer.spoken_media import speak
 
     samples = speak("I am so happy to see you")
     samples = np.concatenate([np.zeros(8000, np.float32), samples.astype(np.float32)])

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import main
-from app.synthetic_media import write_clip
+from trainer.spoken_media import write_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 LOAD_LIMIT_S = 180.0  # models load and the first events come (a loaded machine is slow to start)

@@ -17,7 +17,7 @@ import pytest
 from app.events import EmotionEvent, TimedWord
 from app.packets import AUDIO_BLOCK, AudioPacket, VideoPacket
 from app.session import SessionError, SessionReader, SessionWriter
-from app.synthetic_media import face_frame
+from trainer.spoken_media import face_frame
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,8 +16,8 @@ from app.media_source import MediaFileSource
 from app.microphone import MicrophoneSource
 from app.packets import AUDIO_BLOCK, AudioPacket, VideoPacket
 from app.source_thread import RetryPolicy
-from app.synthetic_media import speak
 from feature_extractors.media import MediaError, probe_media
+from trainer.spoken_media import speak
 
 
 class CollectingSink:
@@ -141,7 +141,7 @@ def test_corrupt_media_file_gives_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_truncated_mp4_gives_a_clear_error(tmp_path: Path) -> None:
-    from app.synthetic_media import write_clip
+    from trainer.spoken_media import write_clip
 
     whole = tmp_path / "whole.mp4"
     write_clip(whole, duration_s=1.0)

@@ -15,10 +15,10 @@ import pytest
 from app.control import EngineCallbacks, EngineSettings
 from app.engine import Engine
 from app.events import StreamHealth
-from app.synthetic_media import write_clip
 from app.workers import VoiceWorker
 from tests.decisions import decided, decider
 from trainer.room_sounds import noise
+from trainer.spoken_media import write_clip
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the health table is a real widget, no display
 

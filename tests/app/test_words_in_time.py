@@ -12,8 +12,8 @@ import pytest
 from app.control import EngineOptions
 from app.events import TimedWord
 from app.replay import replay
-from app.synthetic_media import SAMPLE_RATE, speak, write_clip
 from app.words_in_view import FADE_S, HOLD_S, SentenceTurns
+from trainer.spoken_media import SAMPLE_RATE, speak, write_clip
 
 ANGRY = "I am furious, this is outrageous and I hate it."
 RUN_TOGETHER = ("I can't believe you did that.", "This is wonderful.", "Thank you.")

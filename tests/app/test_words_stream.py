@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.replay import replay
-from app.synthetic_media import SAMPLE_RATE, speak, write_clip
+from trainer.spoken_media import SAMPLE_RATE, speak, write_clip
 
 HAPPY = "I am so happy to see you again after all this time and this is the most wonderful day of my life."
 SAD = "I feel so sad and lonely, I want to cry."

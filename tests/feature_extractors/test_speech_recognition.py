@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pytest
 
-from app.synthetic_media import speak
 from feature_extractors.acoustic import SAMPLE_RATE
 from feature_extractors.speech import SpeechRecognizer, StreamingTranscriber
+from trainer.spoken_media import speak
 
 
 def share_recognised(words, expected: list[str]) -> float:

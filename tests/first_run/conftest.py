@@ -93,7 +93,7 @@ def xed_lines() -> list[str]:
 def media_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CSV over two files: a face clip where espeak-ng says a happy then a sad sentence, and an
     audio-only recording of an angry one. Splits are given so training has train and valid samples."""
-    from app.synthetic_media import write_clip
+    from trainer.spoken_media import write_clip
 
     folder = tmp_path_factory.mktemp("media")
     write_clip(

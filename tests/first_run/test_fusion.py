@@ -56,7 +56,7 @@ def faces() -> dict[str, np.ndarray]:
 
 def replayed(cli, tmp_path: Path, name: str, **clip) -> list:
     from app.replay import read_events_jsonl
-    from app.synthetic_media import write_clip
+    from trainer.spoken_media import write_clip
 
     path = tmp_path / f"{name}.mkv"
     write_clip(path, fps=15, **clip)

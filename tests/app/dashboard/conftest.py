@@ -42,7 +42,7 @@ def window(qtbot, factory, tmp_path):
 
 @pytest.fixture(scope="session")
 def dashboard_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from app.predictor import build_untrained_checkpoint
+    from trainer.untrained import build_untrained_checkpoint
 
     return build_untrained_checkpoint(tmp_path_factory.mktemp("dashboard") / "small.safetensors")
 
@@ -50,7 +50,7 @@ def dashboard_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def dashboard_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """6 s of the astronaut's face with two spoken sentences (espeak-ng)."""
-    from app.synthetic_media import write_clip
+    from trainer.spoken_media import write_clip
 
     path = tmp_path_factory.mktemp("dashboard") / "face_and_speech.mkv"
     write_clip(path, duration_s=6.0, speech=[(0.3, "I am so happy to see you"), (3.0, "what a surprise")])

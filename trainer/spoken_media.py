@@ -1,9 +1,11 @@
-"""Media made on the spot, for tests, benchmarks and demos on machines without a camera or microphone:
-real speech from espeak-ng and a real face (scikit-image's astronaut) moving slightly, written with PyAV.
+"""Media made on the spot, for tests, benchmarks and the sample clip on machines without a camera or
+microphone: real speech from espeak-ng and a real face (scikit-image's astronaut) moving slightly, written
+with PyAV. (Training's own espeak-ng voices, drawn per clip, are trainer/synthetic_speech.py's.)
 """
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -20,8 +22,7 @@ from feature_extractors.acoustic import SAMPLE_RATE
 def speak(text: str, *, speed_wpm: int = 150) -> np.ndarray:
     """`text` spoken by espeak-ng, as float32 mono 16 kHz samples."""
     import soundfile
-
-    from .microphone import resample
+    from scipy.signal import resample_poly
 
     if shutil.which("espeak-ng") is None:
         raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)")
@@ -31,7 +32,10 @@ def speak(text: str, *, speed_wpm: int = 150) -> np.ndarray:
         samples, rate = soundfile.read(wav, dtype="float32")
     if samples.ndim > 1:
         samples = samples.mean(axis=1)
-    return resample(samples, rate, SAMPLE_RATE) if rate != SAMPLE_RATE else samples
+    if rate == SAMPLE_RATE:
+        return samples
+    divisor = math.gcd(rate, SAMPLE_RATE)  # espeak-ng writes 22050 Hz: 320/441 by polyphase filtering
+    return resample_poly(samples, SAMPLE_RATE // divisor, rate // divisor).astype(np.float32)
 
 
 def face_frame(index: int, fps: float, size: tuple[int, int] = (640, 480)) -> np.ndarray:
@@ -47,8 +51,8 @@ def face_frame(index: int, fps: float, size: tuple[int, int] = (640, 480)) -> np
     face = cv2.resize(_ASTRONAUT, (side, side), interpolation=cv2.INTER_AREA)
     canvas = np.full((height, width, 3), 40, np.uint8)
     t = index / fps
-    dx = int(round((width - side) / 2 + 12 * np.sin(2 * np.pi * 0.3 * t)))
-    dy = int(round(4 * np.sin(2 * np.pi * 0.2 * t)))
+    dx = round((width - side) / 2 + 12 * np.sin(2 * np.pi * 0.3 * t))
+    dy = round(4 * np.sin(2 * np.pi * 0.2 * t))
     x0, y0 = max(dx, 0), max(dy, 0)
     x1, y1 = min(dx + side, width), min(dy + side, height)
     canvas[y0:y1, x0:x1] = face[y0 - dy : y1 - dy, x0 - dx : x1 - dx]
@@ -104,7 +108,7 @@ def write_clip(
     import av
 
     path = Path(path)
-    total = int(round(duration_s * SAMPLE_RATE))
+    total = round(duration_s * SAMPLE_RATE)
     track = np.zeros(total, np.float32)
     if sound is not None:
         laid = np.asarray(sound, np.float32)[:total]
@@ -121,14 +125,14 @@ def write_clip(
         video_stream = audio_stream = None
         if video:
             codec = "libx264" if path.suffix.lower() == ".mp4" else "mpeg4"
-            video_stream = container.add_stream(codec, rate=Fraction(int(round(fps * 1000)), 1000))
+            video_stream = container.add_stream(codec, rate=Fraction(round(fps * 1000), 1000))
             video_stream.width, video_stream.height = size
             video_stream.pix_fmt = "yuv420p"
             video_stream.bit_rate = 2_000_000
         if audio:
             codec = "aac" if path.suffix.lower() == ".mp4" else "pcm_s16le"
             audio_stream = container.add_stream(codec, rate=SAMPLE_RATE, layout="mono")
-        frames = int(round(duration_s * fps))
+        frames = round(duration_s * fps)
         audio_per_frame = SAMPLE_RATE / fps
         written = 0
         for index in range(frames):
@@ -141,11 +145,11 @@ def write_clip(
                     image = np.full((size[1], size[0], 3), 40, np.uint8)
                 frame = av.VideoFrame.from_ndarray(image, format="bgr24")
                 frame.pts = index
-                frame.time_base = Fraction(1000, int(round(fps * 1000)))
+                frame.time_base = Fraction(1000, round(fps * 1000))
                 for packet in video_stream.encode(frame):
                     container.mux(packet)
             if audio_stream is not None:
-                until = min(total, int(round((index + 1) * audio_per_frame)))
+                until = min(total, round((index + 1) * audio_per_frame))
                 written = _write_audio(av, container, audio_stream, track, written, until)
         if audio_stream is not None:
             _write_audio(av, container, audio_stream, track, written, total)

@@ -11,7 +11,7 @@ MPEG-4 video, 16-bit PCM sound, so the sound reaches the app unchanged) and runs
 
 The face: the clearest neutral face (most "neutral" votes, then first) of the held-out FER+ test half
 (trainer.face_images.held_out_halves with the checkpoint's `held_out.ferplus_halves_seed`, 12 if it names
-none), read from ../shared/data/ferplus at run time, upscaled to fill 80 % of a 640x480 frame. 15 fps by
+none), read from the FER+ corpus (trainer/data_folders.py) at run time, upscaled to fill 80 % of a 640x480 frame. 15 fps by
 default: the frame rate does not change what the voice hears, and it halves the face stream's work.
 
 Per sound: the share of windows in which some label passes its threshold AND the voice ("audio") is the
@@ -42,10 +42,11 @@ sys.path.insert(0, str(ROOT))
 from app.defaults import default_checkpoint
 from app.replay import read_events_jsonl
 from feature_extractors.acoustic import SAMPLE_RATE
+from trainer.data_folders import corpus
 from trainer.room_sounds import noise
 from trainer.spoken_media import write_clip
 
-FERPLUS = ROOT.parent / "shared" / "data" / "ferplus" / "ferplus48.npz"
+FERPLUS = corpus("ferplus") / "ferplus48.npz"
 # (name, kind, level in dBFS RMS): quiet to loud room noise, and the other sounds at one level.
 SOUNDS = (
     ("room -60", "room", -60.0),

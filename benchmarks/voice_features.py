@@ -57,8 +57,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.voice_accuracy import speaker_groups
 from feature_extractors.acoustic import SAMPLE_RATE
+from trainer.recipes.voice_folds import speaker_groups
 from trainer.voice_corpora import CORPORA, corpus_clips, read_clip, recalls, uar
 
 CACHE = ROOT / "build" / "voice_features"

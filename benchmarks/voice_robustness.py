@@ -36,9 +36,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from feature_extractors.acoustic import SAMPLE_RATE  # noqa: E402
-from trainer.emodb import clip_seed  # noqa: E402
-from trainer.voice_corpora import decide, emodb_clips, ravdess_clips, read_clip, uar  # noqa: E402
+from feature_extractors.acoustic import SAMPLE_RATE
+from trainer.data_folders import corpus as corpus_folder
+from trainer.live_clips import clip_seed
+from trainer.voice_corpora import decide, emodb_clips, ravdess_clips, read_clip, uar
 
 SNR_DB = 20.0
 GAINS_DB = (-10, -20)
@@ -133,8 +134,8 @@ def main() -> int:
     parser.add_argument("--checkpoint", type=Path, action="append",
                         help="repeat to compare (default models/carat_voice_heldout.safetensors)")  # fmt: skip
     parser.add_argument("--clips-from", type=Path, help="score the clips this checkpoint's header holds out")
-    parser.add_argument("--emodb", type=Path, default=ROOT.parent / "shared" / "data" / "emodb")
-    parser.add_argument("--ravdess", type=Path, default=ROOT.parent / "shared" / "data" / "ravdess")
+    parser.add_argument("--emodb", type=Path, default=corpus_folder("emodb"))
+    parser.add_argument("--ravdess", type=Path, default=corpus_folder("ravdess"))
     parser.add_argument("--limit", type=int, help="at most N clips of each corpus (a quick check)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -10,7 +10,7 @@ from carat_model import MODALITIES
 from feature_extractors import windows
 from feature_extractors.acoustic import SAMPLE_RATE
 from feature_extractors.spec import MODALITY_NAMES
-from trainer import emodb, sample_windows
+from trainer import live_clips, sample_windows
 from trainer.official_files import MOSEI_LABELS
 from trainer.spoken_media import SAMPLE_RATE as SYNTHETIC_RATE
 
@@ -24,5 +24,5 @@ def test_the_other_packages_take_the_names_and_rates_from_their_owner():
 
     assert ENGINE_MODALITIES is MODALITIES
     assert MOSEI_LABELS is MODEL_LABELS
-    assert SYNTHETIC_RATE == emodb.SAMPLE_RATE == SAMPLE_RATE == 16000
-    assert emodb.WINDOW_S == sample_windows.STILL_FACE_SECONDS == windows.LIVE_WINDOW_S
+    assert SYNTHETIC_RATE == live_clips.SAMPLE_RATE == SAMPLE_RATE == 16000
+    assert live_clips.WINDOW_S == sample_windows.STILL_FACE_SECONDS == windows.LIVE_WINDOW_S

@@ -8,7 +8,7 @@ trained without; `drop_random_modalities` is the training-time modality dropout.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -17,14 +17,23 @@ from carat_model import MODALITIES, CaratInputs
 from carat_model.config import SOFT_ALIGNED
 from carat_model.model import SoftAlignment
 
-if TYPE_CHECKING:
-    from .datasets import FeatureSplit
+
+class SplitArrays(Protocol):
+    """What batching reads of a split (feature_data.FeatureSplit, which builds on this module)."""
+
+    labels: np.ndarray
+
+    def __len__(self) -> int: ...
+
+    def features(self, modality: str) -> np.ndarray: ...
+
+    def mask(self, modality: str) -> np.ndarray: ...
 
 
 class SplitDataset(torch.utils.data.Dataset):
-    """Index access to a FeatureSplit; `collate` turns a list of indices into a batch."""
+    """Index access to a split; `collate` turns a list of indices into a batch."""
 
-    def __init__(self, split: FeatureSplit) -> None:
+    def __init__(self, split: SplitArrays) -> None:
         self.split = split
 
     def __len__(self) -> int:
@@ -41,7 +50,7 @@ class Batch:
 
 
 def make_batch(
-    split: FeatureSplit, indices: list[int] | np.ndarray, alignment: SoftAlignment | None = None
+    split: SplitArrays, indices: list[int] | np.ndarray, alignment: SoftAlignment | None = None
 ) -> Batch:
     """Gather samples into model inputs. Trailing steps that are padding in every sample of the batch
     are cut (the result is the same: padded keys carry no attention weight). For unaligned models,

@@ -10,7 +10,7 @@ import numpy as np
 
 from carat_model import MODALITIES, CheckpointInfo
 
-from .datasets import SPLITS, DatasetError, FeatureDataset, FeatureSplit
+from .feature_data import SPLITS, DatasetError, FeatureDataset, FeatureSplit
 from .metrics import MIN_POSITIVES_TO_TUNE, hard_targets
 
 STREAM_NAMES = {"text": "words", "visual": "face", "audio": "voice"}

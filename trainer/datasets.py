@@ -1,6 +1,6 @@
-"""Datasets for the trainer: FeatureSplit/FeatureDataset, our prepared datasets, and `load_dataset`,
-the one entry point for every kind (the official files' readers are in official_files.py, batching in
-batching.py).
+"""Datasets for the trainer: our prepared datasets and `load_dataset`, the one entry point for every kind
+(FeatureSplit/FeatureDataset are in feature_data.py, the official files' readers in official_files.py,
+batching in batching.py).
 
 Every reader returns a `FeatureDataset`: per split, padded arrays `[N, L, D]` per modality with masks
 `[N, L]` (1 = real step) and multi-hot labels `[N, C]`. One training loop reads them all.
@@ -22,7 +22,6 @@ holding `text`, `text_mask`, `visual`, `visual_mask`, `audio`, `audio_mask`, `la
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,95 +31,23 @@ from safetensors.numpy import load_file, save_file
 
 from carat_model import MODALITIES
 from carat_model.atomic import write_json_atomically
-from carat_model.model import SoftAlignment
 
-from .batching import Batch, make_batch
+from .feature_data import (  # the readers' one entry point: what callers import from here
+    SPLITS,  # noqa: F401  (importers of the readers take it from here too)
+    DatasetError,
+    FeatureDataset,
+    FeatureSplit,
+    check_consistent_dims,
+    check_feature_dims,
+    concatenate_padded,
+)
+from .official_files import load_mosei_unaligned, load_official_aligned
 
-SPLITS = ("train", "valid", "test")
 M3ED_LABELS = ("happy", "neutral", "sad", "disgust", "anger", "fear", "surprise")  # file ids 4..10
 MOSEI_FEATURE_DIMS = {"text": 300, "visual": 35, "audio": 74}
 PREPARED_FORMAT = "carat-live-dataset"
 PREPARED_VERSION = 1
 INDEX_FILE = "index.json"
-
-
-class DatasetError(ValueError):
-    """A data file that cannot be used, with what was wrong and what to do."""
-
-
-@dataclass
-class FeatureSplit:
-    """One split, padded: features [N, L, D] float32, masks [N, L] float32, labels [N, C] float32."""
-
-    text: np.ndarray
-    text_mask: np.ndarray
-    visual: np.ndarray
-    visual_mask: np.ndarray
-    audio: np.ndarray
-    audio_mask: np.ndarray
-    labels: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-    def features(self, modality: str) -> np.ndarray:
-        return getattr(self, modality)
-
-    def mask(self, modality: str) -> np.ndarray:
-        return getattr(self, f"{modality}_mask")
-
-    def subset(self, indices: np.ndarray) -> FeatureSplit:
-        return FeatureSplit(**{name: value[indices] for name, value in vars(self).items()})
-
-    def batch(self, indices: list[int] | np.ndarray, alignment: SoftAlignment | None = None) -> Batch:
-        """The samples at `indices` as model inputs (`make_batch`); a MixedSplit answers the same call."""
-        return make_batch(self, indices, alignment)
-
-
-@dataclass
-class FeatureDataset:
-    name: str
-    labels: tuple[str, ...]
-    aligned: bool
-    splits: dict[str, FeatureSplit]
-    feature_spec: dict[str, Any] | None = None  # prepared datasets carry one; the official files don't
-    source: str = ""
-    notes: list[str] = field(default_factory=list)
-
-    def feature_dims(self) -> dict[str, int]:
-        return {m: int(self.splits["train"].features(m).shape[2]) for m in MODALITIES}
-
-    def max_steps(self) -> dict[str, int]:
-        return {m: max(int(s.features(m).shape[1]) for s in self.splits.values()) for m in MODALITIES}
-
-    def split(self, name: str) -> FeatureSplit:
-        if name not in self.splits:
-            raise DatasetError(
-                f"{self.source or self.name} has no '{name}' split (it has {sorted(self.splits)})"
-            )
-        return self.splits[name]
-
-
-def _check_consistent_dims(splits: dict[str, FeatureSplit], source: str | Path) -> None:
-    reference = {m: splits["train"].features(m).shape[2] for m in MODALITIES}
-    for split_name, split in splits.items():
-        for m in MODALITIES:
-            if split.features(m).shape[2] != reference[m]:
-                raise DatasetError(
-                    f"{source}: {m} features have size {split.features(m).shape[2]} in '{split_name}' but "
-                    f"{reference[m]} in 'train'"
-                )
-
-
-def check_feature_dims(dataset: FeatureDataset, expected: dict[str, int], what: str) -> None:
-    """Refuse data whose feature sizes differ from what a model or preset expects, naming both."""
-    have = dataset.feature_dims()
-    for m in MODALITIES:
-        if have[m] != expected[m]:
-            raise DatasetError(
-                f"{dataset.source or dataset.name} has {m} features of size {have[m]} but {what} expects {expected[m]}; "
-                "use data made with the same feature extractors, or train a model for this data (main.py train)"
-            )
 
 
 # -- prepared datasets ------------------------------------------------------------------------------
@@ -216,7 +143,7 @@ def load_prepared_dataset(path: str | Path) -> FeatureDataset:
     declared = index.get("feature_dims")
     if declared:
         check_feature_dims(dataset, declared, f"its {INDEX_FILE}")
-    _check_consistent_dims(splits, path)
+    check_consistent_dims(splits, path)
     return dataset
 
 
@@ -231,15 +158,6 @@ def compact_absent_modalities(arrays: dict[str, np.ndarray]) -> dict[str, np.nda
         if m in arrays and not arrays[f"{m}_mask"].any():
             compact[m], compact[f"{m}_mask"] = arrays[m][:, :1], arrays[f"{m}_mask"][:, :1]
     return compact
-
-
-def concatenate_padded(values: list[np.ndarray]) -> np.ndarray:
-    """Concatenate [N, L, ...] arrays along N, zero-padding L to the longest (shards and parts may
-    differ in padded length, e.g. after `compact_absent_modalities`)."""
-    if values[0].ndim >= 2:
-        steps = max(v.shape[1] for v in values)
-        values = [np.pad(v, [(0, 0), (0, steps - v.shape[1])] + [(0, 0)] * (v.ndim - 2)) for v in values]
-    return np.concatenate(values).astype(np.float32)
 
 
 def _concatenate_shards(parts: list[dict[str, np.ndarray]], path: Path, split_name: str) -> FeatureSplit:
@@ -289,8 +207,6 @@ def load_dataset(
     """Read any supported data. kind "auto": a folder is a prepared dataset, a `.pkl` the unaligned
     MOSEI layout (needs labels_from), anything else the aligned dict layout with MOSEI's labels.
     "aligned"/"unaligned" accept any feature sizes; the "mosei-*" kinds also check CMU-MOSEI's."""
-    from .official_files import load_mosei_unaligned, load_official_aligned  # they build on this module
-
     path = Path(path)
     if kind == "auto":
         kind = "prepared" if path.is_dir() else "unaligned" if path.suffix == ".pkl" else "aligned"

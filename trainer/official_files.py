@@ -13,7 +13,7 @@ import numpy as np
 from carat_model import MODALITIES
 from carat_model.config import MOSEI_LABELS
 
-from .datasets import SPLITS, DatasetError, FeatureDataset, FeatureSplit, _check_consistent_dims
+from .feature_data import SPLITS, DatasetError, FeatureDataset, FeatureSplit, check_consistent_dims
 from .safe_pickle import load_feature_file
 
 FIRST_LABEL_ID = 4  # ids 0..3 are padding, unknown, start (2) and end (3)
@@ -35,7 +35,7 @@ def load_official_aligned(
     for split_name in SPLITS:
         raw = _split_of(data, split_name, path, required=("src-text", "src-visual", "src-audio", "tgt"))
         splits[split_name] = _aligned_split(raw, split_name, path, len(labels), authors_masks)
-    _check_consistent_dims(splits, path)
+    check_consistent_dims(splits, path)
     return FeatureDataset(name=name, labels=tuple(labels), aligned=True, splits=splits, source=str(path))
 
 
@@ -69,7 +69,7 @@ def load_mosei_unaligned(
             )
         arrays["labels"] = _multi_hot(tgt, len(MOSEI_LABELS), labels_from, split_name)
         splits[split_name] = FeatureSplit(**arrays)
-    _check_consistent_dims(splits, path)
+    check_consistent_dims(splits, path)
     return FeatureDataset(
         name="mosei-unaligned", labels=MOSEI_LABELS, aligned=False, splits=splits, source=str(path)
     )

@@ -12,7 +12,7 @@ import numpy as np
 
 from carat_model.config import MODALITIES, MOSEI_LABELS
 
-from .datasets import SPLITS
+from .feature_data import SPLITS
 
 NO_LABEL_NAMES = {"", "neutral", "none"}
 

@@ -24,7 +24,7 @@ from carat_model import MODALITIES
 from carat_model.atomic import write_atomically
 from carat_model.config import MOSEI_LABELS
 
-from .datasets import SPLITS
+from .feature_data import SPLITS
 from .metrics import compute_metrics
 from .official_files import FIRST_LABEL_ID, UNALIGNED_KEYS
 

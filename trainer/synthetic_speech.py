@@ -4,7 +4,7 @@ voices that are not EmoDB's.
 Why: EmoDB's ten actors are the only voices the voice stream learns from, and its neutral and bored
 clips the only voices it learns to leave alone. A voice unlike theirs is out of what it learnt, and the
 voice checkpoints read it wildly: 36 of 42 espeak-ng clips (7 voices, plain sentences) passed a threshold
-with the held-out voice checkpoint of session 9, most at disgust 1.00; in the default, espeak-ng's voice
+with an earlier held-out voice checkpoint, most at disgust 1.00; in the default, espeak-ng's voice
 read fear or sad beside neutral words. A synthetic voice says its words with no feeling at all, so its
 windows are true negatives whatever the sentence: every window here carries no label.
 
@@ -13,7 +13,7 @@ accents other than its default British voice and its Caribbean one, each with on
 variants (no whisper, croak or robot voices), at a drawn speed and pitch, saying GoEmotions train lines;
 held-out clips (`held_out=True`) use the default voice (the one the app's tests and sample speak with) and
 the Caribbean accent, saying GoEmotions test lines. Each clip is placed in a live recording and cut into
-the live windows exactly as EmoDB's are (`trainer.emodb.live_clip`, `cut_live_windows`).
+the live windows exactly as EmoDB's are (`trainer.live_clips.live_clip`, `cut_live_windows`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ import numpy as np
 
 from feature_extractors.acoustic import SAMPLE_RATE
 
-from .emodb import cut_live_windows, live_clip, voice_only_dataset, voice_recipe, write_windows_csv
+from .data_folders import corpus
+from .live_clips import cut_live_windows, live_clip, write_windows_csv
+from .voice_scoring import clip_scores
+from .voice_windows import voice_only_dataset, voice_recipe
 
 TRAIN_ACCENTS = ("en-us", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-us-nyc")
 HELD_OUT_ACCENTS = ("en", "en-029")
@@ -39,7 +42,7 @@ PITCH = (30, 70)  # espeak-ng's -p, 0-99 (50 its default)
 CLIPS = {False: 240, True: 60}  # training clips, held-out clips
 SEED = 0
 WORDS = (5, 20)  # sentences of this many words
-GOEMOTIONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "goemotions"
+GOEMOTIONS = corpus("goemotions")
 
 
 def sentences(held_out: bool, count: int, seed: int = SEED, goemotions: Path = GOEMOTIONS) -> list[str]:
@@ -47,7 +50,7 @@ def sentences(held_out: bool, count: int, seed: int = SEED, goemotions: Path = G
     seed from GoEmotions' test split (held out) or its train split."""
     path = Path(goemotions) / ("test.tsv" if held_out else "train.tsv")
     if not path.is_file():
-        raise FileNotFoundError(f"no GoEmotions lines at {path}; expected the shared copy (../shared/data/goemotions)")
+        raise FileNotFoundError(f"no GoEmotions lines at {path}; expected the shared copy (CARAT_DATA/goemotions)")
     plain = re.compile(r"^[A-Za-z0-9 ,.!?'\-]+$")
     lines = []
     for row in path.read_text(encoding="utf-8").splitlines():
@@ -108,8 +111,6 @@ def false_alarms(scores: np.ndarray, windows: list[dict[str, str]], thresholds) 
     """How often a voice that carries no emotion raises a label: the share of clips whose mean window
     scores pass any threshold (the voice benchmark's clip rule), the share of windows that do (what flickers
     live), and each label's share of clips."""
-    from .emodb import clip_scores
-
     voted = np.asarray(scores).any(axis=1)
     per_clip, _ = clip_scores(np.asarray(scores), windows)
     passing = per_clip > np.asarray(thresholds)

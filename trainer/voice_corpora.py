@@ -1,7 +1,7 @@
 """The voice's training corpora together: EmoDB (German, 8 actors, CC0) and RAVDESS (North American English,
 actors 01-16, CC BY-NC-SA 4.0), as voice-only live-shaped windows, and the seven-class scoring used on them.
 
-Both corpora go through the same cutting (trainer/emodb.py `live_clip`, `cut_live_windows`): each clip in a
+Both corpora go through the same cutting (trainer/live_clips.py `live_clip`, `cut_live_windows`): each clip in a
 recording with room around it (silence or a room sound, half of them through a webcam's channel), 7 windows
 from half a second into the speech to 1.5 s after it. RAVDESS clips begin with about a second of their
 studio's room, so their windows are counted from `RAVDESS_SPEECH_S` in. Labels: RAVDESS happy, sad, angry,
@@ -9,7 +9,7 @@ fearful (fear), disgust, surprised (surprise); neutral and calm carry none; EmoD
 (it has no surprise). Speakers are named by corpus (`emodb:08`, `ravdess:01`) so the two never mix.
 
 Seven-class view (the six labels and neutral): a clip's class is its best-scoring label above its threshold,
-or neutral when none passes; a clip's scores are the mean of its windows' scores (`emodb.clip_scores`).
+or neutral when none passes; a clip's scores are the mean of its windows' scores (`voice_scoring.clip_scores`).
 """
 
 from __future__ import annotations
@@ -21,16 +21,14 @@ import numpy as np
 
 from feature_extractors.acoustic import SAMPLE_RATE
 
-from .emodb import (
-    LETTER_LABEL,
-    LIVE_ENDS,
-    SEED,
-    cut_live_windows,
-    live_clip,
-    live_clip_start,
-    voice_recipe,
-    write_windows_csv,
-)
+from .data_folders import corpus
+from .emodb import LETTER_LABEL, read_labels
+from .live_clips import LIVE_ENDS, SEED, cut_live_windows, live_clip, live_clip_start, write_windows_csv
+from .metrics import THRESHOLD_GRID
+from .room_sounds import NOISE_KINDS, noise
+from .voice_scoring import clip_scores
+from .voice_training import fold_dataset, voice_config, voice_settings, with_calm_voices, with_enough_voice
+from .voice_windows import voice_only_dataset, voice_recipe
 
 CLASSES = ("happy", "sad", "angry", "fear", "disgust", "surprise", "neutral")
 CORPORA = ("emodb", "ravdess")
@@ -41,14 +39,11 @@ RAVDESS_CREDIT = (
     "Song (RAVDESS). PLoS ONE 13(5): e0196391. CC BY-NC-SA 4.0: models trained on it carry these terms."
 )
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
 NOISE_CLIPS = 40  # noise-only recordings (no label) beside the speech
 NOISE_DBFS = (-55.0, -20.0)
 
 
 def emodb_clips(root: Path) -> list[dict[str, str]]:
-    from .emodb import read_labels
-
     clips = []
     for r in read_labels(root):
         labels = LETTER_LABEL[r["emodb_letter"]]
@@ -61,7 +56,7 @@ def emodb_clips(root: Path) -> list[dict[str, str]]:
 def ravdess_clips(root: Path) -> list[dict[str, str]]:
     path = Path(root) / "labels.csv"
     if not path.is_file():
-        raise FileNotFoundError(f"no RAVDESS labels at {path}; expected the shared copy (../shared/data/ravdess)")
+        raise FileNotFoundError(f"no RAVDESS labels at {path}; expected the shared copy (CARAT_DATA/ravdess)")
     with path.open(newline="", encoding="utf-8") as handle:
         rows = sorted(csv.DictReader(handle), key=lambda r: r["file"])
     clips = []
@@ -73,8 +68,9 @@ def ravdess_clips(root: Path) -> list[dict[str, str]]:
     return clips
 
 
-def corpus_clips(corpora=CORPORA, emodb: Path = SHARED / "emodb", ravdess: Path = SHARED / "ravdess"):
-    readers = {"emodb": lambda: emodb_clips(emodb), "ravdess": lambda: ravdess_clips(ravdess)}
+def corpus_clips(corpora=CORPORA, emodb: Path | None = None, ravdess: Path | None = None):
+    readers = {"emodb": lambda: emodb_clips(emodb or corpus("emodb")),
+               "ravdess": lambda: ravdess_clips(ravdess or corpus("ravdess"))}  # fmt: skip
     unknown = sorted(set(corpora) - set(readers))
     if unknown:
         raise ValueError(f"unknown voice corpora {unknown}; the corpora are {CORPORA}")
@@ -94,7 +90,7 @@ def read_clip(path: str) -> np.ndarray:
 def live_windows(
     clips: list[dict[str, str]], work: Path, seed: int = SEED, clean: bool = False
 ) -> list[dict[str, str]]:
-    """Every clip's live windows (as emodb.live_windows cuts EmoDB's), their wavs under work/live_clips
+    """Every clip's live windows (as voice_windows.live_windows cuts EmoDB's), their wavs under work/live_clips
     (`clean`: the clips as recorded, in silence, under work/clean_clips); one row per window (the clip's row
     with `path`, `start`, `end`, `clip_start`, `window_end`)."""
     folder = work / ("clean_clips" if clean else "live_clips")
@@ -116,8 +112,6 @@ def live_windows(
 def noise_windows(work: Path, count: int = NOISE_CLIPS, seed: int = SEED) -> list[dict[str, str]]:
     """Noise-only recordings (room noise, hum, music, typing at drawn levels; no speech, no label) cut as a
     clip's windows are: the voice must learn that what gets past its speech gate is no emotion."""
-    from .room_sounds import NOISE_KINDS, noise
-
     windows = []
     for k in range(count):
         name = f"noise_{k:03d}"
@@ -135,8 +129,6 @@ def prepared_voice(corpora=CORPORA, work: Path = ROOT / "build" / "voice", *, wi
     """The voice-only dataset of the corpora's live windows (and the noise-only windows), prepared once
     under `work` with `main.py prepare`'s code, and one row per window in the dataset's order (windows
     without speech are not in it). `clean`: the clips as recorded, in silence, without noise windows."""
-    from .emodb import voice_only_dataset
-
     work = Path(work)
     with_noise = with_noise and not clean
     windows = live_windows(corpus_clips(corpora), work, clean=clean)
@@ -175,14 +167,12 @@ def confusion(truth: np.ndarray, predicted: np.ndarray) -> list[list[int]]:
 
 
 def clip_classes(windows: list[dict[str, str]]) -> np.ndarray:
-    """Each clip's true class, in `emodb.clip_scores` order."""
+    """Each clip's true class, in `voice_scoring.clip_scores` order."""
     return np.array(list({w["file"]: w["class"] for w in windows}.values()))
 
 
 def best_threshold(scores: np.ndarray, labels: tuple[str, ...], truth: np.ndarray) -> float:
     """One threshold for every label: the grid value with the best seven-class UAR (ties: the lowest)."""
-    from .metrics import THRESHOLD_GRID
-
     found = [uar(truth, decide(scores, labels, np.full(len(labels), t))) for t in THRESHOLD_GRID]
     return float(THRESHOLD_GRID[int(np.argmax(found))])
 
@@ -190,8 +180,6 @@ def best_threshold(scores: np.ndarray, labels: tuple[str, ...], truth: np.ndarra
 def split_dataset(dataset, windows, train, valid, test):
     """The dataset with train/valid/test splits holding the windows of those speakers (noise windows, whose
     speaker is `noise`, go wherever "noise" is listed)."""
-    from .emodb import fold_dataset
-
     return fold_dataset(dataset, np.array([w["speaker"] for w in windows]), train, valid, test)
 
 
@@ -205,7 +193,6 @@ def fit_voice(dataset, run_dir: Path, epochs: int, work: Path):
 
     from carat_model import load_checkpoint
 
-    from .emodb import voice_config, voice_settings, with_calm_voices, with_enough_voice
     from .loop import fit
 
     finished = Path(run_dir) / "result.json"
@@ -220,7 +207,6 @@ def fit_voice(dataset, run_dir: Path, epochs: int, work: Path):
 def clip_scores_of(model, split, windows: list[dict[str, str]]) -> tuple[np.ndarray, list[str]]:
     """Each clip's mean scores over its windows that voted, and the clips' files, for a split whose
     windows' rows are `windows`."""
-    from .emodb import clip_scores
     from .loop import predict_scores
 
     return clip_scores(predict_scores(model, split, absent=("text", "visual")), windows)

@@ -1,4 +1,5 @@
-"""EmoDB as live-shaped voice windows (trainer/emodb.py), on real clips from ../shared.
+"""EmoDB as live-shaped voice windows (trainer/emodb.py, live_clips.py, voice_windows.py), on real clips from
+../shared.
 
 A live 3 s window holds a clip and the room around it, and only the rows the engine has heard by the
 window's end; the prepared training windows must look the same, and the split function the combined
@@ -16,19 +17,15 @@ import pytest
 import soundfile
 
 from feature_extractors.voice import VoiceExtractor
-from trainer.emodb import (
-    LIVE_ENDS,
-    SAMPLE_RATE,
-    WINDOW_S,
-    clip_scores,
-    emodb_voice_splits,
-    live_clip,
-    live_windows,
-    read_labels,
-)
+from trainer.data_folders import corpus
+from trainer.emodb import read_labels
+from trainer.live_clips import LIVE_ENDS, SAMPLE_RATE, WINDOW_S, live_clip
 from trainer.presets import STREAMS_WINDOW
+from trainer.voice_scoring import clip_scores
+from trainer.voice_training import emodb_voice_splits
+from trainer.voice_windows import live_windows
 
-EMODB = Path(__file__).resolve().parents[3] / "shared" / "data" / "emodb"
+EMODB = corpus("emodb")
 # Clips of four speakers: enough to prepare in seconds and to split by speaker. 08a01Wa's room is silent
 # (drawn from its name), 12a01Fb's is low noise.
 CLIPS = ("08a01Wa.wav", "09a01Wb.wav", "10a01Nb.wav", "10a01Wa.wav", "12a01Fb.wav")

@@ -11,13 +11,14 @@ import pytest
 
 import main
 from carat_model.config import MOSEI_LABELS
+from trainer.data_folders import corpus
 from trainer.datasets import load_prepared_dataset
 from trainer.face_images import VOTE_NAMES, majority_class, read_face_set, usable_faces, vote_targets
 from trainer.metrics import compute_metrics, tune_thresholds
 from trainer.presets import STREAMS_WINDOW
 
 ROOT = Path(__file__).resolve().parents[2]
-FERPLUS = ROOT.parent / "shared" / "data" / "ferplus" / "ferplus48.npz"
+FERPLUS = corpus("ferplus") / "ferplus48.npz"
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,10 @@ import pytest
 
 from feature_extractors.acoustic import SAMPLE_RATE
 from trainer import synthetic_speech
-from trainer.emodb import LIVE_ENDS, live_clip
+from trainer.data_folders import corpus
+from trainer.live_clips import LIVE_ENDS, cut_live_windows, live_clip
 
-GOEMOTIONS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "goemotions"
+GOEMOTIONS = corpus("goemotions")
 
 
 def test_held_out_clips_share_no_voice_and_no_sentence_with_the_training_clips() -> None:
@@ -46,8 +47,6 @@ def test_a_plan_is_spoken_as_16_khz_speech_in_its_voice() -> None:
 
 
 def test_a_calm_clip_is_cut_into_the_live_windows_emodb_uses(tmp_path: Path) -> None:
-    from trainer.emodb import cut_live_windows
-
     plan = {"text": "We walked to the shop.", "voice": "en-gb-x-rp", "speed": "160", "pitch": "40"}
     recording, start = live_clip(synthetic_speech.speak(plan), "train_000")
     rows = cut_live_windows(recording, start, "train_000", tmp_path)

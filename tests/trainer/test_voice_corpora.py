@@ -1,20 +1,20 @@
-"""The voice's two corpora (trainer/voice_corpora.py) read from ../shared, and the voice benchmark's folds:
+"""The voice's two corpora (trainer/voice_corpora.py) read from ../shared, and the voice recipe's folds:
 labels as the corpora's READMEs map them, speakers that never mix, and folds that never test a speaker the
 model trained or chose its epoch on."""
 
 from __future__ import annotations
 
 import collections
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from trainer.data_folders import corpus
+from trainer.recipes.voice_folds import tasks
 from trainer.voice_corpora import CLASSES, corpus_clips, decide, ravdess_clips, uar
 
-ROOT = Path(__file__).resolve().parents[2]
-RAVDESS = ROOT.parent / "shared" / "data" / "ravdess"
+RAVDESS = corpus("ravdess")
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +43,7 @@ def test_speakers_are_named_by_corpus_so_the_two_never_mix(clips) -> None:
 
 
 def test_benchmark_folds_keep_test_validation_and_training_speakers_apart(clips) -> None:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import voice_accuracy
-
-    plan = voice_accuracy.tasks(clips)
+    plan = tasks(clips)
     folds = [t for t in plan if t["name"].startswith("fold")]
     emodb = sorted({c["speaker"] for c in clips if c["corpus"] == "emodb"})
     assert sorted(s for t in folds for s in t["test"] if s.startswith("emodb")) == emodb, "leave one speaker out"

@@ -17,17 +17,13 @@ import pytest
 
 import main
 from app.defaults import default_checkpoint
-from trainer.fusion_segments import (
-    SCENARIOS,
-    SPEECH_LEAD_S,
-    SPEECH_ROOM_S,
-    STREAM_WORDS,
-    FusionSegment,
-    SegmentReading,
-    read_segment,
-    render_benchmark,
-    voice_onset_alarms,
-)
+from trainer.fusion_material import SPEECH_LEAD_S, SPEECH_ROOM_S
+from trainer.fusion_plan import SCENARIOS, STREAM_WORDS, FusionSegment
+from trainer.fusion_reading import SegmentReading, read_segment, voice_onset_alarms
+from trainer.fusion_segments import render_benchmark
+
+# The segments are drawn from every corpus: faces, both voice corpora, and XED and GoEmotions lines.
+pytestmark = pytest.mark.needs_data("ferplus", "ravdess", "emodb", "xed", "goemotions")
 
 PER_SCENARIO = 8
 FLOOR = 7  # segments right of PER_SCENARIO

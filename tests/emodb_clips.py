@@ -1,16 +1,16 @@
-"""EmoDB clips (../shared/data/emodb) for the voice tests, and how a checkpoint reads one offline: the file
+"""EmoDB clips (the emodb corpus) for the voice tests, and how a checkpoint reads one offline: the file
 -> voice rows -> voice-only windows, as `main.py prepare` makes them (one over the whole clip), or as the
-live engine scores the clip when it plays into a silent microphone (`live_scores`)."""
+live engine scores the clip when it plays into a silent microphone (`live_scores`). A test that uses them is
+marked `needs_data("emodb")`."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 
 from feature_extractors.acoustic import SAMPLE_RATE
+from trainer.data_folders import corpus
 
-EMODB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "emodb"
+EMODB = corpus("emodb")
 
 
 def clip_samples(name: str) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Per-person calibration on real faces (FER+ from ../shared) and the shipped default model: a neutral face
+"""Per-person calibration on real faces (FER+, the ferplus corpus) and the shipped default model: a neutral face
 the model reads as sad passes nothing once calibrated on it, while a smile still passes happy; baselines
 round-trip as profiles, a damaged profile is named in its error, and a calibrated session replays to the
 same scores."""
@@ -23,11 +23,11 @@ from app.engine import Engine
 from app.predictor import Predictor
 from app.replay import read_events_jsonl, replay
 from app.workers import Extractors
+from trainer.data_folders import corpus
 from trainer.face_images import VOTE_NAMES, held_out_halves, read_face_set
 from trainer.spoken_media import still_frame
 
-ROOT = Path(__file__).resolve().parents[2]
-FERPLUS = ROOT.parent / "shared" / "data" / "ferplus" / "ferplus48.npz"
+FERPLUS = corpus("ferplus") / "ferplus48.npz"
 FPS = 15
 
 
@@ -37,12 +37,13 @@ def default_predictor() -> Predictor:
 
 
 @pytest.fixture(scope="module")
-def faces() -> tuple[np.ndarray, np.ndarray]:
+def faces(needs_data) -> tuple[np.ndarray, np.ndarray]:
     """(a held-out face every annotator called neutral that the default model reads as sad, clearly (0.1 above
     the threshold), as the videos frame it; a held-out face at least 9 of 10 called happy): the first of
     each, in FER+'s order."""
     from feature_extractors.visual import FaceExtractor
 
+    needs_data("ferplus")
     data = read_face_set(FERPLUS)
     _, test = held_out_halves(data["split"])
     votes = data["votes"][test]

@@ -1,5 +1,5 @@
 """Held-out faces are read right through replay, class by class (issue 38): five faces of each of the seven
-classes from the test half of FER+ valid (../shared; trainer.face_images.held_out_halves, faces drawn by seed 0),
+classes from the test half of FER+ valid (the ferplus corpus; trainer.face_images.held_out_halves, faces drawn by seed 0),
 rendered into one webcam-like video (trainer/face_video.py: 4 s a face, 160-300 px wide, head motion, H.264),
 replayed by `main.py replay --exact` with the shipped face checkpoint (models/carat_face.safetensors), real
 MediaPipe and expression CNN, and read back segment by segment as benchmarks/face_accuracy.py reads them
@@ -17,11 +17,12 @@ import numpy as np
 import pytest
 
 import main
+from trainer.data_folders import corpus
 from trainer.face_images import SEVEN_CLASSES, held_out_halves, majority_class, read_face_set
 from trainer.face_video import NO_FACE, FaceVideoSettings, Segment, balanced_faces, segment_classes, write_face_video
 
 ROOT = Path(__file__).resolve().parents[2]
-FERPLUS = ROOT.parent / "shared" / "data" / "ferplus" / "ferplus48.npz"
+FERPLUS = corpus("ferplus") / "ferplus48.npz"
 FACE_CHECKPOINT = ROOT / "models" / "carat_face.safetensors"
 PER_CLASS = 5
 SEED = 0
@@ -29,7 +30,8 @@ FLOOR = 0.5  # recall per class
 
 
 @pytest.fixture(scope="module")
-def faces() -> dict[str, np.ndarray]:
+def faces(needs_data) -> dict[str, np.ndarray]:
+    needs_data("ferplus")
     return read_face_set(FERPLUS)
 
 

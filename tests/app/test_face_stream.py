@@ -1,4 +1,4 @@
-"""The face stream recognises expressions: held-out FER+ faces from ../shared through the live face extractor
+"""The face stream recognises expressions: held-out FER+ faces (the ferplus corpus) through the live face extractor
 and the shipped face checkpoint (models/carat_face.safetensors), and a video of still faces through replay."""
 
 from __future__ import annotations
@@ -15,16 +15,18 @@ from app.predictor import Predictor
 from carat_model import CheckpointError
 from feature_extractors import spec as feature_spec
 from feature_extractors.spec import FeatureSpecMismatch
+from trainer.data_folders import corpus
 from trainer.face_images import VOTE_NAMES, held_out_halves, read_face_set
 from trainer.spoken_media import still_frame
 
 ROOT = Path(__file__).resolve().parents[2]
-FERPLUS = ROOT.parent / "shared" / "data" / "ferplus" / "ferplus48.npz"
+FERPLUS = corpus("ferplus") / "ferplus48.npz"
 FACE_CHECKPOINT = ROOT / "models" / "carat_face.safetensors"
 
 
 @pytest.fixture(scope="module")
-def faces() -> dict[str, np.ndarray]:
+def faces(needs_data) -> dict[str, np.ndarray]:
+    needs_data("ferplus")
     return read_face_set(FERPLUS)
 
 

@@ -1,6 +1,6 @@
 """What the voice stream is trained on (`main.py prepare` on a file) is what the microphone path shows.
 
-An EmoDB recording (../shared/data/emodb) is played as a 48 kHz sound card would deliver it (20 ms blocks),
+An EmoDB recording (the emodb corpus) is played as a 48 kHz sound card would deliver it (20 ms blocks),
 through the microphone's conversion to 16 kHz packets (`DeviceAudio`, as `MicrophoneSource` uses it) and
 the voice worker's `VoiceStream`, then cut into a window by `build_window`; the same file goes through
 `main.py prepare` as a voice-only CSV row. PortAudio itself is the only part left out (it is the world's
@@ -19,9 +19,12 @@ import soxr
 from app.microphone import DeviceAudio
 from feature_extractors.voice import VoiceExtractor, VoiceStream
 from feature_extractors.windows import TimedRows, build_window
+from trainer.data_folders import corpus
 from trainer.presets import STREAMS_WINDOW
 
-EMODB = Path(__file__).resolve().parents[3] / "shared" / "data" / "emodb"
+pytestmark = pytest.mark.needs_data("emodb")
+
+EMODB = corpus("emodb")
 ANGRY = "08a01Wa.wav"
 NEUTRAL_SAME_SPEAKER = "08a01Na.wav"
 DEVICE_RATE, DEVICE_BLOCK = 48000, 960
@@ -37,8 +40,6 @@ def prepared_window(name: str, tmp_path: Path) -> dict[str, np.ndarray]:
     import main
     from trainer.datasets import load_prepared_dataset
 
-    if not (EMODB / "wav" / name).is_file():
-        pytest.fail(f"EmoDB is missing at {EMODB} (the shared data beside the checkout)")
     listing = tmp_path / f"{name}.csv"
     listing.write_text(f"path,labels,modalities\n{EMODB / 'wav' / name},angry,audio\n", encoding="utf-8")
     out = tmp_path / f"{name}-prepared"

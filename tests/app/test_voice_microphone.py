@@ -25,6 +25,8 @@ from app.control import EngineCallbacks, EngineSettings
 from app.engine import Engine
 from tests import emodb_clips
 
+pytestmark = pytest.mark.needs_data("emodb")
+
 ROOT = Path(__file__).resolve().parents[2]
 HELD_OUT_CHECKPOINT = ROOT / "models" / "carat_voice_heldout.safetensors"
 

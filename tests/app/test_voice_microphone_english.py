@@ -19,8 +19,11 @@ from pathlib import Path
 import pytest
 
 from tests.app.test_voice_microphone import HELD_OUT_CHECKPOINT, events_while_playing
+from trainer.data_folders import corpus
 
-RAVDESS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ravdess"
+pytestmark = pytest.mark.needs_data("ravdess")
+
+RAVDESS = corpus("ravdess")
 
 
 @pytest.fixture(scope="module")

@@ -1,19 +1,19 @@
-from pathlib import Path
-
 import pytest
 import torch
 
 from carat_model import CaratConfig, CaratInputs
+from trainer.data_folders import reference_root
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+REFERENCE = reference_root()
 ALIGNED_REFERENCE = REFERENCE / "official-carat-vectors-aligned.pt"
 STATE_DICT_TABLE = REFERENCE / "official-carat-state-dict.tsv"
 
 
 @pytest.fixture(scope="session")
-def reference() -> dict:
+def reference(needs_data) -> dict:
+    needs_data("reference")
     if not ALIGNED_REFERENCE.is_file():
-        pytest.fail(f"the shared reference tensors are missing: {ALIGNED_REFERENCE}")
+        pytest.fail(f"the reference folder lacks the authors' tensors: {ALIGNED_REFERENCE}")
     return torch.load(ALIGNED_REFERENCE, map_location="cpu", weights_only=True)
 
 

@@ -1,4 +1,4 @@
-"""Our CARAT against the authors' implementation: the shared reference tensors."""
+"""Our CARAT against the authors' implementation: their reference tensors (the reference data folder)."""
 
 import subprocess
 import sys
@@ -68,6 +68,7 @@ def test_loss_gradient_reaches_every_trained_parameter(reference):
     assert without_gradient == []
 
 
+@pytest.mark.needs_data("reference")
 def test_check_reference_command_passes_on_the_shared_file():
     result = run_check_reference(ALIGNED_REFERENCE)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -105,6 +106,7 @@ def authors_state_dict_from_table(section: str) -> dict[str, torch.Tensor]:
     return state
 
 
+@pytest.mark.needs_data("reference")
 @pytest.mark.parametrize("section", ["aligned", "unaligned"])
 def test_every_tensor_of_the_authors_parameter_set_is_imported(section):
     state = authors_state_dict_from_table(section)

@@ -189,15 +189,15 @@ def test_landmarks_read_from_the_graph_output_are_exactly_the_public_detect_resu
         assert np.array_equal(a.vector, b.vector) and np.array_equal(a.points, b.points) and a.box == b.box
 
 
+@pytest.mark.needs_data("ferplus")
 def test_a_small_face_the_first_framing_misses_is_found_framed_again(still_face_extractor):
-    """FER+ validation faces (48x48, ../shared): the first of them that the detector misses with the first
+    """FER+ validation faces (48x48, the ferplus corpus): the first of them that the detector misses with the first
     grey border is found by trying the other borders, and its crop is the face's (the eyes level)."""
-    from pathlib import Path
-
     from feature_extractors import visual
+    from trainer.data_folders import corpus
     from trainer.face_images import held_out_halves, read_face_set
 
-    data = read_face_set(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ferplus" / "ferplus48.npz")
+    data = read_face_set(corpus("ferplus") / "ferplus48.npz")
     validation, _ = held_out_halves(data["split"], seed=12)
     extractor = still_face_extractor
 

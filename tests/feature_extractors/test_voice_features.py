@@ -1,8 +1,6 @@
-"""The voice rows (feature_extractors/voice.py) on real speech: an EmoDB recording from ../shared."""
+"""The voice rows (feature_extractors/voice.py) on real speech: an EmoDB recording (the emodb corpus)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +10,9 @@ import soxr
 from feature_extractors.acoustic import SAMPLE_RATE
 from feature_extractors.spec import default_feature_spec
 from feature_extractors.voice import VoiceExtractor, VoiceStream
+from trainer.data_folders import corpus
 
-EMODB_CLIP = Path(__file__).resolve().parents[3] / "shared" / "data" / "emodb" / "wav" / "08a01Wa.wav"
+EMODB_CLIP = corpus("emodb") / "wav" / "08a01Wa.wav"
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +21,10 @@ def voice() -> VoiceExtractor:
 
 
 @pytest.fixture(scope="module")
-def angry_speech() -> np.ndarray:
+def angry_speech(needs_data) -> np.ndarray:
+    needs_data("emodb")
     if not EMODB_CLIP.is_file():
-        pytest.fail(f"EmoDB is missing at {EMODB_CLIP.parent} (the shared data beside the checkout)")
+        pytest.fail(f"the emodb folder lacks the clip {EMODB_CLIP}")
     samples, rate = soundfile.read(EMODB_CLIP, dtype="float32")
     return soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32)
 

@@ -44,9 +44,10 @@ def prepare_words(cli):
 
 
 @pytest.fixture
-def evaluate_on_held_out_xed(tmp_path: Path, cli, prepare_words):
-    """`main.py evaluate --json` of a checkpoint on the held-out XED lines (rebuilt from ../shared by the
-    split's seed, prepared as above): (the lines, what prepare printed, evaluate's JSON)."""
+def evaluate_on_held_out_xed(tmp_path: Path, cli, prepare_words, needs_data):
+    """`main.py evaluate --json` of a checkpoint on the held-out XED lines (rebuilt from the xed corpus by
+    the split's seed, prepared as above): (the lines, what prepare printed, evaluate's JSON)."""
+    needs_data("xed")
 
     def run(checkpoint: Path) -> tuple[list[str], str, dict]:
         corpus = write_corpus(xed_split("test"), tmp_path / "xed_test.tsv")
@@ -81,11 +82,10 @@ def model_window():
 
 
 @pytest.fixture(scope="session")
-def xed_lines() -> list[str]:
-    """48 real, human-labelled XED lines (from the default model's held-out test lines, rebuilt from
-    ../shared/data/xed by the split's seed), as `sentence<TAB>labels`."""
-    from trainer.words_corpora import xed_split
-
+def xed_lines(needs_data) -> list[str]:
+    """48 real, human-labelled XED lines (from the default model's held-out test lines, rebuilt from the
+    xed corpus by the split's seed), as `sentence<TAB>labels`."""
+    needs_data("xed")
     return [f"{line.text}\t{','.join(line.labels)}" for line in xed_split("test")[:48]]
 
 

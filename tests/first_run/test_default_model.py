@@ -1,6 +1,6 @@
 """The shipped default: trained on faces, voices and words together, so all three vote; its header and
 card credit every source and name what was held out; `main.py evaluate` on its held-out XED lines (rebuilt
-from ../shared by the split's seed) gives the words figure its card states."""
+from the xed corpus by the split's seed) gives the words figure its card states."""
 
 from __future__ import annotations
 

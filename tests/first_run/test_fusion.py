@@ -1,4 +1,4 @@
-"""Fusion in the shipped default, through `main.py replay` on real faces and voices from ../shared: the
+"""Fusion in the shipped default, through `main.py replay` on real faces and voices (FER+, EmoDB): the
 decision follows the stream that carries the emotion, and a stream that carries nothing does not veto one
 that does. The faces come from the default's held-out FER+ test half, the voices from its held-out
 EmoDB test speakers (the model card names them), the words are spoken by espeak-ng (a flat voice)."""
@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.defaults import REPO_ROOT, default_checkpoint
+from app.defaults import default_checkpoint
 from tests import emodb_clips
 from tests.decisions import decided, decider
-
-DATA = REPO_ROOT.parent / "shared" / "data"
+from trainer.data_folders import corpus
 
 
 def _default_scores_every_stream() -> bool:
@@ -24,7 +23,7 @@ def _default_scores_every_stream() -> bool:
     return set(trained) == {"text", "visual", "audio"}
 
 
-# Issue 15: these run once the shipped default is trained on faces, voices and words together.
+# These run once the shipped default is trained on faces, voices and words together.
 pytestmark = pytest.mark.skipif(
     not _default_scores_every_stream(), reason="the shipped default does not score face, voice and words yet"
 )
@@ -41,11 +40,12 @@ def held_out(kind: str):
 
 
 @pytest.fixture(scope="module")
-def faces() -> dict[str, np.ndarray]:
+def faces(needs_data) -> dict[str, np.ndarray]:
     """The clearest happy and neutral faces (most votes, then first) of the held-out FER+ test half."""
     from trainer.face_images import VOTE_NAMES, held_out_halves, read_face_set
 
-    data = read_face_set(DATA / "ferplus" / "ferplus48.npz")
+    needs_data("ferplus")
+    data = read_face_set(corpus("ferplus") / "ferplus48.npz")
     _, test = held_out_halves(data["split"], seed=held_out("ferplus_halves_seed"))
     chosen = {}
     for name, vote in (("happy", "happiness"), ("neutral", "neutral")):
@@ -78,6 +78,7 @@ def test_a_happy_face_with_neutral_words_scores_happy_decided_by_the_face(cli, f
     assert all(decider(e, "happy") == "visual" for e in happy)
 
 
+@pytest.mark.needs_data("emodb")
 def test_an_angry_voice_with_a_neutral_face_scores_angry_decided_by_the_voice(
     cli, faces, default_predictor, tmp_path
 ) -> None:

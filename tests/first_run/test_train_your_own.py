@@ -18,11 +18,10 @@ import pytest
 import main
 from app.defaults import default_checkpoint
 from carat_model import MODALITIES, read_checkpoint_info
+from trainer.data_folders import corpus
 from trainer.datasets import load_prepared_dataset, write_prepared_dataset
 from trainer.sample_windows import WindowShape
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data"
 FACE_CLASSES = ("neutral", "happy", "sad", "angry", "surprise")  # the issue's folders
 FACES_PER_CLASS = 20
 # A hundred samples: a quarter to tune thresholds on, nearly a third held out for the figures.
@@ -74,14 +73,15 @@ def scratch_figures(run: Path, data: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def face_folders(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def face_folders(tmp_path_factory: pytest.TempPathFactory, needs_data) -> Path:
     """100 faces from the test half of FER+ valid (which the default never trained on), 20 a class by their
     majority vote, as PNG files in folders named by label."""
     import cv2
 
     from trainer.face_images import SEVEN_CLASSES, held_out_halves, majority_class, read_face_set
 
-    faces = read_face_set(SHARED / "ferplus" / "ferplus48.npz")
+    needs_data("ferplus")
+    faces = read_face_set(corpus("ferplus") / "ferplus48.npz")
     _, test_half = held_out_halves(faces["split"], seed=12)
     truth = majority_class(faces["votes"])
     root = tmp_path_factory.mktemp("faces") / "photos"
@@ -234,11 +234,12 @@ VOICE_CLIPS_PER_CLASS = 20  # our six labels, and neutral (RAVDESS's neutral and
 
 
 @pytest.fixture(scope="module")
-def voice_list(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def voice_list(tmp_path_factory: pytest.TempPathFactory, needs_data) -> Path:
     """A CSV of RAVDESS clips (path, labels, modalities): voice only, since both sentences are neutral."""
     from trainer.voice_corpora import ravdess_clips
 
-    clips = [c for c in ravdess_clips(SHARED / "ravdess") if c["speaker"].split(":")[1] in VOICE_ACTORS]
+    needs_data("ravdess")
+    clips = [c for c in ravdess_clips(corpus("ravdess")) if c["speaker"].split(":")[1] in VOICE_ACTORS]
     order = np.random.default_rng(40).permutation(len(clips))
     taken: dict[str, int] = {}
     listing = tmp_path_factory.mktemp("voices") / "clips.csv"
@@ -275,6 +276,7 @@ def test_a_fine_tuned_default_hears_new_voices_better_than_the_default_and_far_a
 # -- words: a text TSV ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.needs_data("xed")
 def test_a_fine_tuned_default_reads_held_out_sentences_at_least_as_well_and_far_above_scratch(tmp_path: Path) -> None:
     """XED lines the default never trained on (its test split). Words are what the default reads best, so
     the lab's lines add little: 600 of them, so that the test split's few hundred lines measure that."""

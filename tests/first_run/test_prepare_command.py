@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from feature_extractors.spec import default_feature_spec
 from trainer.datasets import load_prepared_dataset
 from trainer.sample_windows import WORD_SECONDS, WindowShape
 
+PLAIN_STATEMENTS = Path(__file__).resolve().parents[1] / "data" / "plain_statements.tsv"
 ALIGNED = WindowShape(aligned=True, text_steps=32)  # `--aligned`: one step per word, for media with speech
 
 
@@ -261,3 +263,22 @@ def test_window_options_override_the_checkpoints_shape(xed_lines, tmp_path: Path
     assert aligned.aligned and aligned.split("train").text.shape[1] == 16
     code, _, err = cli(["prepare", corpus, "--out", tmp_path / "x", "--checkpoint", tmp_path / "missing.safetensors"])
     assert code == 2 and "no checkpoint at" in err
+
+
+def test_prepare_then_evaluate_with_the_default_checkpoint_needs_no_shape_option(tmp_path: Path, cli) -> None:
+    """A new user's first run: `main.py prepare sentences.tsv --out d` then `main.py evaluate --checkpoint
+    models/carat_default.safetensors --data d`, no window option anywhere. The sentences are the repository's
+    plain statements (tests/data/plain_statements.tsv; neutral ones carry no label)."""
+    checkpoint = default_checkpoint()
+    assert checkpoint.relative_to(checkpoint.parents[1]) == Path("models/carat_default.safetensors")
+    rows = [line.split("\t") for line in PLAIN_STATEMENTS.read_text("utf-8").splitlines() if not line.startswith("#")]
+    sentences = tmp_path / "sentences.tsv"
+    sentences.write_text("".join(f"{s}\t{'' if label == 'neutral' else label}\n" for s, label in rows), "utf-8")
+    code, _, err = cli(["prepare", sentences, "--out", tmp_path / "d", "--quiet"])
+    assert code == 0, err
+    code, out, err = cli(["evaluate", "--checkpoint", checkpoint, "--data", tmp_path / "d"])
+    assert code == 0, err
+    tested = len(load_prepared_dataset(tmp_path / "d").split("test"))
+    assert tested > 0 and f"[test, {tested} samples]" in out, out
+    figures = dict(line.split() for line in out.splitlines() if re.fullmatch(r"\w+\s+[0-9.]+", line))
+    assert {"micro_f1", "macro_f1"} <= set(figures) and all(0 <= float(v) <= 1 for v in figures.values()), out

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trainer.face_images import cache_face_observations  # noqa: E402
+from trainer.face_images import cache_face_observations
 
 
 def main() -> None:

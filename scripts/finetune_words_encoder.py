@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from carat_model.config import MOSEI_LABELS  # noqa: E402
+from carat_model.config import MOSEI_LABELS
 
 MAX_TOKENS = 48  # 98% of the training lines fit; longer ones are cut (the live windows hold 32 words)
 SEED = 0

@@ -19,7 +19,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trainer.spoken_media import SAMPLE_RATE, face_frame, speak  # noqa: E402
+from trainer.spoken_media import SAMPLE_RATE, face_frame, speak
 
 # (start second, sentence): each sentence ends well before the next starts.
 SENTENCES = (

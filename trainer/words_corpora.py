@@ -17,7 +17,8 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
-DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"
+from .data_folders import corpus
+
 XED_SEED = 0
 XED_CORPUS_NAME = "xed_corpus.tsv"  # the split key names this file: keep it, or the split changes
 PLUTCHIK_TO_OURS = {1: "angry", 3: "disgust", 4: "fear", 5: "happy", 6: "sad", 7: "surprise"}  # 2, 8: none
@@ -55,13 +56,13 @@ def _clean(sentence: str) -> str:
 
 def _need(path: Path) -> Path:
     if not path.is_file():
-        raise CorpusError(f"{path} is missing; put the dataset under {path.parent} (see ../shared/data/README)")
+        raise CorpusError(f"{path} is missing; put the dataset under {path.parent} (see the data folder's README; trainer/data_folders.py says where it is)")
     return path
 
 
 def xed_lines(xed: Path | None = None) -> list[Line]:
     """Every XED English line (annotated, then neutral), in `xed_corpus.tsv` order; empty sentences dropped."""
-    xed = Path(xed) if xed is not None else DATA_ROOT / "xed"
+    xed = Path(xed) if xed is not None else corpus("xed")
     lines = []
     for raw in _need(xed / "en-annotated.tsv").read_text(encoding="utf-8").splitlines():
         sentence, _, ids = raw.rpartition("\t")
@@ -86,7 +87,7 @@ def xed_split(split: str, xed: Path | None = None, seed: int = XED_SEED) -> list
 
 def goemotions_split(split: str, root: Path | None = None) -> list[Line]:
     """GoEmotions' train/valid(dev)/test comments with Ekman's six as our labels."""
-    root = Path(root) if root is not None else DATA_ROOT / "goemotions"
+    root = Path(root) if root is not None else corpus("goemotions")
     names = _need(root / "emotions.txt").read_text(encoding="utf-8").split()
     ekman = json.loads(_need(root / "ekman_mapping.json").read_text(encoding="utf-8"))
     ours = {fine: EKMAN_TO_OURS[group] for group, members in ekman.items() for fine in members}

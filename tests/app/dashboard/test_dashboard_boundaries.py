@@ -1,4 +1,4 @@
-"""The rooms of DESIGN.md: app/dashboard is the only place that imports Qt, and it holds no model
+"""The rooms of docs/design.md: app/dashboard is the only place that imports Qt, and it holds no model
 or device-processing code (it shows and asks; the engine works)."""
 
 from __future__ import annotations

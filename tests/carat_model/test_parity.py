@@ -86,7 +86,8 @@ def test_check_reference_command_fails_when_the_reference_disagrees(reference, t
 
 
 def authors_state_dict_from_table(section: str) -> dict[str, torch.Tensor]:
-    """Random tensors with the names, shapes and dtypes the authors' trainer writes (from the .tsv)."""
+    """Random tensors with the names, shapes and dtypes the authors' trainer writes (from the .tsv; a test
+    that calls this is marked `needs_data("reference")`)."""
     generator = torch.Generator().manual_seed(0)
     state, current = {}, None
     for line in STATE_DICT_TABLE.read_text().splitlines():
@@ -121,6 +122,7 @@ def test_every_tensor_of_the_authors_parameter_set_is_imported(section):
     assert len(unused) == 6  # the encoders' poolers: in their state dict, unused by their forward pass
 
 
+@pytest.mark.needs_data("reference")
 def test_unaligned_import_runs_the_soft_aligner_on_500_step_inputs():
     state = authors_state_dict_from_table("unaligned")
     model = import_authors_state_dict(state).eval()
@@ -161,6 +163,7 @@ def test_soft_aligner_mixes_input_steps_by_the_lstm_softmax_without_the_blank():
     torch.testing.assert_close(aligner(x), expected)
 
 
+@pytest.mark.needs_data("reference")
 def test_check_reference_works_for_an_unaligned_file_of_another_batch_size(tmp_path):
     """An unaligned reference file laid out like the shared one (values from our own model, since the
     shared set is aligned): the command reads its config, imports, runs both passes and compares."""

@@ -1,4 +1,5 @@
-"""The engine: sources -> extractor workers -> a window every hop -> predictor -> EmotionEvents.
+"""The engine: sources -> extractor workers -> a window every hop -> predictor -> EmotionEvents, a
+pipeline of stages (app/stage.py) that the engine builds, wires and stops.
 
 Threads (each one's job, and the invariant it keeps):
 - one per source (source_thread.py: camera.py, microphone.py, media_source.py): capture and stamp packets; never waits on the model.
@@ -12,7 +13,8 @@ Threads (each one's job, and the invariant it keeps):
   of the current utterance, whole (feature_extractors/utterances.py, the policy prepare uses too),
   encoded together as one sentence; predicts, and emits an EmotionEvent (to the callbacks and the
   session writer) whose words are the ones it scored.
-Queues between them are bounded; `stop()` joins every thread and closes every device.
+Queues between them are bounded; `stop()` joins every thread and closes every device. A seek restarts
+every stage, in pipeline order (app/stage.py).
 
 Every feature row remembers when it became available. Live, a window at time t uses what is available
 at t. In exact replay the window loop waits until every worker has processed the media up to t, then
@@ -22,32 +24,29 @@ same events, however the threads were scheduled.
 
 from __future__ import annotations
 
-import collections
 import threading
 import time
-from pathlib import Path
-from typing import Any
 
-from .camera import CameraSource
 from .clock import SessionClock
-from .control import EngineCallbacks, EngineOptions, EngineSettings
-from .events import StreamHealth, TimedWord
-from .inbox import Inbox, Restart, StreamBuffer
+from .control import EngineCallbacks, EngineOptions, EngineSettings, LslSettings
+from .events import EmotionEvent, StreamHealth, TimedWord
+from .inbox import Inbox, StreamBuffer
 from .lab_outputs import LabOutputs
 from .media_source import MediaFileSource
-from .microphone import MicrophoneSource
 from .packets import AudioPacket, VideoPacket
 from .predictor import Predictor
-from .session import MEDIA_NAME, SessionWriter, is_session_folder
+from .session import SessionWriter
 from .source_thread import Source
+from .sources import build_sources
+from .stage import StageContext
 from .stream_stats import EngineStats
 from .supervisor import Supervisor
-from .window_loop import WindowLoop
-from .words_in_view import SentenceTurns
+from .window_loop import WindowInputs, WindowLoop
+from .words_in_view import HeardWords, SentenceTurns
 from .workers import Extractors, FaceWorker, SpeechWorker, VoiceWorker, Worker
 
 
-class Engine(WindowLoop, LabOutputs):
+class Engine:
     """Implements EngineControl for live capture and replay. See the module docstring."""
 
     def __init__(
@@ -71,44 +70,41 @@ class Engine(WindowLoop, LabOutputs):
         self.clock = SessionClock()
         self.stats = EngineStats()
         spec = self.predictor.feature_spec
-        self.buffers = {m: StreamBuffer(spec.dims[m]) for m in ("visual", "audio")}  # words: self._words
+        self.buffers = {m: StreamBuffer(spec.dims[m]) for m in ("visual", "audio")}
+        self.words = HeardWords(
+            SentenceTurns(
+                self.options.utterance_pause_s, hold_s=self.options.text_window_s, fade_s=self.options.text_fade_s
+            )
+        )
         self.health: dict[str, StreamHealth] = {}
         self.writer: SessionWriter | None = None
-        self._words: collections.deque = collections.deque()  # (TimedWord, available_at)
-        self._words_lock = threading.Lock()
-        self._fresh_words = threading.Event()  # live: words just out of speech recognition, not yet scored
-        self._encoded: tuple[tuple[TimedWord, ...], Any] | None = None  # (utterance, its word vectors)
-        self.sentence_turns = SentenceTurns(
-            self.options.utterance_pause_s, hold_s=self.options.text_window_s, fade_s=self.options.text_fade_s
-        )
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._progress = threading.Condition()
         self._workers: list[Worker] = []
+        self._windows: WindowLoop | None = None  # built at start-up, with the workers
         self._threads: list[threading.Thread] = []
         self._started = False
         self._finished_reported = False
-        self._model_failing = False
-        self._restarted = False  # set by restart_at (a seek), taken by the window loop
-        self._seek_pending = False  # set by seek(), cleared by restart_at: no window from before the jump
-        self._windows_lock = threading.Lock()  # a window, or a seek's reset: never both at once
+        self._windows_lock = threading.Lock()  # a window, or a seek's restart: never both at once
         self._lifecycle = threading.Lock()  # start-up and stop never interleave
         self._stopping = threading.Lock()  # one stop() at a time; a second one waits for the first
         self.supervisor = Supervisor(self._stream_failed)  # every thread the engine starts runs under it
         self.error: str | None = None
-        self._init_lab()  # calibration (a bad profile is refused here) and LSL
+        self.lab = LabOutputs(  # calibration (a bad profile is refused here) and LSL
+            settings, self.options, self.predictor, replay=self.replay, clock=self.clock, report=self.report_health,
+            new_thread=self.supervisor.thread, stop=self._stop,
+        )  # fmt: skip
 
     # -- EngineControl ------------------------------------------------------------------------------
     @property
     def duration(self) -> float | None:
-        for source in self.sources:
-            if isinstance(source, MediaFileSource):
-                return source.duration
+        for source in self._media_files():
+            return source.duration
         return None
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
+    def _media_files(self) -> list[MediaFileSource]:
+        return [s for s in self.sources if isinstance(s, MediaFileSource)]
 
     def start(self) -> None:
         if self._started:
@@ -140,15 +136,15 @@ class Engine(WindowLoop, LabOutputs):
         for worker in self._workers:
             if isinstance(worker, FaceWorker) and not worker.thread.is_alive():
                 worker.close()
-        self._end_lab()  # after the window loop: every event it made is pushed
+        self.lab.end()  # after the window loop: every event it made is pushed
         writer, self.writer = self.writer, None
         if writer is not None:
             writer.close()
         self._report_finished()
 
     # Pause, resume, seek and speed take the lifecycle lock (as start-up and stop do): one change at a
-    # time. A seek only asks the media source to jump; the source thread then resets every stream in
-    # order with its packets (restart_at), and the window loop resets the smoother it alone uses.
+    # time. A seek restarts the media source, which jumps on its own thread and then restarts every stage
+    # downstream, in order with its packets (restart).
     def pause(self) -> None:
         with self._lifecycle:
             self._paused.set()
@@ -162,7 +158,7 @@ class Engine(WindowLoop, LabOutputs):
                 self.clock.resume()
 
     def seek(self, seconds: float) -> None:
-        media = [s for s in self.sources if isinstance(s, MediaFileSource)]
+        media = self._media_files()
         if not media:
             return
         if self.exact:
@@ -171,41 +167,38 @@ class Engine(WindowLoop, LabOutputs):
             )
             return
         # Under the windows lock: a window being made finishes (its event delivered) before seek returns,
-        # and none is made from the old position until the source has jumped (restart_at).
+        # and none is made from the old position until the source has jumped (restart).
         with self._lifecycle, self._windows_lock:
-            if media[0].running:  # after the end of the file there is no source left to jump
-                self._seek_pending = True
-                media[0].seek(seconds)
+            if media[0].running and self._windows is not None:  # after the end there is no source to jump
+                self._windows.hold_until_restart()
+                media[0].restart(seconds)
 
-    def restart_at(self, seconds: float) -> None:
-        """The media source jumps to `seconds` (called on its thread, before any packet from there):
-        every stream is reset and the clock moved, as one step no window sees half of."""
+    def restart(self, at: float) -> None:
+        """The media source jumped to `at` (PacketSink; on its thread, before any packet from there): every
+        stage downstream restarts and the clock moves, as one step no window sees half of."""
         with self._windows_lock:
-            for worker in self._workers:
-                worker.inbox.clear()
-                worker.inbox.put(Restart(seconds))
-            for buffer in self.buffers.values():
-                buffer.clear()
-            self.forget_words()
-            self._restarted = True  # the window loop resets the smoother and its hop schedule
-            self._seek_pending = False
-            self.clock.jump_to(seconds)
-
-    def forget_words(self) -> None:
-        with self._words_lock:
-            self._words.clear()
-            self.sentence_turns.reset()
+            for stage in [*self._workers, self._windows]:
+                if stage is not None:
+                    stage.restart(at)
+            self.clock.jump_to(at)
 
     def set_speed(self, factor: float) -> None:
         with self._lifecycle:
             if self.replay and not self.exact:
                 self.clock.set_speed(factor)
 
+    def calibrate(self, seconds: float, profile: str | None = None) -> None:
+        self.lab.calibrate(seconds, profile)
+
+    def set_lsl(self, settings: LslSettings | None) -> None:
+        with self._lifecycle:
+            self.lab.set_lsl(settings)
+
     # -- what threads call ----------------------------------------------------------------------------
     def alive_threads(self) -> list[threading.Thread]:
         threads = list(self._threads) + [w.thread for w in self._workers]
         threads += [s._thread for s in self.sources if s._thread is not None]
-        threads += [self._lsl_thread] if self._lsl_thread is not None else []
+        threads += [self.lab.lsl_thread] if self.lab.lsl_thread is not None else []
         return [t for t in threads if t.is_alive() and t is not threading.current_thread()]
 
     def report_health(self, health: StreamHealth) -> None:
@@ -239,16 +232,21 @@ class Engine(WindowLoop, LabOutputs):
         with self._progress:
             self._progress.notify_all()
 
-    def add_words(self, words: list[TimedWord], available_at: float) -> None:
-        with self._words_lock:
-            self._words.extend((w, available_at) for w in words)
-        if not self.exact and words:  # live: the window loop scores them now, not at the next hop
-            self._fresh_words.set()
-            self.clock.nudge()
+    # -- where the stages' outputs go --------------------------------------------------------------------
+    def _words_out(self, words: list[TimedWord]) -> None:
+        """Words from speech recognition (already in self.words): to the window loop, recording and front end."""
+        if not self.exact and words and self._windows is not None:  # live: scored now, not at the next hop
+            self._windows.words_heard()
         self.stats.words += len(words)
         if self.writer is not None:
             self.writer.write_words(words)
         self.callbacks.on_words(words)
+
+    def _event_out(self, event: EmotionEvent) -> None:
+        if self.writer is not None:
+            self.writer.write_event(event)
+        self.lab.publish(event)  # to LSL: hands over, never waits
+        self.callbacks.on_event(event)
 
     # -- sinks (called by source threads) ------------------------------------------------------------
     def put_video(self, packet: VideoPacket) -> None:
@@ -285,26 +283,26 @@ class Engine(WindowLoop, LabOutputs):
             self._build_workers()
             if self.settings.record_to:
                 self.writer = self._open_writer()
-            self._start_calibration()
+            self.lab.start_calibration()
         except Exception as error:  # noqa: BLE001 - told to the front end, which decides
             self.error = f"the engine could not start: {error}"
             self.callbacks.on_error(self.error)
             self._stop.set()
             self._report_finished()
             return
-        self._open_lsl_at_start()  # session time 0 follows at once
+        self.lab.open_lsl_at_start()  # session time 0 follows at once
         with self._lifecycle:
             if self._stop.is_set():  # stopped while the models loaded
                 if self.writer is not None:
                     self.writer.close()
                     self.writer = None
-                self._close_lsl()
+                self.lab.close_lsl()
                 return
             self.clock.jump_to(0.0)  # session time 0: the moment capture (or replay) begins
-            self._start_lsl()
+            self.lab.start_lsl()
             for worker in self._workers:
                 worker.thread.start()
-            window_thread = self.supervisor.thread("windows", self._window_loop)
+            window_thread = self.supervisor.thread("windows", self._windows.run)
             self._threads.append(window_thread)
             window_thread.start()
             for source in self.sources:
@@ -322,11 +320,60 @@ class Engine(WindowLoop, LabOutputs):
         asr_capacity = int(self.options.asr_backlog_s * 50) if live else audio_capacity
         self._voice_inbox = Inbox(audio_capacity, keep_newest=live, stop=stop)
         self._speech_inbox = Inbox(asr_capacity, keep_newest=live, stop=stop)
+        context = StageContext(
+            clock=self.clock,
+            exact=self.exact,
+            stop=stop,
+            report=self.report_health,
+            progress_made=self.progress_made,
+            new_thread=self.supervisor.thread,
+        )
+        extractors = self.extractors
         if any(s.has_video for s in self.sources):
-            self._workers.append(FaceWorker(self, self._face_inbox))
+            face = FaceWorker(
+                self._face_inbox, context, rows=self.buffers["visual"], on_frame=self.callbacks.on_frame,
+                stats=self.stats, fps=self.options.fps,
+            )  # fmt: skip
+            self._workers.append(face)
         if any(s.has_audio for s in self.sources):
-            self._workers.append(VoiceWorker(self, self._voice_inbox))
-            self._workers.append(SpeechWorker(self, self._speech_inbox))
+            self._workers.append(
+                VoiceWorker(self._voice_inbox, context, rows=self.buffers["audio"], extractor=extractors.voice)
+            )
+            speech = SpeechWorker(
+                self._speech_inbox, context, words=self.words, on_words=self._words_out, stats=self.stats,
+                recognizer=extractors.recognizer, options=self.options,
+            )  # fmt: skip
+            self._workers.append(speech)
+        self._windows = self._build_window_loop()
+
+    def _build_window_loop(self) -> WindowLoop:
+        replay = self.replay
+        return WindowLoop(
+            WindowInputs(
+                options=self.options,
+                predictor=self.predictor,
+                encode_words=self.extractors.text_encoder.encode,
+                clock=self.clock,
+                replay=replay,
+                exact=self.exact,
+                rows=self.buffers,
+                words=self.words,
+                workers=self._workers,
+                positions=lambda: [source.position for source in self._media_files()],
+                duration=self.duration if replay else None,
+                stats=self.stats,
+                stop=self._stop,
+                paused=self._paused,
+                lock=self._windows_lock,
+                progress=self._progress,
+                report=self.report_health,
+                baseline_for=self.lab.baseline_for,
+                observe_rest=self.lab.observe_rest,
+                on_event=self._event_out,
+                on_position=self.callbacks.on_position,
+                on_finished=self._report_finished,
+            )
+        )
 
     def _open_writer(self) -> SessionWriter:
         video = any(s.has_video for s in self.sources)
@@ -350,34 +397,3 @@ class Engine(WindowLoop, LabOutputs):
         if not self._finished_reported:
             self._finished_reported = True
             self.callbacks.on_finished()
-
-
-def media_path(path: str | Path) -> Path:
-    """A session folder's media file, or the file itself."""
-    path = Path(path)
-    return path / MEDIA_NAME if is_session_folder(path) else path
-
-
-def build_sources(settings: EngineSettings, options: EngineOptions) -> list[Source]:
-    if settings.media is not None:
-        return [
-            MediaFileSource(
-                media_path(settings.media), realtime=not settings.exact, video_size=options.video_size
-            )
-        ]
-    sources: list[Source] = []
-    loop = bool(settings.extra.get("loop", False))
-    width, height = options.video_size
-    if settings.camera is not None:
-        sources.append(CameraSource(settings.camera, width=width, height=height, fps=options.fps, loop=loop))
-    if settings.microphone is not None:
-        if isinstance(settings.microphone, str) and Path(settings.microphone).is_file():
-            # A file standing in for a microphone (soak tests, demos): its audio, paced like a device.
-            sources.append(
-                MediaFileSource(
-                    settings.microphone, loop=loop, use_video=False, as_live=True, name="microphone"
-                )
-            )
-        else:
-            sources.append(MicrophoneSource(settings.microphone))
-    return sources

@@ -1,35 +1,52 @@
 """The engine's lab half: per-person calibration (app/calibration.py) and the LSL outlets (app/lsl_output.py).
 
-A mixin like WindowLoop: it reads the engine's settings, clock, predictor and supervisor. What it keeps:
+Given what it reads (settings, options, predictor, clock) and where it reports, by the engine. What it keeps:
 - the run's calibration is settled before any model work starts where it can be refused (a missing or
   damaged profile is an error at construction, naming the file);
 - a calibration that cannot be made, or saved, and LSL that cannot start are told once as a `stopped`
   stream with a one-line message, and the run goes on without them;
-- the window loop only ever asks `_baseline_for`, `_observe_rest` and `_publish`: none of them waits.
+- the window loop only ever asks `baseline_for`, `observe_rest` and `publish`: none of them waits.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from . import calibration
 from .calibration import CalibrationError, RunCalibration
-from .control import LslSettings
+from .clock import SessionClock
+from .control import EngineOptions, EngineSettings, LslSettings
 from .events import EmotionEvent, StreamHealth
 from .lsl_output import LslPublisher, LslUnavailable, StreamDescription
-from .predictor import Prediction
+from .predictor import Prediction, Predictor
 from .session import file_sha256, is_session_folder
+from .stage import HealthReporter
 
 
 class LabOutputs:
     """Calibration and LSL for Engine (see the module docstring)."""
 
-    def _init_lab(self) -> None:
-        """At construction, after the predictor is loaded."""
+    def __init__(
+        self,
+        settings: EngineSettings,
+        options: EngineOptions,
+        predictor: Predictor,
+        *,
+        replay: bool,
+        clock: SessionClock,
+        report: HealthReporter,
+        new_thread: Callable[[str, Callable[[], object]], threading.Thread],
+        stop: threading.Event,
+    ) -> None:
+        """At the engine's construction, after the predictor is loaded: a calibration that cannot be had is
+        refused here (CalibrationError, ValueError)."""
+        self.settings, self.options, self.predictor, self.replay = settings, options, predictor, replay
+        self.clock, self.report_health, self._new_thread, self._stop = clock, report, new_thread, stop
         self.lsl: LslPublisher | None = None
-        self._lsl_thread: threading.Thread | None = None
+        self.lsl_thread: threading.Thread | None = None
         self._lsl_lock = threading.Lock()
         self._lsl_tried: LslSettings | None = None  # the settings the outlets were last opened (or tried) for
         self._session_started = False  # session time 0 has come: LSL opens at once when switched on
@@ -72,7 +89,7 @@ class LabOutputs:
         folder = (chosen.keep_in if chosen is not None else None) or self.settings.record_to
         return Path(folder) if folder else None
 
-    def _start_calibration(self) -> None:
+    def start_calibration(self) -> None:
         """At start-up: keep a copy of the baseline already in force, or begin recording the rest."""
         chosen = self.settings.calibration
         if chosen is not None and chosen.seconds > 0:
@@ -106,7 +123,7 @@ class LabOutputs:
             calibration.profile_path(profile)
         self.checkpoint_sha256()  # hashed now, not in the window loop when the recording ends
 
-    def _baseline_for(self, end: float):
+    def baseline_for(self, end: float):
         """The window loop, before predicting the window ending at `end`: finish a recording that is due,
         and say which baseline applies (restarting the smoother at its first window)."""
         recording = self.calibration.due(end)
@@ -117,7 +134,7 @@ class LabOutputs:
             self.predictor.smoother.reset()
         return baseline
 
-    def _observe_rest(self, end: float, prediction: Prediction) -> None:
+    def observe_rest(self, end: float, prediction: Prediction) -> None:
         start = end - self.options.window_s
         self.calibration.observe(start, end, prediction.raw_scores, prediction.deciding_modality)
 
@@ -153,9 +170,9 @@ class LabOutputs:
         start = None if math.isinf(applies_after) else applies_after
         return [str(calibration.save(baseline, folder / calibration.SESSION_NAME, applies_after=start))]
 
-    def _end_lab(self) -> None:
+    def end(self) -> None:
         """At stop, once no window comes any more: close LSL; say so if the rest was still being recorded."""
-        self._close_lsl()
+        self.close_lsl()
         recording = self.calibration.due(math.inf)
         if recording is not None:
             message = (
@@ -188,7 +205,7 @@ class LabOutputs:
         self.report_health(StreamHealth("lsl", "running", message=message, details=details))
         return True
 
-    def _open_lsl_at_start(self) -> None:
+    def open_lsl_at_start(self) -> None:
         """At start-up, before session time 0: open the outlets and wait for a consumer where asked."""
         lsl = self.settings.lsl
         if lsl is None or not self._open_lsl(lsl, session_now=0.0) or not lsl.wait_s > 0:
@@ -199,29 +216,28 @@ class LabOutputs:
         message = "a consumer is connected" if found else f"no consumer after {lsl.wait_s:g} s: starting anyway"
         self.report_health(StreamHealth("lsl", "running", message=message))
 
-    def _start_lsl(self) -> None:
-        """Under the lifecycle lock, at session time 0 (start-up) or later (set_lsl): the outlets the
-        settings ask for, pushing. A switch while the models loaded wins over what start-up opened."""
+    def start_lsl(self) -> None:
+        """Under the engine's lifecycle lock, at session time 0 (start-up) or later (set_lsl): the outlets
+        the settings ask for, pushing. A switch while the models loaded wins over what start-up opened."""
         self._session_started = True
         wanted = self.settings.lsl
         if wanted != self._lsl_tried or wanted is None:
-            self._close_lsl()
+            self.close_lsl()
             if wanted is not None:
                 self._open_lsl(wanted, self.clock.now())
-        if self.lsl is not None and self._lsl_thread is None:
-            self._lsl_thread = self.supervisor.thread("lsl", self.lsl.run)
-            self._lsl_thread.start()
+        if self.lsl is not None and self.lsl_thread is None:
+            self.lsl_thread = self._new_thread("lsl", self.lsl.run)
+            self.lsl_thread.start()
 
     def set_lsl(self, settings: LslSettings | None) -> None:
-        """Switch LSL publishing on or off (EngineControl); once running, the new outlets' offset maps the
-        session clock's now to LSL's now."""
-        with self._lifecycle:
-            self.settings.lsl = settings
-            self._lsl_tried = None  # opened anew, even with the same settings
-            if self._session_started and not self._stop.is_set():
-                self._start_lsl()
+        """Under the engine's lifecycle lock: switch LSL publishing on or off; once running, the new
+        outlets' offset maps the session clock's now to LSL's now."""
+        self.settings.lsl = settings
+        self._lsl_tried = None  # opened anew, even with the same settings
+        if self._session_started and not self._stop.is_set():
+            self.start_lsl()
 
-    def _publish(self, event: EmotionEvent) -> None:
+    def publish(self, event: EmotionEvent) -> None:
         publisher = self.lsl
         if publisher is not None:
             publisher.put(event)
@@ -231,9 +247,9 @@ class LabOutputs:
             message = "LSL publishing fell behind: events are being left out of the LSL stream (not the files)"
             self.report_health(StreamHealth("lsl", "retrying", message=message))
 
-    def _close_lsl(self) -> None:
+    def close_lsl(self) -> None:
         with self._lsl_lock:
-            publisher, thread = self.lsl, self._lsl_thread
-            self.lsl, self._lsl_thread = None, None
+            publisher, thread = self.lsl, self.lsl_thread
+            self.lsl, self.lsl_thread = None, None
         if publisher is not None:
             publisher.close(thread)

@@ -67,8 +67,9 @@ class MediaFileSource(Source):
     def describe(self) -> dict[str, object]:
         return {"kind": "media", "path": str(self.path), "duration": self.duration}
 
-    def seek(self, seconds: float) -> None:
-        self._seek_to = max(0.0, seconds)
+    def restart(self, at: float) -> None:
+        """Jump to `at` on this source's thread, before its next packet (read() does it)."""
+        self._seek_to = max(0.0, at)
 
     def open(self) -> None:
         self._container = MediaReader(self.path, video=self.has_video, audio=self.has_audio)
@@ -110,11 +111,7 @@ class MediaFileSource(Source):
             target, self._seek_to = self._seek_to, None
             self._start_decoding(target)
             self._last_time = target  # a read error after a seek resumes from here
-            restart_at = getattr(self._sink, "restart_at", None)
-            if restart_at is not None:  # before any packet from there: the streams start afresh, clock moved
-                restart_at(target)
-            else:
-                self.clock.jump_to(target)
+            self._sink.restart(target)  # before any packet from there: every stage downstream starts afresh
         try:
             frame = next(self._frames)
         except StopIteration:

@@ -1,5 +1,5 @@
-"""Packets: what a source delivers (timestamped video frames and 20 ms audio blocks), where it delivers
-them, and the blocker that cuts any stream of samples into exact 20 ms packets.
+"""Packets: what a source delivers (timestamped video frames and 20 ms audio blocks), and the blocker
+that cuts any stream of samples into exact 20 ms packets.
 
 Every packet carries the session-clock time of its capture (its first sample, for audio); in replay
 the session clock is the media's own clock, so live and replay read the same way downstream.
@@ -8,14 +8,10 @@ the session clock is the media's own clock, so live and replay read the same way
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from feature_extractors.acoustic import SAMPLE_RATE  # what the acoustic and speech extractors take
-
-if TYPE_CHECKING:
-    from .source_thread import Source
 
 AUDIO_BLOCK = 320  # 20 ms at 16 kHz: every audio packet has exactly this many samples
 
@@ -31,16 +27,6 @@ class VideoPacket:
 class AudioPacket:
     samples: np.ndarray  # float32 mono 16 kHz, AUDIO_BLOCK samples
     time: float  # session clock of the first sample, seconds
-
-
-class PacketSink(Protocol):
-    """Where a source delivers. `put_*` may block (exact replay applies back-pressure that way)."""
-
-    def put_video(self, packet: VideoPacket) -> None: ...
-
-    def put_audio(self, packet: AudioPacket) -> None: ...
-
-    def end_of_stream(self, source: Source) -> None: ...
 
 
 class AudioBlocker:

@@ -19,10 +19,11 @@ from carat_model.atomic import replace_atomically, write_atomically
 from feature_extractors.media import MediaError, probe_media
 
 from .control import CalibrationSettings, EngineCallbacks, EngineOptions, EngineSettings, LslSettings
-from .engine import Engine, media_path
+from .engine import Engine
 from .events import MODALITY_NAMES, MODALITY_WORDS, EmotionEvent, StreamHealth, TimedWord
 from .events_csv import event_columns, event_row
 from .predictor import Predictor
+from .sources import media_path
 from .workers import Extractors
 
 
@@ -60,75 +61,86 @@ def replay(
     what LSL and calibration say as they go (waiting for a consumer, calibrated)."""
     source_path = media_path(path)
     info = probe_media(source_path)  # a clear MediaError before any model loads
-    events: list[EmotionEvent] = []
-    words: list[TimedWord] = []
-    warnings: list[str] = []
-    errors: list[str] = []
-    done = threading.Event()
-    bar = None
-
-    def on_position(seconds: float) -> None:
-        if bar is not None and info.duration:
-            bar.n = round(min(seconds, info.duration), 2)
-            bar.refresh()
-
-    def on_health(health: StreamHealth) -> None:
-        if health.name == "media" and health.state == "stopped" and health.message:
-            warnings.append(health.message)
-        if health.name in ("lsl", "calibration") and health.message:
-            if health.state == "stopped":
-                warnings.append(f"{health.name}: {health.message}")
-            elif on_note is not None:
-                on_note(f"{health.name}: {health.message}")
-        if health.state == "retrying" and health.message:
-            warnings.append(f"{health.name}: {health.message}")
-
-    def on_event(event: EmotionEvent) -> None:
-        events.append(event)
-        if out is not None:
-            out.write(event)
-
-    callbacks = EngineCallbacks(
-        on_event=on_event,
-        on_words=words.extend,
-        on_error=errors.append,
-        on_position=on_position,
-        on_health=on_health,
-        on_finished=done.set,
-    )
+    heard = _Heard(info.duration, out, on_note)
     if out is not None:
         calibration = replace(calibration or CalibrationSettings(), keep_in=str(out.folder))
     settings = EngineSettings(
         camera=None, microphone=None, media=str(path), checkpoint=checkpoint, exact=exact, lsl=lsl,
         calibration=calibration,
     )  # fmt: skip
-    engine = Engine(settings, callbacks, options=options, predictor=predictor, extractors=extractors)
-    bar = _progress_bar(info.duration) if progress else None  # after the checkpoint loaded (or was refused)
+    engine = Engine(settings, heard.callbacks(), options=options, predictor=predictor, extractors=extractors)
+    heard.bar = _progress_bar(info.duration) if progress else None  # after the checkpoint loaded (or was refused)
     engine.start()
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     interrupted = finished = False
     try:
-        while not (finished := done.wait(0.1)):  # short waits: a signal's handler runs, `stop` is seen
+        while not (finished := heard.done.wait(0.1)):  # short waits: a signal's handler runs, `stop` is seen
             interrupted = stop is not None and stop.is_set()
             if interrupted or (deadline is not None and time.monotonic() > deadline):
                 break
     finally:
         engine.stop(timeout=1.0 if interrupted else 10.0)  # interrupted: threads still busy are daemons
-        if bar is not None:
-            bar.close()
+        if heard.bar is not None:
+            heard.bar.close()
+    errors = heard.errors
     if not finished and not interrupted:
         errors.append(f"replay did not finish within {timeout_s} s")
     media_errors = [e for e in errors if "not a readable media file" in e]
     if media_errors:
         raise MediaError(media_errors[0])
     return ReplayResult(
-        events=sorted(events, key=lambda e: e.window_end),
-        words=words,
+        events=sorted(heard.events, key=lambda e: e.window_end),
+        words=heard.words,
         duration=info.duration,
-        warnings=warnings,
+        warnings=heard.warnings,
         error="; ".join(errors) or None,
         interrupted=interrupted and not finished,
     )
+
+
+class _Heard:
+    """What the engine tells a replay: its events (also appended to `out`), words, warnings and errors;
+    its position moves the progress bar."""
+
+    def __init__(self, duration: float | None, out: EventFiles | None, on_note: Callable[[str], None] | None) -> None:
+        self.duration, self.out, self.on_note = duration, out, on_note
+        self.events: list[EmotionEvent] = []
+        self.words: list[TimedWord] = []
+        self.warnings: list[str] = []
+        self.errors: list[str] = []
+        self.done = threading.Event()
+        self.bar = None
+
+    def callbacks(self) -> EngineCallbacks:
+        return EngineCallbacks(
+            on_event=self.on_event,
+            on_words=self.words.extend,
+            on_error=self.errors.append,
+            on_position=self.on_position,
+            on_health=self.on_health,
+            on_finished=self.done.set,
+        )
+
+    def on_position(self, seconds: float) -> None:
+        if self.bar is not None and self.duration:
+            self.bar.n = round(min(seconds, self.duration), 2)
+            self.bar.refresh()
+
+    def on_health(self, health: StreamHealth) -> None:
+        if health.name == "media" and health.state == "stopped" and health.message:
+            self.warnings.append(health.message)
+        if health.name in ("lsl", "calibration") and health.message:
+            if health.state == "stopped":
+                self.warnings.append(f"{health.name}: {health.message}")
+            elif self.on_note is not None:
+                self.on_note(f"{health.name}: {health.message}")
+        if health.state == "retrying" and health.message:
+            self.warnings.append(f"{health.name}: {health.message}")
+
+    def on_event(self, event: EmotionEvent) -> None:
+        self.events.append(event)
+        if self.out is not None:
+            self.out.write(event)
 
 
 def _progress_bar(duration: float | None):

@@ -12,13 +12,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from feature_extractors.media import MediaError
 
 from .clock import SessionClock
 from .events import StreamHealth
-from .packets import AudioPacket, PacketSink, VideoPacket
+from .packets import AudioPacket, VideoPacket
 
 
 class SourceError(RuntimeError):
@@ -39,6 +39,19 @@ class RetryPolicy:
 
 
 HealthCallback = Callable[[StreamHealth], None]
+
+
+class PacketSink(Protocol):
+    """Where a source delivers. `put_*` may block (exact replay applies back-pressure that way)."""
+
+    def put_video(self, packet: VideoPacket) -> None: ...
+
+    def put_audio(self, packet: AudioPacket) -> None: ...
+
+    def end_of_stream(self, source: Source) -> None: ...
+
+    def restart(self, at: float) -> None:
+        """The source jumped to `at` (a seek), before any packet from there: every stage downstream restarts."""
 
 
 class Source:
@@ -73,6 +86,9 @@ class Source:
     def describe(self) -> dict[str, object]:
         """What this source is, for session.json."""
         return {"kind": type(self).__name__}
+
+    def restart(self, at: float) -> None:
+        """A seek (app/stage.py): a device has no past to go back to, so nothing happens; a file jumps."""
 
     # -- the thread ------------------------------------------------------------------------------
     def start(

@@ -6,7 +6,7 @@ over `fade_s` and leaves the view. "Knows it" is the later of its last word's en
 recognition gave that word out: live, words come out a pass after they were said, and a sentence must
 not fade before anyone could see it.
 
-Why a short hold and a fade (issue 39): what a sentence says about a person's state is what they show
+Why a short hold and a fade: what a sentence says about a person's state is what they show
 while and just after saying it; a face and a voice that have moved on are the better witnesses after
 that. Holding the sentence for 8 s at full strength made it vote over the next smile, and dropping it at
 once after a long hold made the display jump. With the defaults (0.5 s + 1.5 s) a clear sentence's
@@ -21,6 +21,8 @@ is scored; without this rule only the newest was ever seen.
 
 from __future__ import annotations
 
+import collections
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -84,3 +86,34 @@ class SentenceTurns:
     def _key(utterance: list[TimedWord]) -> tuple[float, str]:
         """An utterance is known by its first word, which stays while it grows word by word."""
         return (utterance[0].start, utterance[0].text)
+
+
+class HeardWords:
+    """Every word speech recognition gave out, with when it became available: the speech worker writes
+    them, the window loop takes the utterance in view and forgets words long out of it."""
+
+    def __init__(self, turns: SentenceTurns) -> None:
+        self.turns = turns
+        self._words: collections.deque = collections.deque()  # (TimedWord, available_at)
+        self._lock = threading.Lock()
+
+    def add(self, words: list[TimedWord], available_at: float) -> None:
+        with self._lock:
+            self._words.extend((w, available_at) for w in words)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._words.clear()
+            self.turns.reset()
+
+    def in_view(self, at: float, available_by: float, max_words: int) -> WordsInView:
+        """The utterance the window ending at `at` scores, from the words available by `available_by`."""
+        with self._lock:
+            heard = [(w, available) for w, available in self._words if available <= available_by]
+            return self.turns.choose(heard, at, max_words=max_words)
+
+    def prune(self, available_by: float, before: float) -> None:
+        """Words leave once heard and long out of view; words still in recognition are kept however old."""
+        with self._lock:
+            while self._words and self._words[0][1] <= available_by and self._words[0][0].end < before:
+                self._words.popleft()

@@ -6,7 +6,8 @@ importing `a.b.c` also runs `a` and `a.b`.
 - carat_model and feature_extractors import no other project package;
 - the engine (app, less app/dashboard and app/cli) never imports the dashboard or a command module;
 - only the dashboard (and app/cli, which launches it, and main.py) reaches Qt (PyQt6, pyqtgraph);
-- trainer never imports app.
+- trainer never imports app;
+- no import cycle inside a package (an arrow to the importer's own parent package aside).
 
 A failure names the path of modules, importer first.
 """
@@ -127,7 +128,7 @@ def test_the_graph_reads_every_module_and_its_imports() -> None:
     assert {"main", "app.predictor", "carat_model.model", "feature_extractors.windows", "trainer.loop"} <= set(graph)
     assert {"carat_model", "carat_model.atomic"} <= graph["trainer.resume"], "a module and its packages"
     assert path_to("trainer.loop", lambda m: m == "carat_model.atomic")[0] == "trainer.loop", "paths of any length"
-    assert "trainer.datasets" in graph["trainer.official_files"], "relative imports are resolved"
+    assert "app.inbox" in graph["app.workers"], "relative imports are resolved"
     assert "torch" in graph["carat_model.model"], "other libraries appear by their top-level name"
     assert path_to("app.cli.live", lambda m: m in QT), "a command module launches the dashboard by name"
 
@@ -157,3 +158,49 @@ def test_the_trainer_never_imports_the_app() -> None:
     trainer = [m for m in project_modules() if _within(m, "trainer")]
     broken = _broken_arrows(trainer, lambda name: _within(name, "app") or name == "main")
     assert not broken, "trainer must not import app:\n" + "\n".join(broken)
+
+
+
+def import_cycle(package: str, graph: dict[str, frozenset[str]] | None = None) -> list[str] | None:
+    """One cycle among the modules of `package` (importer first, ending where it began), or None. An arrow to
+    a module's own parent package does not count: the parent is already being imported when its module runs."""
+    graph = import_graph() if graph is None else graph
+    inside = {m for m in graph if _within(m, package)}
+    arrows = {m: sorted(t for t in graph[m] if t in inside and not m.startswith(t + ".")) for m in sorted(inside)}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(module: str) -> list[str] | None:
+        state[module] = 1
+        path.append(module)
+        for following in arrows[module]:
+            if state.get(following) == 1:
+                return path[path.index(following) :] + [following]
+            if following not in state:
+                found = visit(following)
+                if found:
+                    return found
+        path.pop()
+        state[module] = 2
+        return None
+
+    for module in sorted(inside):
+        if module not in state:
+            found = visit(module)
+            if found:
+                return found
+    return None
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_import_cycle_inside_a_package(package: str) -> None:
+    cycle = import_cycle(package)
+    assert cycle is None, f"an import cycle inside {package}: " + " -> ".join(cycle)
+
+
+def test_a_cycle_through_a_function_level_import_is_found_and_named() -> None:
+    graph = import_graph()
+    assert "feature_extractors.visual" in graph["app.workers"], "an import inside a function is an arrow"
+    with_cycle = {**graph, "app.events": graph["app.events"] | {"app.engine"}}  # as `def f(): from . import engine`
+    cycle = import_cycle("app", with_cycle)
+    assert cycle is not None and cycle[0] == cycle[-1] and {"app.engine", "app.events"} <= set(cycle)

@@ -1,16 +1,17 @@
 """Batch analysis: a whole study's recordings replayed exactly, one Dask task each, on this machine or a
 cluster, with nothing lost to a crash, a corrupt file or Ctrl-C.
 
-- `find_recordings` turns the inputs (files, folders searched for video and audio files and session
-  folders, CSVs with a `path` column) into `Recording`s, each with its own results folder name.
+- `find_recordings` (app/batch_inputs.py) turns the inputs (files, folders searched for video and audio
+  files and session folders, CSVs with a `path` column) into `Recording`s, each with its own results
+  folder name.
 - `replay_recording` is the task. It runs in a Dask worker process and replays one recording exactly as
   `main.py replay --exact --out FOLDER` does (the same `replay` and `EventFiles`, so the files are equal
   byte for byte); the checkpoint and the extractor models are loaded once per worker process (a set for each
   recording it runs at once, `_ModelSets`) and reused by every recording it runs after. A recording is done when its folder
   holds `DONE.json`, written last and atomically, with the settings it was made with and its summary;
   one that fails gets `FAILED.json` with the error instead, and the batch goes on.
-- `run_batch` owns the cluster (a `LocalCluster` of worker processes on loopback, or the scheduler it is
-  given), skips the recordings already done with the same settings, submits the rest, shows progress, and
+- `run_batch` owns the cluster (app/batch_cluster.py: a `LocalCluster` of worker processes on loopback,
+  or the scheduler it is given), skips the recordings already done with the same settings, submits the rest, shows progress, and
   writes `summary.csv` and `summary.parquet` (one row per recording) however the run ends.
 
 Recordings are not split into chunks. The engine carries state across a recording: score smoothing
@@ -34,63 +35,30 @@ its end, and marks itself done if it gets there.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import hashlib
 import json
 import os
 import queue
-import signal
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from carat_model.atomic import write_atomically, write_json_atomically
+from carat_model.atomic import write_json_atomically
 
+from .batch_cluster import ClusterSettings, close_cluster, connect
+from .batch_inputs import BatchError, Recording, find_recordings
+from .batch_summary import RecordingResult, window_shares, write_summary
 from .control import EngineOptions
-from .events import MODALITY_NAMES, EmotionEvent
 
 DONE_NAME = "DONE.json"
 FAILED_NAME = "FAILED.json"
-VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"}
-AUDIO_SUFFIXES = {".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".wma"}
-MEDIA_SUFFIXES = VIDEO_SUFFIXES | AUDIO_SUFFIXES
 CUT_OFF_S = 1.0  # events ending this much before the file's stated duration: said in the summary
-SUMMARY_COLUMNS = ("path", "name", "status", "error", "warnings", "duration_s", "windows", "words", "wall_s")
 
-
-class BatchError(ValueError):
-    """The batch cannot start: an input, the output folder or the cluster is not usable."""
-
-
-@dataclass(frozen=True)
-class Recording:
-    path: str  # absolute: a media file or a session folder
-    name: str  # its results folder under the output folder
-    columns: dict[str, str] = field(default_factory=dict)  # carried from the input CSV into the summary
-
-
-@dataclass
-class RecordingResult:
-    name: str
-    path: str
-    status: str  # "done" | "failed" | "pending" (not run: the batch was interrupted first)
-    error: str = ""
-    warnings: str = ""  # what the replay warned of (e.g. a file cut off part-way: the events stop there)
-    duration_s: float | None = None
-    windows: int | None = None
-    words: int | None = None
-    wall_s: float | None = None
-    shares: dict[str, float] = field(default_factory=dict)  # {label}_passed, {label}_mean_score, {stream}_present
-    worker: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -102,84 +70,6 @@ class BatchReport:
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.results)
-
-
-# -- the inputs -------------------------------------------------------------------------------------
-
-
-def find_recordings(inputs: Sequence[str | os.PathLike], *, skip: Path | None = None) -> list[Recording]:
-    """Every recording the inputs name, in input order, each once. `skip`: a folder not to search (the
-    output folder, when it lies inside an input folder)."""
-    from .session import is_session_folder
-
-    found: dict[str, Recording] = {}
-    for given in inputs:
-        path = Path(given)
-        if not path.exists():
-            raise BatchError(f"input {path} does not exist; give media files, folders or a CSV with a path column")
-        if path.is_file() and path.suffix.lower() == ".csv":
-            rows = _csv_rows(path)
-        elif path.is_dir() and not is_session_folder(path):
-            rows = [(media, {}) for media in _media_in(path, skip)]
-            if not rows:
-                raise BatchError(f"folder {path} holds no video or audio files ({', '.join(sorted(MEDIA_SUFFIXES))})")
-        else:
-            rows = [(path, {})]
-        for media, columns in rows:
-            key = str(media.resolve())
-            found.setdefault(key, Recording(key, "", columns))
-    return _named(list(found.values()))
-
-
-def _csv_rows(path: Path) -> list[tuple[Path, dict[str, str]]]:
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        fields = reader.fieldnames or []
-        if "path" not in fields:
-            raise BatchError(f"{path} has no 'path' column (its columns: {', '.join(fields) or 'none'}); add one")
-        clashing = sorted(set(fields) & set(SUMMARY_COLUMNS) - {"path"})
-        if clashing:
-            raise BatchError(f"{path}: columns {clashing} are the summary's own; rename them in the CSV")
-        rows = []
-        for number, row in enumerate(reader, start=2):
-            if not (row.get("path") or "").strip():
-                raise BatchError(f"{path} line {number}: the path is empty")
-            media = Path(row["path"].strip())
-            media = media if media.is_absolute() else path.parent / media  # relative to the CSV, as prepare reads
-            rows.append((media, {k: v or "" for k, v in row.items() if k != "path" and k is not None}))
-    return rows
-
-
-def _media_in(folder: Path, skip: Path | None) -> list[Path]:
-    from .session import is_session_folder
-
-    found = []
-    for root, folders, files in os.walk(folder):
-        here = Path(root)
-        keep = []
-        for name in sorted(folders):
-            sub = here / name
-            if skip is not None and sub.resolve() == skip.resolve():
-                continue
-            if is_session_folder(sub):
-                found.append(sub)  # a recorded session is one recording; its own files are not searched
-            else:
-                keep.append(name)
-        folders[:] = keep
-        found += [here / name for name in sorted(files) if Path(name).suffix.lower() in MEDIA_SUFFIXES]
-    return sorted(found)
-
-
-def _named(recordings: list[Recording]) -> list[Recording]:
-    """Results folders named by the file's stem; stems that clash get a hash of the full path, so a name
-    never depends on which other inputs a run was given."""
-    stems = [Path(r.path).stem if Path(r.path).suffix else Path(r.path).name for r in recordings]
-    named = []
-    for recording, stem in zip(recordings, stems):
-        if stems.count(stem) > 1:
-            stem = f"{stem}-{hashlib.sha256(recording.path.encode()).hexdigest()[:8]}"
-        named.append(dataclasses.replace(recording, name=stem))
-    return named
 
 
 # -- one recording, in a worker ---------------------------------------------------------------------
@@ -236,8 +126,8 @@ def replay_recording(
     Errors of the recording itself come back as a failed result, never as an exception."""
     from feature_extractors.media import probe_media
 
-    from .engine import media_path
     from .replay import EventFiles, replay
+    from .sources import media_path
 
     folder = Path(out) / recording.name
     started = time.perf_counter()
@@ -299,21 +189,6 @@ def _worker_name() -> str:
         return ""
 
 
-def window_shares(events: Sequence[EmotionEvent]) -> dict[str, float]:
-    """Per label: the share of windows where it passed its threshold and its mean (smoothed) score; per
-    stream: the share of windows where it was present."""
-    if not events:
-        return {}
-    count = len(events)
-    shares = {}
-    for index, label in enumerate(events[0].labels):
-        shares[f"{label}_passed"] = sum(bool(e.decided[index]) for e in events) / count
-        shares[f"{label}_mean_score"] = sum(e.scores[index] for e in events) / count
-    for stream in MODALITY_NAMES:
-        shares[f"{stream}_present"] = sum(bool(e.present.get(stream)) for e in events) / count
-    return shares
-
-
 # -- the batch --------------------------------------------------------------------------------------
 
 
@@ -348,21 +223,6 @@ def done_before(out: Path, recording: Recording, settings: dict[str, Any]) -> Re
     return RecordingResult(**marker["result"])
 
 
-@dataclass(frozen=True)
-class ClusterSettings:
-    scheduler: str | None = None  # an existing cluster's address; None: a LocalCluster on loopback
-    workers: int | None = None  # local cluster: worker processes (None: half the cores, at least one)
-    threads_per_worker: int = 1
-    dashboard: bool = False
-    connect_timeout_s: float = 5.0
-
-
-def default_workers() -> int:
-    """One worker process per two cores: one exact replay keeps about two cores busy (face, voice and
-    speech recognition run side by side)."""
-    return max(1, (os.cpu_count() or 2) // 2)
-
-
 def run_batch(
     recordings: Sequence[Recording],
     out: str | os.PathLike,
@@ -378,7 +238,7 @@ def run_batch(
     stay done. BatchError when the cluster cannot be reached or started."""
     from feature_extractors.media import MediaError, probe_media
 
-    from .engine import media_path
+    from .sources import media_path
 
     options = options or EngineOptions()
     cluster = cluster or ClusterSettings()
@@ -496,91 +356,8 @@ def _run_tasks(
         bar.close()
 
 
-def connect(cluster: ClusterSettings, note=lambda text: None):
-    """(a Client, the LocalCluster it owns or None). BatchError, in one line, when the scheduler at
-    `cluster.scheduler` does not answer within the connect timeout."""
-    import dask
-    from distributed import Client, LocalCluster
-
-    _quiet_dask_logs()
-    if cluster.scheduler:
-        try:
-            client = Client(cluster.scheduler, timeout=cluster.connect_timeout_s, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as error:
-            raise BatchError(
-                f"no Dask scheduler answers at {cluster.scheduler} within {cluster.connect_timeout_s:g} s "
-                f"({type(error).__name__}); start one (dask scheduler, dask-jobqueue) or leave out --scheduler "
-                "to run on this machine"
-            ) from None
-        if not client.scheduler_info().get("workers"):
-            note(f"the scheduler at {cluster.scheduler} has no workers yet: the recordings wait for them")
-        if cluster.dashboard:
-            note(f"dashboard: {client.dashboard_link}")
-        return client, None
-    workers = cluster.workers or default_workers()
-    # Ctrl-C in a terminal reaches the whole process group; the worker processes ignore it (they inherit the
-    # ignored signal) so that this process alone decides: cancel, close the cluster, keep what is done.
-    ignoring = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if ignoring else None
-    # One retry on a worker's death (a crash in native code can be chance); the same death twice fails it.
-    try:
-        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-            local = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=cluster.threads_per_worker,
-                processes=True,  # the engine runs native code with threads of its own: a process per worker
-                host="127.0.0.1",  # loopback only: nothing of a local batch is reachable from the network
-                dashboard_address="127.0.0.1:0" if cluster.dashboard else None,
-                silence_logs=40,  # logging.ERROR: the progress bar and our notes are what the user reads
-            )
-    except (OSError, RuntimeError, TimeoutError) as error:
-        raise BatchError(f"could not start {workers} Dask worker processes on this machine: {error}") from None
-    finally:
-        if ignoring:
-            signal.signal(signal.SIGINT, previous)
-    client = Client(local, set_as_default=False)
-    if cluster.dashboard:
-        note(f"dashboard: {client.dashboard_link}")
-    return client, local
-
-
-def _quiet_dask_logs() -> None:
-    import logging
-
-    for name in ("distributed", "tornado"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-
-
-def close_cluster(client, local) -> None:
-    if client is not None:
-        client.close(timeout=10)
-    if local is not None:
-        local.close(timeout=10)  # the nannies end worker processes still busy in a replay
-
-
-def write_summary(out: Path, recordings: Sequence[Recording], results: Sequence[RecordingResult]) -> tuple[Path, ...]:
-    """`summary.csv` and `summary.parquet`: one row per recording, its carried columns after the path."""
-    import pandas as pd
-
-    carried: list[str] = []
-    for recording in recordings:
-        carried += [c for c in recording.columns if c not in carried]
-    shares: list[str] = []
-    for result in results:
-        shares += [c for c in result.shares if c not in shares]
-    rows = []
-    for recording, result in zip(recordings, results):
-        row = {"path": recording.path, **{c: recording.columns.get(c, "") for c in carried}}
-        row.update({c: getattr(result, c) for c in SUMMARY_COLUMNS if c != "path"})
-        row.update({c: result.shares.get(c) for c in shares})
-        rows.append(row)
-    columns = ["path", *carried, *SUMMARY_COLUMNS[1:], *shares]
-    table = pd.DataFrame(rows, columns=columns)
-    for name in ("duration_s", "wall_s", *shares):
-        table[name] = table[name].astype("float64")
-    for name in ("windows", "words"):
-        table[name] = table[name].astype("Int64")
-    paths = (out / "summary.csv", out / "summary.parquet")
-    write_atomically(paths[0], lambda temporary: table.to_csv(temporary, index=False), suffix=".tmp.csv")
-    write_atomically(paths[1], lambda temporary: table.to_parquet(temporary, index=False), suffix=".tmp.parquet")
-    return paths
+# The batch's whole interface, wherever each piece lives (app/cli/batch.py, tests and benchmarks import it here).
+__all__ = [
+    "BatchError", "BatchReport", "ClusterSettings", "Recording", "RecordingResult", "batch_settings", "close_cluster",
+    "connect", "find_recordings", "preload_models", "read_marker", "replay_recording", "run_batch", "write_summary",
+]  # fmt: skip

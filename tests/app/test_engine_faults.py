@@ -157,10 +157,10 @@ def test_replay_command_exits_non_zero_and_says_why_when_a_stream_failed(
 def test_a_recording_writer_that_fails_is_reported_failed_within_2_s_and_the_run_goes_on(
     short_clip: Path, predictor, extractors, tmp_path: Path, monkeypatch
 ) -> None:
-    from app import session
+    from app import session_media
 
-    fault = Fault(session._MediaRecorder._encode_audio, OSError(28, "No space left on device"), after=20)
-    monkeypatch.setattr(session._MediaRecorder, "_encode_audio", fault)
+    fault = Fault(session_media.MediaRecorder._encode_audio, OSError(28, "No space left on device"), after=20)
+    monkeypatch.setattr(session_media.MediaRecorder, "_encode_audio", fault)
     failed, events = {}, []
 
     def on_health(report) -> None:

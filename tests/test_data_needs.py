@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-NEEDS_EMODB = '''
+NEEDS_EMODB = """
 import pytest
 
 
@@ -29,7 +29,7 @@ def clips(needs_data):
 
 def test_fixture_that_loads_data(clips):
     assert clips
-'''
+"""
 
 
 def run_pytest(module: Path, data: Path, ci: str | None) -> subprocess.CompletedProcess:

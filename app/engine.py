@@ -38,7 +38,7 @@ from .predictor import Predictor
 from .session import SessionWriter
 from .source_thread import Source
 from .sources import build_sources
-from .stage import StageContext
+from .stage import Stage, StageContext
 from .stream_stats import EngineStats
 from .supervisor import Supervisor
 from .window_loop import WindowInputs, WindowLoop
@@ -176,10 +176,10 @@ class Engine:
     def restart(self, at: float) -> None:
         """The media source jumped to `at` (PacketSink; on its thread, before any packet from there): every
         stage downstream restarts and the clock moves, as one step no window sees half of."""
+        downstream: list[Stage] = [*self._workers, *([self._windows] if self._windows is not None else [])]
         with self._windows_lock:
-            for stage in [*self._workers, self._windows]:
-                if stage is not None:
-                    stage.restart(at)
+            for stage in downstream:
+                stage.restart(at)
             self.clock.jump_to(at)
 
     def set_speed(self, factor: float) -> None:

@@ -31,7 +31,6 @@ class Supervisor:
         self._on_failure = on_failure
         self._lock = threading.Lock()
         self.failed: dict[str, str] = {}  # stream -> message, in the order they failed
-        self.threads: list[threading.Thread] = []
 
     def thread(self, stream: str, target: Callable[[], object]) -> threading.Thread:
         """A daemon thread (not started) running `target` under the guard."""
@@ -42,10 +41,7 @@ class Supervisor:
             except BaseException as error:  # noqa: BLE001 - the one place a thread's failure is caught
                 self.fail(stream, error)
 
-        thread = threading.Thread(target=guarded, name=f"engine-{stream}", daemon=True)
-        with self._lock:
-            self.threads.append(thread)
-        return thread
+        return threading.Thread(target=guarded, name=f"engine-{stream}", daemon=True)
 
     def fail(self, stream: str, error: BaseException) -> None:
         with self._lock:
@@ -61,7 +57,3 @@ class Supervisor:
                 file=sys.stderr,
                 flush=True,
             )
-
-    def alive(self) -> list[threading.Thread]:
-        with self._lock:
-            return [t for t in self.threads if t.is_alive() and t is not threading.current_thread()]

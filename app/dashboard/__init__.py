@@ -31,7 +31,7 @@ def launch(settings: EngineSettings, *, engine_factory=None, screenshot: str | N
     _report_unexpected_errors_in(window)
     close_on_signals(window)
     window.show()
-    if settings.media is not None or settings.extra.get("autostart"):
+    if settings.media is not None:
         window.start()
     if screenshot is not None:
         from .screenshot import grab_later

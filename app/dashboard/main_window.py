@@ -251,7 +251,7 @@ class MainWindow(QMainWindow):
         action("Quit", "Ctrl+Q", self.close, file_menu)
         action("Start live", "Ctrl+Return", self.start_live, engine_menu)
         action("Stop", "Ctrl+.", self.stop, engine_menu)
-        self.record_action = action("Record", "Ctrl+R", self.source_bar.record.toggle, engine_menu)
+        action("Record", "Ctrl+R", self.source_bar.record.toggle, engine_menu)
         action("Look for devices again", "F5", self.refresh_devices, engine_menu)
         action("Play / pause", "Space", self.toggle_play, replay_menu)
         action("Back 5 s", "Left", lambda: self.seek_by(-SEEK_STEP_S), replay_menu)
@@ -477,8 +477,6 @@ class MainWindow(QMainWindow):
         self.bars.show_event(event)
         self.timeline.add_event(event)
         self.modalities.show_event(event)
-        if event.words:
-            self.transcript.add_words(event.words)
         if event.latency_s is not None:
             self.statusBar().showMessage(
                 f"window {event.window_start:.1f}–{event.window_end:.1f} s · latency {event.latency_s * 1000:.0f} ms"

@@ -18,17 +18,10 @@ class TranscriptView(QPlainTextEdit):
         self.setMaximumBlockCount(2000)
         self.setAccessibleName("Transcript")
         self.words: list[TimedWord] = []
-        self._seen: set[tuple[str, int]] = set()
 
     def add_words(self, words: list[TimedWord] | tuple[TimedWord, ...]) -> None:
-        """Append words not shown yet (a word can arrive both alone and inside later events)."""
-        new = []
-        for word in sorted(words, key=lambda w: w.start):
-            key = (word.text.strip(), round(word.start * 100))
-            if key in self._seen or not key[0]:
-                continue
-            self._seen.add(key)
-            new.append(word)
+        """Append the words speech recognition just gave out (each word comes once)."""
+        new = [word for word in sorted(words, key=lambda w: w.start) if word.text.strip()]
         if not new:
             return
         text = ""
@@ -48,7 +41,6 @@ class TranscriptView(QPlainTextEdit):
 
     def clear_words(self) -> None:
         self.words.clear()
-        self._seen.clear()
         self.clear()
 
 

@@ -44,6 +44,7 @@ def test_window_opens_with_every_panel_readable_at_1280x720(window):
 def test_events_from_an_engine_thread_move_bars_timeline_and_transcript(qtbot, window, factory):
     engine = start_live(qtbot, window, factory)
     words = (TimedWord("so", 1.0, 1.2), TimedWord("happy", 1.2, 1.6))
+    engine.from_thread(engine.callbacks.on_words, list(words))  # the transcript's one path: as recognised
     for i in range(5):
         scores = (0.1 + 0.15 * i, 0.2, 0.3, 0.4, 0.5, 0.6)
         engine.from_thread(engine.callbacks.on_event, make_event(2.0 + 0.5 * i, scores, words=words))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import queue
 import time
 
@@ -56,7 +55,7 @@ class MicrophoneSource(Source):
             self._device_rate = int(info["default_samplerate"])
         self._blocks = queue.Queue(maxsize=int(self.block_queue_s * SAMPLE_RATE / AUDIO_BLOCK))
         self._audio = DeviceAudio(self._device_rate)
-        blocksize = int(round(self._device_rate * AUDIO_BLOCK / SAMPLE_RATE))
+        blocksize = round(self._device_rate * AUDIO_BLOCK / SAMPLE_RATE)
         self._stream = sd.InputStream(
             device=self.device,
             samplerate=self._device_rate,
@@ -139,13 +138,6 @@ class DeviceAudio:
         if self._resampler is not None:
             samples = self._resampler.resample_chunk(np.ascontiguousarray(samples, np.float32))
         return self._blocker.push(samples, first_sample)
-
-
-def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    from scipy.signal import resample_poly
-
-    divisor = math.gcd(from_rate, to_rate)
-    return resample_poly(samples, to_rate // divisor, from_rate // divisor).astype(np.float32)
 
 
 def reinitialise_portaudio() -> None:

@@ -1,7 +1,7 @@
 """Training throughput: samples per second of CARAT training steps on synthetic CMU-MOSEI-sized data.
 
 The authors' aligned preset (text 300, visual 35, audio 74 features; up to 60 steps; encoders 6/4/4
-layers, hidden 256; contrastive queue 8192), batch 64, the same step as `main.py train` (trainer.loop
+layers, hidden 256; contrastive queue 8192), batch 64, the same step as `main.py train` (trainer.step
 .train_step: forward, CARAT objective, backward, clip, AdamW, prototype and queue update).
 By default it times --steps steps after a warm-up and projects an epoch (255 steps of 64 for MOSEI's
 16,326 training samples); --full-epoch times a whole epoch. Runs on the CPU, and on the GPU when there is one.
@@ -27,8 +27,9 @@ from carat_model import Carat, CaratConfig
 from trainer.batching import make_batch
 from trainer.datasets import FeatureDataset, load_dataset
 from trainer.distributed import DistributedContext
-from trainer.loop import TrainSettings, config_for_dataset, mixed_precision, train_step
+from trainer.loop import TrainSettings, config_for_dataset
 from trainer.optim import make_optimizer, make_schedule
+from trainer.step import mixed_precision, train_step
 from trainer.synthetic import SyntheticSizes, generate_synthetic, write_official_aligned
 
 MOSEI_TRAIN = 16326

@@ -4,7 +4,7 @@
     (first run about 15 minutes on one busy core; the features are cached under build/voice_features/, so later
     runs take under a minute: the timing and the classifiers)
 
-Data: EmoDB (../shared/data/emodb, 8 German speakers, 415 clips of 2 s) and RAVDESS (../shared/data/ravdess,
+Data: EmoDB (CARAT_DATA/emodb, 8 German speakers, 415 clips of 2 s) and RAVDESS (CARAT_DATA/ravdess,
 actors 01-16, English, 960 clips of about 3.5 s, each opening with about a second of room), read by
 trainer/voice_corpora.py. Seven classes (the six labels and neutral; EmoDB boredom and RAVDESS calm are
 neutral); UAR over the classes present (EmoDB has no surprise).

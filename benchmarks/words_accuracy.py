@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/words_accuracy.py [--checkpoint PATH] [--json] [--spoken]
 
 In one run, with the checkpoint's own thresholds:
-- XED's held-out lines (split by seed 0, rebuilt from ../shared/data/xed) and GoEmotions' test split
+- XED's held-out lines (split by seed 0, rebuilt from the XED corpus folder, trainer/data_folders.py) and GoEmotions' test split
   (Ekman six): micro- and macro-F1 of the words checkpoint, beside logistic regression on the original
   all-MiniLM-L6-v2's mean sentence embedding trained on the same training lines, thresholds tuned on
   validation (`trainer/words_baseline.py`; `--no-baseline` skips it);

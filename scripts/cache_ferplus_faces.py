@@ -1,6 +1,6 @@
 """FER+ faces through the live face extractor once: landmarks, blendshapes and aligned crops, cached.
 
-    OMP_NUM_THREADS=1 .venv/bin/python scripts/cache_ferplus_faces.py [--data ../shared/data/ferplus/ferplus48.npz]
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/cache_ferplus_faces.py [--data CARAT_DATA/ferplus/ferplus48.npz]
 
 Writes build/face/ferplus_faces.npz (git-ignored: it holds crops of the FER2013 images, never commit it).
 The CNN training script, the feature comparison and `main.py prepare` on the FER+ file read it instead of
@@ -16,12 +16,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from trainer.data_folders import corpus
 from trainer.face_images import cache_face_observations
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="../shared/data/ferplus/ferplus48.npz")
+    parser.add_argument("--data", default=str(corpus("ferplus") / "ferplus48.npz"))
     parser.add_argument("--out", default="build/face/ferplus_faces.npz")
     args = parser.parse_args()
     start = time.perf_counter()

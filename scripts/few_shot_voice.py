@@ -3,7 +3,7 @@
     .venv/bin/python scripts/few_shot_voice.py [--work build/few_shot_voice] [--per-class 20] [--epochs 4]
 
 The default model never heard RAVDESS (it learnt its voice from EmoDB's German actors); the shared copy holds
-RAVDESS actors 01-16 (`../shared/data/ravdess`; 17-24 are kept out of it). This takes actors 09-16, 480 clips
+RAVDESS actors 01-16 (`CARAT_DATA/ravdess`, trainer/data_folders.py; 17-24 are kept out of it). This takes actors 09-16, 480 clips
 of North American English: per class (our six labels, and neutral for RAVDESS's neutral and calm) the first
 `--per-class` clips in a fixed shuffle are the user's labelled set (three quarters train, a quarter
 validation); every other clip of those actors is the test split. All of it goes the user's way, through
@@ -35,9 +35,10 @@ SEED = 40
 
 def write_clip_list(out: Path, per_class: int) -> dict[str, dict[str, int]]:
     """The CSV `main.py prepare` reads: path, labels, modalities (audio), split. Returns counts per class."""
-    from trainer.voice_corpora import SHARED, ravdess_clips
+    from trainer.data_folders import corpus
+    from trainer.voice_corpora import ravdess_clips
 
-    clips = [c for c in ravdess_clips(SHARED / "ravdess") if c["speaker"].split(":")[1] in ACTORS]
+    clips = [c for c in ravdess_clips(corpus("ravdess")) if c["speaker"].split(":")[1] in ACTORS]
     order = np.random.default_rng(SEED).permutation(len(clips))
     taken: dict[str, int] = {}
     counts: dict[str, dict[str, int]] = {}

@@ -1,8 +1,8 @@
 """Face-image sets (still faces with vote counts) -> the live face extractor's observations, and targets.
 
-The FER+ npz format (`../shared/data/ferplus/README.md`): `images` uint8 [N, H, W] grey (or [N, H, W, 3]),
-`votes` [N, 10] counts over VOTE_NAMES, optional `split` (0 train, 1 valid) and `names`. Targets are vote
-shares for our six labels (neutral and contempt carry none); faces whose top vote is unknown or not-a-face
+The FER+ npz format (the README.md of the ferplus corpus folder, trainer/data_folders.py): `images` uint8
+[N, H, W] grey (or [N, H, W, 3]), `votes` [N, 10] counts over VOTE_NAMES, optional `split` (0 train, 1 valid)
+and `names`. Targets are vote shares for our six labels (neutral and contempt carry none); faces whose top vote is unknown or not-a-face
 are dropped. `cache_face_observations` runs every image through `FaceExtractor.observe` once (still mode)
 and keeps what the windows are later made from: landmarks, blendshapes and the aligned crop.
 """

@@ -142,19 +142,7 @@ def prepare_dataset(
     from feature_extractors.spec import default_feature_spec
 
     if Path(source).suffix.lower() == ".npz":  # a face-image set with votes (trainer/face_images.py)
-        from .face_images import prepare_face_set
-
-        if shape.aligned:
-            raise PrepareError(
-                f"{source} holds face photos, which have no words: an aligned window (one step per word) "
-                "cannot hold them; prepare them unaligned"
-            )
-
-        samples = prepare_face_set(
-            Path(source), Path(out), shape=shape, labels=labels, window_s=STILL_FACE_SECONDS, seed=seed,
-            progress=progress,
-        )  # fmt: skip
-        return PrepareSummary(Path(out), 1, 1, 0, [], True, samples)
+        return _prepare_face_photos(Path(source), Path(out), shape, labels, seed, progress)
     index, count = shard
     if not (count >= 1 and 0 <= index < count):
         raise PrepareError(f"--shard {index}/{count}: need 0 <= i < n")
@@ -184,18 +172,39 @@ def prepare_dataset(
     chunks = range((len(items) + chunk_size - 1) // chunk_size)
     done = {n for n in chunks if (parts_dir / f"part-{n:06d}.json").is_file()}
     jobs = [
-        _ChunkJob(
-            n,
-            tuple(items[n * chunk_size : (n + 1) * chunk_size]),
-            tuple(splits[n * chunk_size : (n + 1) * chunk_size]),
-            str(parts_dir),
-            shape,
-            labels,
-            whisper_model,
-        )
+        _ChunkJob(n, tuple(items[n * chunk_size : (n + 1) * chunk_size]),
+                  tuple(splits[n * chunk_size : (n + 1) * chunk_size]), str(parts_dir), shape, labels, whisper_model)
         for n in chunks
         if n % count == index and n not in done
-    ]
+    ]  # fmt: skip
+    failures = _run_jobs(jobs, workers, progress)
+    all_done = all((parts_dir / f"part-{n:06d}.json").is_file() for n in chunks)
+    samples: dict[str, int] = {}
+    if all_done:
+        samples = _merge_parts(out, len(chunks), labels, shape, default_feature_spec().to_dict())
+    return PrepareSummary(out, len(chunks), len(jobs), len(done), failures, all_done, samples)
+
+
+def _prepare_face_photos(
+    source: Path, out: Path, shape: WindowShape, labels: tuple[str, ...], seed: int, progress: bool
+) -> PrepareSummary:
+    """A face-image set with votes (an .npz), prepared in one go by its own route (trainer/face_images.py)."""
+    from .face_images import prepare_face_set
+
+    if shape.aligned:
+        raise PrepareError(
+            f"{source} holds face photos, which have no words: an aligned window (one step per word) "
+            "cannot hold them; prepare them unaligned"
+        )
+
+    samples = prepare_face_set(
+        source, out, shape=shape, labels=labels, window_s=STILL_FACE_SECONDS, seed=seed, progress=progress,
+    )  # fmt: skip
+    return PrepareSummary(out, 1, 1, 0, [], True, samples)
+
+
+def _run_jobs(jobs: list[_ChunkJob], workers: int, progress: bool) -> list[dict[str, str]]:
+    """Every chunk job run (in `workers` processes), each skipped sample said as it comes; the failures."""
     failures: list[dict[str, str]] = []
     bar = tqdm(total=sum(len(j.items) for j in jobs), desc="prepare", unit="sample", disable=not progress)
     try:
@@ -206,11 +215,7 @@ def prepare_dataset(
             bar.update(written + len(chunk_failures))
     finally:
         bar.close()
-    all_done = all((parts_dir / f"part-{n:06d}.json").is_file() for n in chunks)
-    samples: dict[str, int] = {}
-    if all_done:
-        samples = _merge_parts(out, len(chunks), labels, shape, default_feature_spec().to_dict())
-    return PrepareSummary(out, len(chunks), len(jobs), len(done), failures, all_done, samples)
+    return failures
 
 
 def _item_fingerprint(item: Item) -> str:

@@ -42,9 +42,9 @@ class Extractors:
 
 
 class Worker:
-    """One extractor thread: takes packets from its inbox, processes each, keeps a watermark (the
-    media time up to which it has processed) and reports its health. A failure on one packet is
-    reported and the worker goes on with the next."""
+    """One extractor stage and its thread: takes packets from its inbox, processes each, keeps a
+    watermark (the media time up to which it has processed) and reports its health. A failure on one
+    packet is reported and the worker goes on with the next. A seek restarts it (Stage.restart)."""
 
     def __init__(self, name: str, inbox: Inbox, context: StageContext) -> None:
         self.name, self.inbox, self.context = name, inbox, context

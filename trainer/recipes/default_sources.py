@@ -54,10 +54,10 @@ def words_source(work: Path):
     return dataset, corpora
 
 
-def face_source(work: Path):
+def face_source(work: Path, ferplus: Path = FERPLUS):
     """The FER+ face-only windows and the 7-class truth of the valid and test windows, in their order."""
     dataset = load_prepared_dataset(work / "face" / "prepared")
-    faces = read_face_set(FERPLUS)
+    faces = read_face_set(ferplus)
     found = np.load(work / "face" / "ferplus_faces.npz")["found"]
     truth = majority_class(faces["votes"])
     halves = dict(zip(("valid", "test"), held_out_halves(faces["split"], seed=FERPLUS_HALVES_SEED)))
@@ -70,10 +70,10 @@ def face_source(work: Path):
     return dataset, truths
 
 
-def voice_source(work: Path):
+def voice_source(work: Path, emodb: Path = EMODB):
     """EmoDB's live-shaped voice-only windows (7 a clip) split by speaker, and each split's windows' rows
     (a clip's figure is the mean of its windows' scores, stream_figures.voice_figures)."""
-    splits, windows = emodb_voice_splits(EMODB_TEST, EMODB_VALID, emodb=EMODB, work=work / "voice")
+    splits, windows = emodb_voice_splits(EMODB_TEST, EMODB_VALID, emodb=emodb, work=work / "voice")
     dataset = FeatureDataset("voice", MOSEI_LABELS, False, splits, default_feature_spec().to_dict(), "EmoDB")
     return dataset, {name: windows[name] for name in ("valid", "test")}
 

@@ -72,14 +72,16 @@ def prepare_words(work: Path, workers: int = 1) -> dict[str, Path]:
     for split in ("train", "valid", "test"):
         corpus = write_corpus(goemotions_split(split), corpora / f"goemotions_{split}.tsv")
         jobs[f"goemotions_{split}"] = (corpus, split)
-    out = {}
-    for name, (corpus, only_split) in jobs.items():
-        out[name] = work / "prepared" / name
-        summary = prepare_dataset(
-            corpus, out[name], shape=STREAMS_WINDOW, seed=XED_SEED, only_split=only_split, workers=workers,
-            chunk_size=1024,
-        )
-        print(f"prepared {name}: {summary.samples}, skipped {len(summary.failures)}", flush=True)
+    return {name: prepare_corpus(corpus, work / "prepared" / name, only_split, workers)
+            for name, (corpus, only_split) in jobs.items()}  # fmt: skip
+
+
+def prepare_corpus(corpus: Path, out: Path, only_split: str | None = None, workers: int = 1) -> Path:
+    """One `sentence<TAB>labels` file prepared into `out` (resumable) in the stream window, XED's split seed."""
+    summary = prepare_dataset(
+        corpus, out, shape=STREAMS_WINDOW, seed=XED_SEED, only_split=only_split, workers=workers, chunk_size=1024,
+    )  # fmt: skip
+    print(f"prepared {out.name}: {summary.samples}, skipped {len(summary.failures)}", flush=True)
     return out
 
 

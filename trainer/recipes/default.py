@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,8 @@ from .default_sources import (
 from .stream_figures import held_out_figures, merits, valid_merits
 
 ROOT = Path(__file__).resolve().parents[2]
+# Seconds the app takes to load a checkpoint: measured by the caller (the trainer never imports the app).
+LoadTimer = Callable[[Path], float]
 
 # Samples of each source in a batch of 68. "calm_voice": synthetic speech with no emotion, voice only
 # (trainer/synthetic_speech.py): EmoDB's actors are the only voices the voice stream learns from, and a
@@ -193,19 +196,7 @@ def single_stream_figures(sources, corpora, truths) -> dict:
     return figures
 
 
-def load_seconds(path: Path) -> float:
-    """Seconds for the app's Predictor to load the checkpoint (the median of three, warm disk)."""
-    from app.predictor import Predictor
-
-    times = []
-    for _ in range(3):
-        began = time.perf_counter()
-        Predictor(path)
-        times.append(time.perf_counter() - began)
-    return float(np.median(times))
-
-
-def train_default(settings: DefaultSettings = DefaultSettings()) -> dict:
+def train_default(settings: DefaultSettings, load_seconds: LoadTimer) -> dict:
     """Train, save (float16: into settings.out, or the run folder when not shipping) and measure the default;
     writes the run's figures.json (and, when shipping, default_metrics.json and the card) and returns them."""
     import torch
@@ -220,7 +211,7 @@ def train_default(settings: DefaultSettings = DefaultSettings()) -> dict:
     save_checkpoint(target, model, feature_spec=info.feature_spec, extra=shipped_header(info.extra, settings),
                     dtype=torch.float16)  # fmt: skip
     figures = {
-        **measured(target, sources, corpora, truths),
+        **measured(target, sources, corpora, truths, load_seconds),
         "valid_merit": valid_merit,
         "best_epoch": best_epoch,
         "epochs_done": _epochs_done(run_dir),
@@ -264,7 +255,7 @@ def _epochs_done(run_dir: Path) -> int:
     return len((run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines())
 
 
-def measured(target: Path, sources, corpora, truths) -> dict:
+def measured(target: Path, sources, corpora, truths, load_seconds: LoadTimer) -> dict:
     """The held-out figures of the (float16) checkpoint at `target` and of the single-stream ones."""
     from carat_model import load_checkpoint
 
@@ -281,7 +272,7 @@ def measured(target: Path, sources, corpora, truths) -> dict:
     }
 
 
-def ship(run_dir: Path, work: Path, out: Path) -> dict:
+def ship(run_dir: Path, work: Path, out: Path, load_seconds: LoadTimer) -> dict:
     """`out`/carat_default.safetensors from a run that did not ship: thresholds chosen again (the single-stream
     checkpoints they are weighed against may have been retrained since) and figures measured again."""
     import torch
@@ -297,7 +288,7 @@ def ship(run_dir: Path, work: Path, out: Path) -> dict:
     extra = {**info.extra, "thresholds_chosen_for": THRESHOLD_RULE, "valid_merits": merits}
     target = out / "carat_default.safetensors"
     save_checkpoint(target, model, feature_spec=info.feature_spec, extra=extra, dtype=torch.float16)
-    figures.update(measured(target, sources, corpora, truths), valid_merit=merits)
+    figures.update(measured(target, sources, corpora, truths, load_seconds), valid_merit=merits)
     write_shipped(figures, out)
     return figures
 

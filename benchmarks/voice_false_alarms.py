@@ -1,4 +1,4 @@
-"""False alarms with no speech (issue 41): how often the voice decides an emotion when nobody speaks.
+"""False alarms with no speech: how often the voice decides an emotion when nobody speaks.
 
     .venv/bin/python benchmarks/voice_false_alarms.py [--checkpoint models/carat_default.safetensors]
         [--seconds 60] [--fps 15] [--seed 41] [--work DIR] [--json]

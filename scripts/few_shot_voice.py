@@ -1,4 +1,4 @@
-"""Few-shot figure: how far 20 labelled clips a class of new voices take the shipped default (issue 40).
+"""Few-shot figure: how far 20 labelled clips a class of new voices take the shipped default.
 
     .venv/bin/python scripts/few_shot_voice.py [--work build/few_shot_voice] [--per-class 20] [--epochs 4]
 

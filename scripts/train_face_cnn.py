@@ -18,7 +18,7 @@ Weights:
 - shipped (`expression_cnn.safetensors`, the small net, FeatureSpec visual version 3): `--arch small
   --augment basic --class-weight 0 --epochs 8 --lr 3e-3`, then `--init` those weights and 8 more (lr 1.5e-3):
   FER+ validation majority accuracy 0.796 -> 0.805 (expression_cnn.json holds both logs);
-- issue 38's candidate (`--arch resnet --threads 2 --epochs 16`, the other options at their defaults): best
+- the larger candidate (`--arch resnet --threads 2 --epochs 16`, the other options at their defaults): best
   epoch 15, its head 0.800 accuracy / 0.644 UAR (7 classes, validation half) against the shipped net's 0.813 /
   0.589, but its embedding gives CARAT's features no more (models/FACE_MODEL_CARD.md has the figures): not
   shipped.
@@ -89,7 +89,7 @@ def class_weights(votes: np.ndarray, power: float) -> np.ndarray:
     return (weights / weights.mean()).astype(np.float32)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", default="build/face/ferplus_faces.npz")
     parser.add_argument("--arch", choices=sorted(ARCHITECTURES), default="resnet")
@@ -104,7 +104,28 @@ def main() -> None:
     parser.add_argument("--out", default="build/face/expression_resnet.safetensors")
     parser.add_argument("--init", default="", help="start from these weights (a fresh schedule continues them)")
     parser.add_argument("--fresh", action="store_true", help="ignore a saved state and start over")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def one_epoch(model, batches, augment, generator, rng, optimiser, schedule, epoch: int) -> float:
+    """One pass of soft cross-entropy steps over `batches` ((crops, vote shares, class weights) each); the summed loss."""
+    total = 0.0
+    for number, (crops, shares, weights) in enumerate(batches):
+        _, logits = model(standardise(augment(crops, generator, rng)))
+        per_face = -(shares * F.log_softmax(logits, dim=1)).sum(1)  # soft cross-entropy
+        loss = (per_face * weights).mean()
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        total += loss.item() * len(crops)
+        if number % 50 == 0:
+            print(f"  epoch {epoch} batch {number}: loss {loss.item():.4f}", flush=True)
+    return total
+
+
+def main() -> None:
+    args = parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
@@ -155,20 +176,11 @@ def main() -> None:
     for epoch in range(first, args.epochs + 1):
         model.train()
         rng = np.random.default_rng([args.seed, epoch])  # per epoch, so a resumed run draws what a whole one would
-        start, total = time.perf_counter(), 0.0
+        start = time.perf_counter()
         order = torch.randperm(len(train), generator=generator)
-        for i in range(0, len(order), args.batch_size):
-            rows = order[i : i + args.batch_size]
-            _, logits = model(standardise(augment(x_train[rows], generator, rng)))
-            per_face = -(y_train[rows] * F.log_softmax(logits, dim=1)).sum(1)  # soft cross-entropy
-            loss = (per_face * w_train[rows]).mean()
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            total += loss.item() * len(rows)
-            if (i // args.batch_size) % 50 == 0:
-                print(f"  epoch {epoch} batch {i // args.batch_size}: loss {loss.item():.4f}", flush=True)
+        rows = [order[i : i + args.batch_size] for i in range(0, len(order), args.batch_size)]
+        batches = ((x_train[r], y_train[r], w_train[r]) for r in rows)  # one at a time, as the loop takes them
+        total = one_epoch(model, batches, augment, generator, rng, optimiser, schedule, epoch)
         figures = validation_figures(model, crops[validation], votes[validation])
         seconds = time.perf_counter() - start
         log.append({"epoch": epoch, "loss": total / len(train), "seconds": seconds, **figures})

@@ -20,7 +20,7 @@ function of (seed, epoch), so a resumed run draws the same batches.
 
 Co-present windows (`SourceSampling.pairs`): single-stream sources alone never show the model two streams
 at once, and then a second stream is out of what it learnt: a neutral face beside an angry voice kept
-angry at 0.02 (session 7). A pair "voice+face" puts a voice sample beside a face sample that carries no
+angry at 0.02. A pair "voice+face" puts a voice sample beside a face sample that carries no
 emotion (all labels 0) in one window, with the voice's labels: a stream that carries nothing must not veto
 one that does. The pair is built from the two sources' stored samples, so it costs no memory.
 A joint window "words&face" puts a sentence beside any face, emotional or not, with the labels of both
@@ -29,8 +29,8 @@ one raises it whatever the other shows (a smiling face with sad words is happy a
 would let the model learn that a second stream may only ever agree or say nothing.
 Live, most windows hold all three streams (words always come with a voice, and a face is on screen), so
 a window may chain more partners, one stream each: "words+face+calm_voice" is a sentence beside a neutral
-face and a calm voice, with the sentence's labels (issue 39: two-stream pairs alone never showed the
-model the three-stream windows the live path gives it).
+face and a calm voice, with the sentence's labels (two-stream pairs alone never show the model the
+three-stream windows the live path gives it).
 """
 
 from __future__ import annotations

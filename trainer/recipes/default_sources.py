@@ -31,8 +31,6 @@ FERPLUS = corpus("ferplus") / "ferplus48.npz"
 EMODB = corpus("emodb")
 FERPLUS_HALVES_SEED = 12
 EMODB_TEST, EMODB_VALID = ["10", "12"], ["11"]
-# The fewest voice rows that let the voice vote: trainer/emodb.py VOICE_MIN_ROWS says why. The shipped
-# default of session 4 was trained before the rule: --voice-min-rows 1 reproduces it.
 WORDS_SETS = ("xed", "goemotions_train", "goemotions_valid", "goemotions_test")  # words.prepare_words
 
 

@@ -186,7 +186,7 @@ def main() -> int:
                 "clips_from": str(args.clips_from or checkpoints[m]),
                 "corpora": {
                     corpus: summary(clips[corpus], scores[m][corpus], silent[corpus], predictor.labels,
-                                    np.asarray(predictor.thresholds), heard[corpus])  # fmt: skip
+                                    np.asarray(predictor.thresholds), heard[corpus])
                     for corpus in CORPORA
                 },
             }

@@ -250,7 +250,6 @@ def shipped_header(fit_extra: dict, settings: DefaultSettings) -> dict:
     return extra
 
 
-
 def _epochs_done(run_dir: Path) -> int:
     return len((run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines())
 
@@ -283,12 +282,12 @@ def ship(run_dir: Path, work: Path, out: Path, load_seconds: LoadTimer) -> dict:
     model, info = load_checkpoint(run_dir / "default_fp16.safetensors")
     model.eval()
     sources, corpora, truths = load_sources(work)
-    thresholds, merits = choose_thresholds(model, sources, truths)
+    thresholds, valid = choose_thresholds(model, sources, truths)
     model.set_label_thresholds(thresholds)
-    extra = {**info.extra, "thresholds_chosen_for": THRESHOLD_RULE, "valid_merits": merits}
+    extra = {**info.extra, "thresholds_chosen_for": THRESHOLD_RULE, "valid_merits": valid}
     target = out / "carat_default.safetensors"
     save_checkpoint(target, model, feature_spec=info.feature_spec, extra=extra, dtype=torch.float16)
-    figures.update(measured(target, sources, corpora, truths, load_seconds), valid_merit=merits)
+    figures.update(measured(target, sources, corpora, truths, load_seconds), valid_merit=valid)
     write_shipped(figures, out)
     return figures
 

@@ -38,6 +38,7 @@ from trainer.recipes.words import (
     baseline_metrics,
     held_out_metrics,
     prepare_corpus,
+    ship_words,
     train_settings,
     training_dataset,
     words_config,
@@ -169,6 +170,28 @@ def test_the_words_recipe_trains_as_its_settings_say_and_measures_as_a_direct_co
     baseline = baseline_metrics((list(thresholds), scores), splits)
     assert baseline["xed"]["micro_f1"] == carat["xed"]["micro_f1"], "the same scores give the same figures"
     assert baseline["xed"]["thresholds"] == list(thresholds)
+
+
+def test_the_words_recipe_ships_float16_weights_and_the_figures_of_those(words, work, monkeypatch) -> None:
+    """ship_words on a one-epoch model, the baseline stood in for by fixed scores (its real run embeds every
+    line of both corpora): the header names the data, and the figures are the shipped weights'."""
+    import trainer.words_baseline
+
+    splits = words_splits(words)
+    dataset = training_dataset(splits, default_feature_spec().to_dict())
+    result = fit(dataset, words_config(), train_settings(WordsSettings(epochs=1, progress=False)), work / "ship" / "run")
+    model, info = load_checkpoint(result.checkpoint)
+    fixed = {c: np.full((len(splits[c]["test"]), len(MOSEI_LABELS)), 0.6, np.float32) for c in CORPORA}
+    monkeypatch.setattr(trainer.words_baseline, "corpora_baseline", lambda corpora: ([0.5] * 6, fixed))
+    out = work / "ship" / "models"
+    out.mkdir()
+    (out / "words_encoder.safetensors").symlink_to(MODELS / "words_encoder.safetensors")
+    figures = ship_words(model, info, splits, out)
+    shipped, header = load_checkpoint(out / "carat_words.safetensors")
+    assert header.extra["trained_modalities"] == ["text"] and "dataset_source" not in header.extra
+    assert figures["xed"]["carat"] == held_out_metrics(shipped, splits)["xed"] == header.extra["test_metrics_fp16"]
+    assert figures["xed"]["baseline"]["micro_f1"] == compute_metrics(splits["xed"]["test"].labels, fixed["xed"] > 0.5).micro_f1
+    assert figures["samples"]["goemotions"] == {"train": 30, "valid": 30, "test": 30}
 
 
 def test_the_face_recipe_ships_the_candidate_its_objective_ranks_first(face_run) -> None:

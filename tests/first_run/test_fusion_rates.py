@@ -25,9 +25,6 @@ from trainer.fusion_segments import render_benchmark
 # The segments are drawn from every corpus: faces, both voice corpora, and XED and GoEmotions lines.
 pytestmark = pytest.mark.needs_data("ferplus", "ravdess", "emodb", "xed", "goemotions")
 
-# The segments are drawn from every corpus: faces, both voice corpora, and XED and GoEmotions lines.
-pytestmark = pytest.mark.needs_data("ferplus", "ravdess", "emodb", "xed", "goemotions")
-
 PER_SCENARIO = 8
 FLOOR = 7  # segments right of PER_SCENARIO
 SEED = 0

@@ -81,7 +81,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=FoldSettings.work)
     parser.add_argument("--epochs", type=int, default=FoldSettings.epochs)
-    parser.add_argument("--jobs", type=int, default=FoldSettings.jobs, help="trainings at once, a process each (2 cores: 2)")
+    parser.add_argument(
+        "--jobs", type=int, default=FoldSettings.jobs, help="trainings at once, a process each (2 cores: 2)"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args()
     result = cross_validation(FoldSettings(work=args.work, epochs=args.epochs, jobs=args.jobs))

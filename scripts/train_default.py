@@ -48,18 +48,30 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate")
-    parser.add_argument("--stopped", action="store_true", help="a run stopped by hand: measure and save its best epoch so far")
+    parser.add_argument(
+        "--stopped", action="store_true", help="a run stopped by hand: measure and save its best epoch so far"
+    )
     parser.add_argument("--steps-per-epoch", type=int, default=defaults.steps_per_epoch)
-    parser.add_argument("--voice-min-rows", type=int, default=defaults.voice_min_rows,
-                        help="voice rows a window needs before the voice votes (CaratConfig.audio_min_rows)")  # fmt: skip
+    parser.add_argument(
+        "--voice-min-rows",
+        type=int,
+        default=defaults.voice_min_rows,
+        help="voice rows a window needs before the voice votes (CaratConfig.audio_min_rows)",
+    )
     parser.add_argument("--co-present", action="store_true", help=f"add two-stream windows to each batch: {PAIRS}")
-    parser.add_argument("--three-stream", action="store_true", help=f"add three-stream windows to each batch: {THREE_STREAM}")
+    parser.add_argument(
+        "--three-stream", action="store_true", help=f"add three-stream windows to each batch: {THREE_STREAM}"
+    )
     parser.add_argument("--out", type=Path, default=defaults.out)
     parser.add_argument("--no-ship", action="store_true", help="train and measure, but leave models/ alone")
     parser.add_argument("--card-only", action="store_true", help="rewrite MODEL_CARD.md from default_metrics.json")
     parser.add_argument("--second-run", type=Path, help="figures.json of another seed's run, for the card")
-    parser.add_argument("--ship-from", type=Path, help="ship a --no-ship run's checkpoint (RUN/default_fp16.safetensors), "
-                        "measured again beside the single-stream checkpoints now in models/")  # fmt: skip
+    parser.add_argument(
+        "--ship-from",
+        type=Path,
+        help="ship a --no-ship run's checkpoint (RUN/default_fp16.safetensors), "
+        "measured again beside the single-stream checkpoints now in models/",
+    )
     return parser.parse_args()
 
 
@@ -73,10 +85,17 @@ def main() -> int:
         print(json.dumps({k: figures[k] for k in ("default", "single_stream", "valid_merit")}, indent=1))
         return 0
     settings = DefaultSettings(
-        work=args.work, out=args.out, seed=args.seed, epochs=args.epochs, lr=args.lr,
-        steps_per_epoch=args.steps_per_epoch, voice_min_rows=args.voice_min_rows,
-        pairs=co_present(args.co_present, args.three_stream), stopped=args.stopped, ship=not args.no_ship,
-    )  # fmt: skip
+        work=args.work,
+        out=args.out,
+        seed=args.seed,
+        epochs=args.epochs,
+        lr=args.lr,
+        steps_per_epoch=args.steps_per_epoch,
+        voice_min_rows=args.voice_min_rows,
+        pairs=co_present(args.co_present, args.three_stream),
+        stopped=args.stopped,
+        ship=not args.no_ship,
+    )
     figures = train_default(settings, load_seconds)
     print(json.dumps({k: figures[k] for k in ("default", "single_stream", "best_epoch", "minutes")}, indent=1))
     return 0

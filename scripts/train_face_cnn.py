@@ -108,7 +108,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def one_epoch(model, batches, augment, generator, rng, optimiser, schedule, epoch: int) -> float:
-    """One pass of soft cross-entropy steps over `batches` ((crops, vote shares, class weights) each); the summed loss."""
+    """One pass of soft cross-entropy steps over `batches` ((crops, vote shares, class weights) each); returns
+    the summed loss."""
     total = 0.0
     for number, (crops, shares, weights) in enumerate(batches):
         _, logits = model(standardise(augment(crops, generator, rng)))

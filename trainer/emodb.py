@@ -24,7 +24,9 @@ def read_labels(root: Path) -> list[dict[str, str]]:
     """labels.csv rows, sorted by file name (the order `main.py prepare` keeps for a CSV)."""
     path = Path(root) / "labels.csv"
     if not path.is_file():
-        raise FileNotFoundError(f"no EmoDB labels at {path}; expected the shared copy (trainer.data_folders.corpus('emodb'))")
+        raise FileNotFoundError(
+            f"no EmoDB labels at {path}; expected the shared copy (trainer.data_folders.corpus('emodb'))"
+        )
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     unknown = sorted({r["emodb_letter"] for r in rows} - set(LETTER_LABEL))

@@ -73,9 +73,7 @@ class FeatureDataset:
 
     def split(self, name: str) -> FeatureSplit:
         if name not in self.splits:
-            raise DatasetError(
-                f"{self.source or self.name} has no '{name}' split (it has {sorted(self.splits)})"
-            )
+            raise DatasetError(f"{self.source or self.name} has no '{name}' split (it has {sorted(self.splits)})")
         return self.splits[name]
 
 

@@ -179,7 +179,9 @@ def test_the_words_recipe_ships_float16_weights_and_the_figures_of_those(words, 
 
     splits = words_splits(words)
     dataset = training_dataset(splits, default_feature_spec().to_dict())
-    result = fit(dataset, words_config(), train_settings(WordsSettings(epochs=1, progress=False)), work / "ship" / "run")
+    result = fit(
+        dataset, words_config(), train_settings(WordsSettings(epochs=1, progress=False)), work / "ship" / "run"
+    )
     model, info = load_checkpoint(result.checkpoint)
     fixed = {c: np.full((len(splits[c]["test"]), len(MOSEI_LABELS)), 0.6, np.float32) for c in CORPORA}
     monkeypatch.setattr(trainer.words_baseline, "corpora_baseline", lambda corpora: ([0.5] * 6, fixed))
@@ -190,7 +192,10 @@ def test_the_words_recipe_ships_float16_weights_and_the_figures_of_those(words, 
     shipped, header = load_checkpoint(out / "carat_words.safetensors")
     assert header.extra["trained_modalities"] == ["text"] and "dataset_source" not in header.extra
     assert figures["xed"]["carat"] == held_out_metrics(shipped, splits)["xed"] == header.extra["test_metrics_fp16"]
-    assert figures["xed"]["baseline"]["micro_f1"] == compute_metrics(splits["xed"]["test"].labels, fixed["xed"] > 0.5).micro_f1
+    assert (
+        figures["xed"]["baseline"]["micro_f1"]
+        == compute_metrics(splits["xed"]["test"].labels, fixed["xed"] > 0.5).micro_f1
+    )
     assert figures["samples"]["goemotions"] == {"train": 30, "valid": 30, "test": 30}
 
 

@@ -75,6 +75,7 @@ SINGLE_STREAM = {
     "voice": ROOT / "models" / "carat_voice_heldout.safetensors",
 }
 
+
 @dataclass(frozen=True)
 class DefaultSettings:
     """What a default run is asked (scripts/train_default.py's options, with its defaults)."""
@@ -146,7 +147,9 @@ def fit_mixed(settings: DefaultSettings, sources: dict):
     return fit(mixed, config, train_settings, settings.run_dir())
 
 
-def choose_thresholds(model, sources, truths, single_stream: dict[str, Path] = SINGLE_STREAM) -> tuple[list[float], dict]:
+def choose_thresholds(
+    model, sources, truths, single_stream: dict[str, Path] = SINGLE_STREAM
+) -> tuple[list[float], dict]:
     """One set of per-label thresholds for the three streams, chosen on validation only: the one where the
     stream that falls furthest behind its single-stream checkpoint (on the same validation windows, at that
     checkpoint's own thresholds) falls least, a tenth of the streams' mean breaking ties. Why not the mean

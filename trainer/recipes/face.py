@@ -94,10 +94,16 @@ def evaluate_checkpoint(settings: FaceSettings, path: Path) -> dict:
     accuracy, uar = validation.figures(validation.scores(model), thresholds)
     retuned, retuned_accuracy, retuned_uar = validation.tune(validation.scores(model))
     return {
-        "checkpoint": str(path), "faces": len(validation.truth), "missed": int(len(validation.truth) - len(validation.found)),
+        "checkpoint": str(path),
+        "faces": len(validation.truth),
+        "missed": int(len(validation.truth) - len(validation.found)),
         "at_its_thresholds": {"thresholds": thresholds, "accuracy": accuracy, "uar": uar},
-        "thresholds_retuned_on_still_validation": {"thresholds": retuned, "accuracy": retuned_accuracy, "uar": retuned_uar},
-    }  # fmt: skip
+        "thresholds_retuned_on_still_validation": {
+            "thresholds": retuned,
+            "accuracy": retuned_accuracy,
+            "uar": retuned_uar,
+        },
+    }
 
 
 class Candidates:
@@ -263,16 +269,26 @@ def ship_face(settings: FaceSettings, candidates: Candidates, feature_spec, hist
         dataset="FER+ (FER2013 faces, ten votes each) as face-only windows",
         trained_modalities=["visual"],
         chosen=best["name"],
-        training_settings={"lr": settings.lr, "epochs": settings.epochs, "stopped_after": settings.stop_after, "weight_decay": settings.weight_decay,
-                           "dropout": settings.dropout, "contrastive_weight": settings.contrastive_weight, "jitter_sets": 1 + len(settings.jitter_sets), "seed": settings.seed,
-                           "init": str(settings.init or "")},
+        training_settings={
+            "lr": settings.lr,
+            "epochs": settings.epochs,
+            "stopped_after": settings.stop_after,
+            "weight_decay": settings.weight_decay,
+            "dropout": settings.dropout,
+            "contrastive_weight": settings.contrastive_weight,
+            "jitter_sets": 1 + len(settings.jitter_sets),
+            "seed": settings.seed,
+            "init": str(settings.init or ""),
+        },
         thresholds_chosen_for=f"7-class accuracy + {settings.uar_weight:g} x UAR on the FER+ validation faces as still "
         "faces in a live window (neutral when none passes; missed faces wrong)",
         valid_seven_class_accuracy=best["accuracy"],
         valid_seven_class_uar=best["uar"],
         training_seconds=round(time.perf_counter() - start),
-    )  # fmt: skip
-    save_checkpoint(settings.save, model, feature_spec=feature_spec or info.feature_spec, extra=extra, dtype=torch.float16)
+    )
+    save_checkpoint(
+        settings.save, model, feature_spec=feature_spec or info.feature_spec, extra=extra, dtype=torch.float16
+    )
     run_dir = settings.run_dir()
     record = {
         "chosen": best, "candidates": candidates.figures, "history": history, "run": str(run_dir),

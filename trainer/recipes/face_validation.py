@@ -28,6 +28,7 @@ def tune_seven_class_thresholds(
 ) -> list[float]:
     """Per-label thresholds maximising 7-class accuracy + uar_weight * UAR (both matter: accuracy alone lets the thin
     classes, disgust and fear, go unseen), by coordinate ascent over a grid, starting from 0.5 each."""
+
     def judge(trial: np.ndarray) -> float:
         accuracy, uar = accuracy_and_uar(seven_class(scores, trial), truth)
         return accuracy + uar_weight * uar

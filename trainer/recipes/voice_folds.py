@@ -61,8 +61,21 @@ from ..voice_corpora import (
 # and half of the clips through a webcam's channel).
 CONDITIONS = ("recorded", "webcam_room")
 # The record's keys in the order the benchmark always wrote them (the voice card reads them).
-RECORD_KEYS = ("seed", "classes", "epochs", "conditions", "ravdess", "emodb", "cross_corpus", "calm_voice_clip_false_alarm",
-               "calm_voice_window_false_alarm", "tasks", "baseline", "jobs", "seconds")  # fmt: skip
+RECORD_KEYS = (
+    "seed",
+    "classes",
+    "epochs",
+    "conditions",
+    "ravdess",
+    "emodb",
+    "cross_corpus",
+    "calm_voice_clip_false_alarm",
+    "calm_voice_window_false_alarm",
+    "tasks",
+    "baseline",
+    "jobs",
+    "seconds",
+)
 ROOT = Path(__file__).resolve().parents[2]
 RECORD = "voice_accuracy.json"  # the folds' figures, in the work folder
 

@@ -14,7 +14,8 @@ scripts/finetune_words_encoder.py):
 4. the held-out test lines of each corpus scored by the shipped (fp16) weights, beside logistic regression
    on the original MiniLM's mean sentence embeddings (`trainer.words_baseline`), same lines, same run;
    models/words_metrics.json, words_metrics.png and WORDS_MODEL_CARD.md are written from those figures.
-Test lines are rebuilt from the data folder (trainer/data_folders.py) by the seed; nothing from the data is copied into models/.
+Test lines are rebuilt from the data folder (trainer/data_folders.py) by the seed; nothing from the data is
+copied into models/.
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ def words_splits(prepared: dict[str, Path]) -> dict[str, dict]:
 def joined(splits: list) -> object:
     return FeatureSplit(
         **{
-            name: np.concatenate([vars(s)[name] for s in splits]) if name == "labels"
+            name: np.concatenate([vars(s)[name] for s in splits])
+            if name == "labels"
             else concatenate_padded([vars(s)[name] for s in splits])
             for name in vars(splits[0])
         }
@@ -203,7 +205,9 @@ def held_out_metrics(model, splits: dict[str, dict]) -> dict[str, dict]:
 
     thresholds = np.asarray(model.config.thresholds())
     return {
-        corpus: compute_metrics(splits[corpus]["test"].labels, predict_scores(model, splits[corpus]["test"]) > thresholds).as_dict()
+        corpus: compute_metrics(
+            splits[corpus]["test"].labels, predict_scores(model, splits[corpus]["test"]) > thresholds
+        ).as_dict()
         for corpus in CORPORA
     }
 

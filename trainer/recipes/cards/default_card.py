@@ -86,8 +86,10 @@ def _batch_text(sampling: dict) -> str:
     if not pairs:
         return f"{sum(shares.values())} windows: {single}"
     paired = ", ".join(f"{count} {name}" for name, count in pairs.items())
-    return (f"{sum(shares.values()) + sum(pairs.values())} windows: {single} single-stream windows, and the "
-            f"co-present windows of `trainer/mixing.py` ({paired})")
+    return (
+        f"{sum(shares.values()) + sum(pairs.values())} windows: {single} single-stream windows, and the "
+        f"co-present windows of `trainer/mixing.py` ({paired})"
+    )
 
 
 def co_present_flags(pairs: dict) -> str:

@@ -76,6 +76,7 @@ def test_a_live_clip_sits_in_a_quiet_room_drawn_from_its_name_and_half_pass_a_we
     assert len(starts) == 20, "the clip's offset (so the row grid's phase) differs from clip to clip"
 
 
+@pytest.mark.needs_data("emodb")
 def test_a_live_window_holds_the_rows_a_live_engine_has_heard_by_its_end(small_emodb: Path, tmp_path: Path) -> None:
     windows = live_windows(small_emodb, tmp_path)
     assert len(windows) == len(CLIPS) * len(LIVE_ENDS)
@@ -99,6 +100,7 @@ def test_a_live_window_holds_the_rows_a_live_engine_has_heard_by_its_end(small_e
     assert max(counts.values()) <= STREAMS_WINDOW.media_steps
 
 
+@pytest.mark.needs_data("emodb")
 def test_the_split_function_keeps_speakers_apart_and_prepares_every_window(small_emodb: Path, tmp_path: Path) -> None:
     splits, rows = emodb_voice_splits(("10", "12"), ("09",), emodb=small_emodb, work=tmp_path)
     assert {r["speaker"] for r in rows["test"]} == {"10", "12"}

@@ -31,6 +31,7 @@ def clear(faces, vote: str, count: int) -> np.ndarray:
     return np.flatnonzero((faces["split"] == 0) & (faces["votes"][:, VOTE_NAMES.index(vote)] >= 8))[:count]
 
 
+@pytest.mark.needs_data("ferplus")
 def test_vote_shares_become_soft_targets_for_our_six_labels(faces) -> None:
     votes = np.zeros((3, len(VOTE_NAMES)), np.uint8)
     votes[0, [VOTE_NAMES.index("happiness"), VOTE_NAMES.index("surprise")]] = (6, 4)
@@ -56,6 +57,7 @@ def test_metrics_and_thresholds_read_soft_targets_as_present_from_half_the_votes
     assert tune_thresholds(soft, scores) == tune_thresholds(hard, scores)
 
 
+@pytest.mark.needs_data("ferplus")
 def test_prepare_turns_a_face_set_into_jittered_face_only_windows_with_vote_targets(faces, tmp_path: Path) -> None:
     chosen = np.concatenate([clear(faces, "happiness", 3), clear(faces, "surprise", 2), clear(faces, "neutral", 2)])
     small = tmp_path / "faces.npz"
@@ -80,6 +82,7 @@ def test_prepare_turns_a_face_set_into_jittered_face_only_windows_with_vote_targ
     assert train.labels.max() <= 1 and (train.labels[:, happy] >= 0.8).sum() == 3
 
 
+@pytest.mark.needs_data("ferplus")
 def test_prepare_turns_a_folder_of_face_photos_per_label_into_face_windows(faces, tmp_path: Path) -> None:
     source = tmp_path / "photos"
     for label, vote in (("happy", "happiness"), ("neutral", "neutral")):
@@ -95,6 +98,7 @@ def test_prepare_turns_a_folder_of_face_photos_per_label_into_face_windows(faces
     assert sorted(train.labels[:, MOSEI_LABELS.index("happy")].tolist()) == [0, 0, 1, 1]
 
 
+@pytest.mark.needs_data("ferplus")
 def test_another_jitter_of_the_training_faces_keeps_faces_and_targets_and_moves_the_frames(faces, tmp_path) -> None:
     """scripts/train_face.py --jitter-sets: the training faces prepared again with another seed, train only."""
     from trainer.face_images import prepare_face_set

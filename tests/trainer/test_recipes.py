@@ -150,6 +150,7 @@ def test_the_default_card_lists_each_stream_s_figures_beside_its_single_stream_c
 # -- the stream recipes ------------------------------------------------------------------------------------
 
 
+@pytest.mark.needs_data("xed", "goemotions")
 def test_the_words_recipe_trains_as_its_settings_say_and_measures_as_a_direct_computation(words, work) -> None:
     splits = words_splits(words)
     dataset = training_dataset(splits, default_feature_spec().to_dict())
@@ -172,6 +173,7 @@ def test_the_words_recipe_trains_as_its_settings_say_and_measures_as_a_direct_co
     assert baseline["xed"]["thresholds"] == list(thresholds)
 
 
+@pytest.mark.needs_data("xed", "goemotions")
 def test_the_words_recipe_ships_float16_weights_and_the_figures_of_those(words, work, monkeypatch) -> None:
     """ship_words on a one-epoch model, the baseline stood in for by fixed scores (its real run embeds every
     line of both corpora): the header names the data, and the figures are the shipped weights'."""
@@ -199,6 +201,7 @@ def test_the_words_recipe_ships_float16_weights_and_the_figures_of_those(words, 
     assert figures["samples"]["goemotions"] == {"train": 30, "valid": 30, "test": 30}
 
 
+@pytest.mark.needs_data("ferplus")
 def test_the_face_recipe_ships_the_candidate_its_objective_ranks_first(face_run) -> None:
     settings, record = face_run
     names = [c["name"] for c in record["candidates"]]
@@ -222,6 +225,7 @@ def test_the_seven_class_figures_are_accuracy_and_the_mean_recall() -> None:
     assert accuracy == 0.75 and uar_ == pytest.approx((0.5 + 1 + 1) / 3)
 
 
+@pytest.mark.needs_data("emodb")
 def test_the_voice_recipe_keeps_the_threshold_with_the_best_validation_uar(emodb, work) -> None:
     splits, rows = emodb_voice_splits(EMODB_TEST, EMODB_VALID, emodb=emodb, work=work / "voice")
     dataset = FeatureDataset("voice", MOSEI_LABELS, False, {"train": splits["train"], "valid": splits["valid"]},
@@ -253,6 +257,7 @@ def test_the_voice_recipe_takes_the_folds_median_epochs_and_threshold_from_what_
 # -- the default ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.needs_data("xed", "goemotions", "ferplus", "emodb")
 def test_the_default_s_thresholds_are_its_objective_s_best_on_small_sources(words, face_run, emodb, work) -> None:
     settings, _ = face_run
     words_set, _ = words_source(work)

@@ -16,6 +16,7 @@ from trainer.live_clips import LIVE_ENDS, cut_live_windows, live_clip
 GOEMOTIONS = corpus("goemotions")
 
 
+@pytest.mark.needs_data("goemotions")
 def test_held_out_clips_share_no_voice_and_no_sentence_with_the_training_clips() -> None:
     train, held_out = synthetic_speech.clip_plans(False), synthetic_speech.clip_plans(True)
     assert len(train) == synthetic_speech.CLIPS[False] and len(held_out) == synthetic_speech.CLIPS[True]
@@ -28,6 +29,7 @@ def test_held_out_clips_share_no_voice_and_no_sentence_with_the_training_clips()
     assert all(low <= int(p["speed"]) < high for p in train)
 
 
+@pytest.mark.needs_data("goemotions")
 def test_sentences_are_plain_lines_of_the_chosen_length() -> None:
     lines = synthetic_speech.sentences(False, 50)
     assert len(set(lines)) == 50

@@ -24,6 +24,7 @@ def clips() -> list[dict[str, str]]:
     return corpus_clips()
 
 
+@pytest.mark.needs_data("ravdess")
 def test_ravdess_labels_follow_its_readme_calm_and_neutral_carry_none() -> None:
     by_emotion = collections.defaultdict(set)
     for clip in ravdess_clips(RAVDESS):
@@ -34,6 +35,7 @@ def test_ravdess_labels_follow_its_readme_calm_and_neutral_carry_none() -> None:
     assert by_emotion["08"] == {("surprise", "surprise")}, "surprise is learnt from RAVDESS (EmoDB has none)"
 
 
+@pytest.mark.needs_data("ravdess")
 def test_speakers_are_named_by_corpus_so_the_two_never_mix(clips) -> None:
     corpora = {clip["speaker"].split(":")[0] for clip in clips}
     assert corpora == {"emodb", "ravdess"}
@@ -42,6 +44,7 @@ def test_speakers_are_named_by_corpus_so_the_two_never_mix(clips) -> None:
     assert {c["class"] for c in clips} == set(CLASSES)
 
 
+@pytest.mark.needs_data("ravdess")
 def test_benchmark_folds_keep_test_validation_and_training_speakers_apart(clips) -> None:
     plan = tasks(clips)
     folds = [t for t in plan if t["name"].startswith("fold")]

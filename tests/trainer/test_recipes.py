@@ -147,6 +147,18 @@ def test_the_default_card_lists_each_stream_s_figures_beside_its_single_stream_c
     assert validation_objective(figures) == pytest.approx(objective(merit["default"], merit["single_stream"]))
 
 
+
+def test_the_default_card_is_rewritten_from_the_records_in_models_as_committed(tmp_path: Path) -> None:
+    """`train_default.py --card-only`: the peers come from the stream records and the default's own record (the
+    voice record no longer holds the EmoDB-only peer; the default's record kept it), so the committed card's rows
+    come back, peers included."""
+    figures = json.loads((MODELS / "default_metrics.json").read_text(encoding="utf-8"))
+    text = render_card("default", figures)
+    committed = (MODELS / "MODEL_CARD.md").read_text(encoding="utf-8").splitlines()
+    table = [line for line in text.splitlines() if line.startswith(("| words:", "| face:", "| voice:"))]
+    assert len(table) >= 7 and all(line in committed for line in table)
+    assert any(line.startswith("| voice:") and "0.538 (eGeMAPSv02" in line for line in table)
+
 # -- the stream recipes ------------------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ CARDS = {  # kind: (card file, plot file or None)
 def render_card(kind: str, figures: dict, peers: dict | None = None) -> str:
     """The card's Markdown. `peers`: the default card's peer figures (default: read from models/)."""
     if kind == "default":
-        return default_card.render(figures, peers if peers is not None else default_card.peers())
+        return default_card.render(figures, _peers(figures, peers))
     if kind == "words":
         return words_card.render(figures)
     if kind == "voice":
@@ -35,7 +35,15 @@ def write_card(kind: str, figures: dict, out: Path, peers: dict | None = None) -
     path = Path(out) / card
     path.write_text(text, encoding="utf-8")
     if kind == "default":
-        default_card.plot(figures, Path(out) / plot, peers if peers is not None else default_card.peers())
+        default_card.plot(figures, Path(out) / plot, _peers(figures, peers))
     elif kind == "words":
         words_card.plot(figures, Path(out) / plot)
     return path
+
+
+def _peers(figures: dict, given: dict | None) -> dict:
+    """The default card's peers: those given, else the stream records' in models/, overridden by those the
+    default's own record kept (a peer measured once, which a newer stream record no longer holds)."""
+    if given is not None:
+        return given
+    return {**default_card.peers(), **figures.get("peers", {})}

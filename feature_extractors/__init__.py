@@ -7,6 +7,7 @@
 - face_crop.py       aligned_face_crop: the 48x48 grey crop, eyes level, that the expression CNN reads
 - landmarker_outputs.py  FastDetect: FaceLandmarker's outputs read straight into numpy
 - acoustic.py  AcousticExtractor / AcousticStream: 16 kHz mono float32 -> eGeMAPS frames at 100 per second
+- voice.py     VoiceExtractor: 16 kHz audio -> Whisper-encoder voice rows, 20 a second, only where speech is
 - speech.py    SpeechRecognizer / StreamingTranscriber: audio -> Words with start and end times
 - text.py      TextEncoder: Words -> one 384-d MiniLM vector per word, times kept
 - windows.py   TimedRows, build_window: the three streams -> one CARAT input (aligned or unaligned)

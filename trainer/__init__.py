@@ -24,6 +24,13 @@
 - live_clips.py, voice_windows.py   a clip as a microphone hears it, cut into live windows; prepared
 - voice_scoring.py, voice_training.py   scoring voice windows by clip; a voice CARAT's config, data, splits
 - data_folders.py    where the corpora and reference tensors are (CARAT_DATA, CARAT_REFERENCE)
+- face_augment.py, face_video.py   webcam-like jitter of training faces; faces rendered into video
+- room_sounds.py     rooms and a webcam's channel laid over clean voice clips
+- balancing.py       class weights and balanced sampling for thin labels
+- fusion_material.py, fusion_plan.py, fusion_segments.py, fusion_reading.py   the fusion benchmark's held-out
+                     material, its scenarios, the video they make, and reading a replay of it back
+- spoken_media.py    espeak-ng speech and still faces written into media files (tests, benchmarks, samples)
+- untrained.py       an untrained checkpoint of the live shape (tests and benchmarks)
 - recipes/           the shipped checkpoints' training recipes (face, words, voice and its folds, default),
                      each with frozen settings, and cards/, the one writer of their model cards
 - synthetic.py       synthetic data in the official layout (tests and benchmarks)

@@ -278,7 +278,9 @@ def test_a_rerun_of_a_finished_batch_does_nothing_new(killed_and_rerun, study) -
 
 def test_ctrl_c_cancels_the_rest_keeps_what_is_done_and_exits_130(study, tmp_path: Path) -> None:
     out = tmp_path / "results"
-    process = start_batch(study, out, inputs=study.clips[:3])
+    # The whole 19 s sample beside two 3 s clips: it is still being replayed when the first clip is done, so
+    # the signal always lands midway (three short clips alone once all finished before it came).
+    process = start_batch(study, out, inputs=[study.clips[0], SAMPLE, study.clips[1]])
     wait_for_done(process, out, at_least=1)
     os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole group
     ended = finish(process, limit=60)

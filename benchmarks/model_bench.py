@@ -23,13 +23,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.authors_style import (  # noqa: E402
+from benchmarks.authors_style import (
     AuthorsStyleInference,
     full_matrix_supervised_contrastive_loss,
     looped_prototype_update,
 )
-from carat_model import Carat, CaratConfig, CaratInputs, carat_objective, update_training_state  # noqa: E402
-from carat_model.losses import contrast_latents, supervised_contrastive_loss  # noqa: E402
+from carat_model import Carat, CaratConfig, CaratInputs, carat_objective, update_training_state
+from carat_model.losses import contrast_latents, supervised_contrastive_loss
 
 AUTHORS_TRAIN_STEP_S = 6.0  # the issue's figure for the authors' code, this machine, 2 threads
 AUTHORS_INFER_B1_MS = 12.0
@@ -139,7 +139,7 @@ class PeakRss:
             self.peak = max(self.peak, self.current())
             time.sleep(0.002)
 
-    def __enter__(self) -> "PeakRss":
+    def __enter__(self) -> PeakRss:
         self._thread.start()
         return self
 

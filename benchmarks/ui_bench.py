@@ -21,10 +21,10 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from app.control import EngineCallbacks, EngineSettings, PreviewFrame  # noqa: E402
-from app.events import EmotionEvent, StreamHealth, TimedWord  # noqa: E402
+from app.control import EngineCallbacks, EngineSettings, PreviewFrame
+from app.events import EmotionEvent, StreamHealth, TimedWord
 
 LABELS = ("happy", "sad", "angry", "surprise", "disgust", "fear")
 HEARTBEAT_MS = 5

@@ -300,7 +300,7 @@ def test_slow_face_worker_takes_the_newest_frame_so_latency_stays_bounded(
 
     real_extract = FaceExtractor.extract
 
-    def slow_extract(self, frame, **kwargs):  # noqa: ANN001, ANN003, ANN202 - a machine 5x slower than this one
+    def slow_extract(self, frame, **kwargs):
         time.sleep(0.1)
         return real_extract(self, frame, **kwargs)
 

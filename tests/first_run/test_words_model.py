@@ -12,13 +12,12 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 
-from app.defaults import REPO_ROOT
-from app.defaults import words_checkpoint, words_model_card
+from app.defaults import REPO_ROOT, words_checkpoint, words_model_card
 from carat_model import load_checkpoint, read_checkpoint_info
 
 PLAIN_STATEMENTS = REPO_ROOT / "tests" / "data" / "plain_statements.tsv"
 
-CARD_ROW = re.compile(r"^\| (micro F1|macro F1|F1 \w+) \| ([0-9.]+) \| ([0-9.]+) \|$", re.M)
+CARD_ROW = re.compile(r"^\| (micro F1|macro F1|F1 \w+) \| ([0-9.]+) \| ([0-9.]+) \|$", re.MULTILINE)
 
 
 def card_figures() -> dict[str, tuple[float, float]]:

@@ -12,7 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before pytest-qt makes 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the test modules import dashboard_fakes
-from dashboard_fakes import FakeEngineFactory  # noqa: E402
+from dashboard_fakes import FakeEngineFactory
 
 from app.control import EngineSettings
 

@@ -7,7 +7,7 @@ import csv
 
 import numpy as np
 import pytest
-from dashboard_fakes import LABELS, make_event, make_frame, health
+from dashboard_fakes import LABELS, health, make_event, make_frame
 from PyQt6.QtCore import Qt
 
 from app.dashboard.runner import IDLE, RUNNING

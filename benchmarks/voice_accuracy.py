@@ -5,31 +5,8 @@ stream beside the standard baseline trained on exactly the same clips in the sam
 
 The folds are the voice recipe's (trainer/recipes/voice_folds.py, which says how they are drawn, trained and
 scored); this prints their figures. The recipe writes them to WORK/voice_accuracy.json, where
-scripts/train_voice.py finds them (or runs the folds itself).
-
-Data: EmoDB (CARAT_DATA/emodb, 8 German speakers) and RAVDESS (CARAT_DATA/ravdess, actors 01-16,
-English) as voice-only live-shaped windows (trainer/voice_corpora.py: each clip in a recording with room
-around it, 7 windows from half a second into the speech to 1.5 s after it, made by `main.py prepare`'s
-code with the live extractors); a clip's scores are the mean of its windows' scores.
-
-Folds (seed 0): EmoDB leave one speaker out (8 folds); RAVDESS in 4 groups of 4 actors (2 male, 2 female,
-drawn by the seed). Fold k tests EmoDB speaker k and RAVDESS group k mod 4, so each RAVDESS actor is tested
-twice, by two models that never heard them (its figures count both). Fold k's validation (the epoch the
-training loop keeps, and one threshold for every label, chosen on the validation clips' seven-class UAR) is
-the next EmoDB speaker and one male and one female actor of the next RAVDESS group; it trains on the rest
-(6 EmoDB speakers, 10 RAVDESS actors), the calm synthetic voices and noise-only windows. Figures come from
-that model (no refit). Cross-corpus: trained on EmoDB alone (one speaker for validation) and tested on all of
-RAVDESS 01-16, and trained on RAVDESS alone (two actors for validation) and tested on all of EmoDB.
-
-A clip none of whose windows holds speech (the speech gate kept no voice row: a few quiet RAVDESS clips) is
-scored as live shows it: no vote, so neutral.
-
-Seven classes (the six labels and neutral; RAVDESS calm and EmoDB boredom are neutral): CARAT's class is its
-best label above the threshold, or neutral when none passes. UAR is over the classes present (EmoDB has no
-surprise: its UAR is over six, though CARAT may still answer surprise).
-
-Baseline: openSMILE eGeMAPSv02 functionals (88 per clip, of the clean clip), standardised, multinomial
-logistic regression (scikit-learn), trained on the same speakers' clips (train + validation) of each task.
+scripts/train_voice.py finds them (or runs the folds itself). Data come from CARAT_DATA/emodb and
+CARAT_DATA/ravdess (trainer/data_folders.py).
 """
 
 from __future__ import annotations

@@ -15,12 +15,14 @@ or neutral when none passes; a clip's scores are the mean of its windows' scores
 from __future__ import annotations
 
 import csv
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from feature_extractors.acoustic import SAMPLE_RATE
 
+from . import voice_scoring
 from .data_folders import corpus
 from .emodb import LETTER_LABEL, read_labels
 from .live_clips import LIVE_ENDS, SEED, cut_live_windows, live_clip, live_clip_start, write_windows_csv
@@ -142,23 +144,10 @@ def prepared_voice(corpora=CORPORA, work: Path = ROOT / "build" / "voice", *, wi
     return voice_only_dataset(csv_path, work / name, windows, recipe, workers=workers)
 
 
-def decide(scores: np.ndarray, labels: tuple[str, ...], thresholds) -> np.ndarray:
-    """Each row's class: the best-scoring label above its threshold, or neutral when none passes."""
-    columns = [labels.index(c) for c in CLASSES[:-1]]
-    chosen = np.asarray(scores)[:, columns]
-    passing = chosen > np.asarray(thresholds)[columns]
-    best = np.where(passing, chosen, -np.inf).argmax(axis=1)
-    return np.where(passing.any(axis=1), np.array(CLASSES[:-1])[best], "neutral")
-
-
-def recalls(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """Recall of each class (nan for a class with no clip: EmoDB has no surprise)."""
-    return {c: float((predicted[truth == c] == c).mean()) if (truth == c).any() else float("nan") for c in CLASSES}
-
-
-def uar(truth: np.ndarray, predicted: np.ndarray) -> float:
-    """Unweighted average recall over the classes present in `truth`."""
-    return float(np.nanmean(list(recalls(np.asarray(truth), np.asarray(predicted)).values())))
+# The seven-class view of voice_scoring's decision and recalls: surprise competes (RAVDESS has it).
+decide = partial(voice_scoring.decide, classes=CLASSES)
+recalls = partial(voice_scoring.recalls, classes=CLASSES)
+uar = partial(voice_scoring.uar, classes=CLASSES)
 
 
 def confusion(truth: np.ndarray, predicted: np.ndarray) -> list[list[int]]:

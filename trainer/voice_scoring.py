@@ -1,6 +1,6 @@
 """Scoring voice windows by clip: a clip's scores are the mean of its windows' scores (`clip_scores`), and
-its class in the six-class view (happy, sad, angry, fear, disgust, neutral) the label with the highest score
-among those above their threshold, or neutral when none is.
+its class the label with the highest score among those above their threshold, or neutral when none is
+(`decide`: EmoDB's six classes by default, happy, sad, angry, fear, disgust, neutral; any others given).
 """
 
 from __future__ import annotations
@@ -24,22 +24,23 @@ def _mean_or_zero(rows: np.ndarray, width: int) -> np.ndarray:
     return rows.mean(axis=0) if len(rows) else np.zeros(width, np.float32)
 
 
-def six_class(scores: np.ndarray, labels: tuple[str, ...], thresholds: np.ndarray) -> np.ndarray:
-    """Each row's class: the best-scoring label above its threshold, or neutral when none passes.
-    Only labels among CLASSES compete (surprise, absent from EmoDB, never does)."""
-    columns = [labels.index(c) for c in CLASSES[:-1]]
-    chosen = scores[:, columns]
+def decide(scores: np.ndarray, labels: tuple[str, ...], thresholds, classes: tuple[str, ...] = CLASSES) -> np.ndarray:
+    """Each row's class: the best-scoring label among `classes` above its threshold, or neutral when none
+    passes. `classes` ends with neutral; a label outside them never competes (EmoDB's six leave surprise out;
+    trainer/voice_corpora.py's seven take it in)."""
+    competing = classes[:-1]
+    columns = [labels.index(c) for c in competing]
+    chosen = np.asarray(scores)[:, columns]
     passing = chosen > np.asarray(thresholds)[columns]
-    masked = np.where(passing, chosen, -np.inf)
-    best = masked.argmax(axis=1)
-    return np.where(passing.any(axis=1), np.array(CLASSES[:-1])[best], "neutral")
+    best = np.where(passing, chosen, -np.inf).argmax(axis=1)
+    return np.where(passing.any(axis=1), np.array(competing)[best], "neutral")
 
 
-def recalls(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """Recall of each of the six classes (nan for a class with no clip)."""
-    return {c: float((predicted[truth == c] == c).mean()) if (truth == c).any() else float("nan") for c in CLASSES}
+def recalls(truth: np.ndarray, predicted: np.ndarray, classes: tuple[str, ...] = CLASSES) -> dict[str, float]:
+    """Recall of each class (nan for a class with no clip)."""
+    return {c: float((predicted[truth == c] == c).mean()) if (truth == c).any() else float("nan") for c in classes}
 
 
-def uar(truth: np.ndarray, predicted: np.ndarray) -> float:
+def uar(truth: np.ndarray, predicted: np.ndarray, classes: tuple[str, ...] = CLASSES) -> float:
     """Unweighted average recall over the classes present in `truth`."""
-    return float(np.nanmean(list(recalls(truth, predicted).values())))
+    return float(np.nanmean(list(recalls(np.asarray(truth), np.asarray(predicted), classes).values())))

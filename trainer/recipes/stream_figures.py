@@ -11,7 +11,7 @@ from ..emodb import class_of_letter, clip_letters
 from ..loop import predict_scores
 from ..metrics import compute_metrics
 from ..synthetic_speech import false_alarms
-from ..voice_scoring import clip_scores, recalls, six_class, uar
+from ..voice_scoring import clip_scores, decide, recalls, uar
 from .face_validation import accuracy_and_uar, seven_class
 
 FACE_CLASSES = ("neutral", "happy", "sad", "angry", "surprise", "disgust", "fear")  # seven_class's order
@@ -34,7 +34,7 @@ def voice_figures(scores, windows, thresholds, labels) -> dict:
     """6-class figures over clips, each clip scored by the mean of its windows."""
     clips, _ = clip_scores(scores, windows)
     truth = np.array([class_of_letter(letter) for letter in clip_letters(windows)])
-    predicted = six_class(clips, labels, np.asarray(thresholds))
+    predicted = decide(clips, labels, thresholds)
     return {"uar": uar(truth, predicted), "recall": recalls(truth, predicted), "clips": len(truth)}
 
 

@@ -261,12 +261,13 @@ def _starting_weights_as_epoch_zero(run: _Run, dataset, valid_split, settings, d
     that cannot improve on its start (a small validation split, data the start knows) gives back its start
     rather than something worse."""
     run.best_f1, valid_figures = _epoch_choice(run.model, valid_split, settings, device)
-    save_checkpoint(
-        run_dir / BEST_FILE,
-        run.model,
-        feature_spec=dataset.feature_spec,
-        extra={"epoch": 0, "valid_micro_f1": valid_figures["valid_micro_f1"]},
-    )
+    _save_best(run, dataset, run_dir, 0, valid_figures)
+
+
+def _save_best(run: _Run, dataset, run_dir: Path, epoch: int, valid_figures: dict[str, float]) -> None:
+    """The model as the best epoch so far (best.safetensors), with its epoch and validation micro-F1."""
+    extra = {"epoch": epoch, "valid_micro_f1": valid_figures["valid_micro_f1"]}
+    save_checkpoint(run_dir / BEST_FILE, run.model, feature_spec=dataset.feature_spec, extra=extra)
 
 
 def _network(model: Carat, device: torch.device, context: DistributedContext) -> torch.nn.Module:
@@ -316,12 +317,7 @@ def _end_epoch(run: _Run, record: dict, dataset, valid_split, settings, device, 
     epoch = record["epoch"]
     if choice > run.best_f1:
         run.best_epoch, run.best_f1 = epoch, choice
-        save_checkpoint(
-            run_dir / BEST_FILE,
-            run.model,
-            feature_spec=dataset.feature_spec,
-            extra={"epoch": epoch, "valid_micro_f1": valid_figures["valid_micro_f1"]},
-        )
+        _save_best(run, dataset, run_dir, epoch, valid_figures)
     run.history.append(record)
     logger.write(run.history)
     save_training_state(

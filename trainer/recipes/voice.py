@@ -67,13 +67,13 @@ def save_held_out(task: dict, work: Path, out: Path, feature_spec: dict) -> None
     save_fp16(model, out / "carat_voice_heldout.safetensors", feature_spec, extra)
 
 
-def final_model(work: Path, ravdess: bool, epochs: int, valid: list[str]):
-    """The shipped recipe trained on every speaker for `epochs` epochs, its last epoch kept (a finished run
-    in work/final is read back, an interrupted one resumes); returns (model, minutes of training)."""
+def final_model(work: Path, dataset, windows: list[dict], speakers: list[str], ravdess: bool, epochs: int,
+                valid: list[str]):  # fmt: skip
+    """The shipped recipe trained on `speakers` (every one of the prepared voice windows', or EmoDB's alone) for
+    `epochs` epochs, its last epoch kept (a finished run in work/final is read back, an interrupted one
+    resumes); returns (model, minutes of training)."""
     from ..loop import fit
 
-    dataset, windows = prepared_voice(work=work)
-    speakers = sorted({w["speaker"] for w in windows if ravdess or w["corpus"] != "ravdess"})
     # Validation is only the loop's bookkeeping here (a few speakers, to keep it quick; they are trained on
     # too): the epoch count and threshold come from the folds, and the last epoch is kept.
     split = split_dataset(dataset, windows, speakers, valid, [])
@@ -115,7 +115,7 @@ def train_voice(settings: VoiceSettings = VoiceSettings()) -> dict:
         held_out = next(t for t in benchmark["tasks"] if t["name"].startswith("fold") and HELD_OUT_EMODB in t["test"])
         save_held_out(held_out, settings.work, out, dataset.feature_spec)
     speakers = sorted({w["speaker"] for w in windows if ravdess or w["corpus"] != "ravdess"})
-    model, minutes = final_model(settings.work, ravdess, epochs, chosen[0]["valid"])
+    model, minutes = final_model(settings.work, dataset, windows, speakers, ravdess, epochs, chosen[0]["valid"])
     model.set_label_thresholds([threshold] * len(model.config.labels))
     save_fp16(model, out / "carat_voice.safetensors", dataset.feature_spec,
               {**data_terms(ravdess), "speakers": [s for s in speakers if s != "noise"], "epochs": epochs,
